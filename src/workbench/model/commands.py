@@ -1,0 +1,69 @@
+"""Commands: requests to do something (imperative). The risk engine approves or denies each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_CMD = {"frozen": True, "slots": True, "kw_only": True}
+
+
+@dataclass(**_CMD)
+class Command:
+    """Base class; ``ts_init`` is when the command was issued, ns since epoch UTC."""
+
+    ts_init: int = 0
+
+
+@dataclass(**_CMD)
+class SubmitOrder(Command):
+    order_id: str
+
+
+@dataclass(**_CMD)
+class CancelOrder(Command):
+    order_id: str
+
+
+@dataclass(**_CMD)
+class ModifyOrder(Command):
+    order_id: str
+    quantity: float | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
+
+
+@dataclass(**_CMD)
+class CancelAllOrders(Command):
+    symbol: str | None = None
+
+
+@dataclass(**_CMD)
+class Flatten(Command):
+    symbol: str | None = None
+
+
+@dataclass(**_CMD)
+class Pause(Command):
+    pass
+
+
+@dataclass(**_CMD)
+class Resume(Command):
+    pass
+
+
+@dataclass(**_CMD)
+class KillSwitch(Command):
+    """Halt trading, cancel every open order and (``flatten=True``) close every position."""
+
+    reason: str = ""
+    flatten: bool = True
+
+
+CONTROL_COMMANDS: dict[str, type[Command]] = {
+    "pause": Pause,
+    "resume": Resume,
+    "cancel_all": CancelAllOrders,
+    "flatten": Flatten,
+    "kill": KillSwitch,
+}

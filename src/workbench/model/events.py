@@ -1,0 +1,315 @@
+"""Events: facts that happened (past tense). Every state change in the engine is one of these.
+
+Every event is a frozen dataclass with keyword-only fields and a ``ts_event`` (ns since epoch
+UTC, when it happened). Events other than market data are written to the journal; the
+:mod:`workbench.persistence.serde` module encodes any class listed in :data:`EVENT_TYPES`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from workbench.model.enums import (
+    ContingencyType,
+    LiquiditySide,
+    OrderSide,
+    OrderType,
+    TimeInForce,
+    TradingState,
+    TrailingOffsetType,
+)
+
+_EV = {"frozen": True, "slots": True, "kw_only": True}
+
+
+@dataclass(**_EV)
+class Event:
+    """Base class: ``ts_event`` is when it happened, ns since epoch UTC."""
+
+    ts_event: int
+
+
+# ----------------------------------------------------------------------------------------- orders
+@dataclass(**_EV)
+class OrderEvent(Event):
+    order_id: str
+    symbol: str
+
+
+@dataclass(**_EV)
+class OrderInitialized(OrderEvent):
+    """An order was created by a strategy or a user; carries its full specification."""
+
+    side: OrderSide
+    order_type: OrderType
+    quantity: float
+    time_in_force: TimeInForce = TimeInForce.GTC
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trailing_offset: float | None = None
+    trailing_offset_type: TrailingOffsetType | None = None
+    expire_time_ns: int | None = None
+    reduce_only: bool = False
+    parent_order_id: str | None = None
+    contingency: ContingencyType = ContingencyType.NONE
+    linked_order_ids: tuple[str, ...] = ()
+    strategy_id: str = ""
+    tag: str = ""
+
+
+@dataclass(**_EV)
+class OrderDenied(OrderEvent):
+    """The risk engine refused the order before it reached a broker."""
+
+    reason: str
+    rule: str = ""
+
+
+@dataclass(**_EV)
+class OrderSubmitted(OrderEvent):
+    """The order passed risk checks and was sent to the broker."""
+
+
+@dataclass(**_EV)
+class OrderAccepted(OrderEvent):
+    broker_order_id: str = ""
+
+
+@dataclass(**_EV)
+class OrderRejected(OrderEvent):
+    reason: str
+
+
+@dataclass(**_EV)
+class OrderTriggered(OrderEvent):
+    """A stop-limit order's stop was hit; it now rests as a limit order."""
+
+
+@dataclass(**_EV)
+class OrderPendingCancel(OrderEvent):
+    pass
+
+
+@dataclass(**_EV)
+class OrderCanceled(OrderEvent):
+    reason: str = ""
+
+
+@dataclass(**_EV)
+class OrderCancelRejected(OrderEvent):
+    reason: str
+
+
+@dataclass(**_EV)
+class OrderPendingReplace(OrderEvent):
+    pass
+
+
+@dataclass(**_EV)
+class OrderModified(OrderEvent):
+    """The broker accepted new terms for the order."""
+
+    quantity: float
+    limit_price: float | None = None
+    stop_price: float | None = None
+
+
+@dataclass(**_EV)
+class OrderModifyRejected(OrderEvent):
+    reason: str
+
+
+@dataclass(**_EV)
+class OrderExpired(OrderEvent):
+    pass
+
+
+@dataclass(**_EV)
+class OrderFilled(OrderEvent):
+    """An execution (fill) of ``last_quantity`` shares at ``last_price``.
+
+    ``commission`` is in ``currency``; ``liquidity_side`` says whether the fill added (MAKER)
+    or took (TAKER) liquidity.
+    """
+
+    fill_id: str
+    side: OrderSide
+    last_quantity: float
+    last_price: float
+    commission: float = 0.0
+    currency: str = "USD"
+    liquidity_side: LiquiditySide = LiquiditySide.TAKER
+
+
+# -------------------------------------------------------------------------------------- positions
+@dataclass(**_EV)
+class PositionEvent(Event):
+    """State of a position after a fill.
+
+    ``quantity`` is signed (shares; negative = short); ``avg_price`` is the average entry price;
+    ``realized_pnl`` is cumulative for this position's life, in currency, net of commissions.
+    """
+
+    symbol: str
+    quantity: float
+    avg_price: float
+    realized_pnl: float
+    last_fill_id: str = ""
+
+
+@dataclass(**_EV)
+class PositionOpened(PositionEvent):
+    pass
+
+
+@dataclass(**_EV)
+class PositionChanged(PositionEvent):
+    pass
+
+
+@dataclass(**_EV)
+class PositionClosed(PositionEvent):
+    pass
+
+
+@dataclass(**_EV)
+class AccountState(Event):
+    """Snapshot of the account: ``cash`` and ``equity`` in ``currency``; exposures in currency."""
+
+    cash: float
+    equity: float
+    gross_exposure: float = 0.0
+    net_exposure: float = 0.0
+    realized_pnl: float = 0.0
+    unrealized_pnl: float = 0.0
+    commissions: float = 0.0
+    currency: str = "USD"
+
+
+# -------------------------------------------------------------------------- signals, risk, alerts
+@dataclass(**_EV)
+class SignalGenerated(Event):
+    """A trading decision by a strategy (the ``LiveSignal`` shape).
+
+    ``direction`` is +1 (long), -1 (short) or 0 (flat); ``confidence`` in [0, 1]; prices in
+    currency; ``size`` in shares; ``inputs`` are the indicator values behind the decision.
+    """
+
+    symbol: str
+    direction: int
+    strategy_id: str = ""
+    confidence: float = 1.0
+    entry: float | None = None
+    target: float | None = None
+    stop: float | None = None
+    size: float | None = None
+    reason: str = ""
+    inputs: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(**_EV)
+class RiskEvent(Event):
+    """A risk rule fired: ``rule`` name, human ``message``, and the ``action`` taken."""
+
+    rule: str
+    message: str
+    action: str = "deny"
+    symbol: str = ""
+    value: float | None = None
+    limit: float | None = None
+
+
+@dataclass(**_EV)
+class TradingStateChanged(Event):
+    state: TradingState
+    reason: str = ""
+
+
+@dataclass(**_EV)
+class AlertRaised(Event):
+    level: str
+    title: str
+    message: str
+    action: str = ""
+    source: str = ""
+
+
+# ----------------------------------------------------------------------------- commands, session
+@dataclass(**_EV)
+class CommandReceived(Event):
+    command_id: int
+    name: str
+    args: dict[str, object] = field(default_factory=dict)
+    source: str = ""
+
+
+@dataclass(**_EV)
+class CommandAcknowledged(Event):
+    command_id: int
+    name: str
+    ok: bool = True
+    detail: str = ""
+
+
+@dataclass(**_EV)
+class ConnectionStatusChanged(Event):
+    component: str
+    connected: bool
+    detail: str = ""
+
+
+@dataclass(**_EV)
+class SessionStarted(Event):
+    session_id: str
+    mode: str
+    strategy: str = ""
+    parameters: dict[str, object] = field(default_factory=dict)
+    resumed: bool = False
+
+
+@dataclass(**_EV)
+class SessionStopped(Event):
+    session_id: str
+    reason: str = ""
+
+
+@dataclass(**_EV)
+class ReconciliationCorrected(Event):
+    """Crash recovery found the journal and the broker disagreeing and corrected the journal."""
+
+    kind: str
+    detail: str
+    order_id: str = ""
+    symbol: str = ""
+
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    OrderInitialized,
+    OrderDenied,
+    OrderSubmitted,
+    OrderAccepted,
+    OrderRejected,
+    OrderTriggered,
+    OrderPendingCancel,
+    OrderCanceled,
+    OrderCancelRejected,
+    OrderPendingReplace,
+    OrderModified,
+    OrderModifyRejected,
+    OrderExpired,
+    OrderFilled,
+    PositionOpened,
+    PositionChanged,
+    PositionClosed,
+    AccountState,
+    SignalGenerated,
+    RiskEvent,
+    TradingStateChanged,
+    AlertRaised,
+    CommandReceived,
+    CommandAcknowledged,
+    ConnectionStatusChanged,
+    SessionStarted,
+    SessionStopped,
+    ReconciliationCorrected,
+)
