@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
-
-class StrEnum(str, Enum):
-    """A str-valued enum whose ``str()`` is its value."""
-
-    def __str__(self) -> str:
-        return self.value
+from enum import StrEnum
 
 
 class AssetClass(StrEnum):
