@@ -1,0 +1,130 @@
+"""Control commands exchanged through the journal's ``commands`` table.
+
+Another process (dashboard, CLI, notebook) calls :meth:`Journal.submit_command`; the engine that
+runs the session polls :meth:`Journal.pending_commands`, acts, and journals the outcome with
+:meth:`Journal.acknowledge_command` or :meth:`Journal.reject_command`.
+
+Known names (:data:`COMMAND_NAMES`): the keys of
+:data:`workbench.model.commands.CONTROL_COMMANDS` (``pause``, ``resume``, ``cancel_all``,
+``flatten``, ``kill``), whose ``args`` are the fields of the matching command class (e.g.
+``{"symbol": "SPY"}`` for ``flatten``, ``{"reason": "...", "flatten": False}`` for ``kill``), plus
+:data:`EXTRA_COMMANDS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.errors import CommandError
+from workbench.model.commands import CONTROL_COMMANDS, Command
+from workbench.persistence.serde import from_json_value
+
+__all__ = ["COMMAND_NAMES", "EXTRA_COMMANDS", "CommandRecord", "validate_command"]
+
+EXTRA_COMMANDS: dict[str, dict[str, type]] = {
+    "stop": {},
+    "set_limit": {"name": str, "value": float},
+}
+"""Commands beyond ``CONTROL_COMMANDS``, with their required args:
+
+``stop``
+    stop the session gracefully (no args).
+``set_limit``
+    change a risk limit: ``{"name": <rule parameter>, "value": <number>}``.
+"""
+
+COMMAND_NAMES: frozenset[str] = frozenset(CONTROL_COMMANDS) | frozenset(EXTRA_COMMANDS)
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is not None and type(None) in typing.get_args(hint):
+        if value is None:
+            return True
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def validate_command(name: str, args: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check a command name and its args; return the args as a plain dict.
+
+    Raises
+    ------
+    CommandError
+        Unknown ``name`` (the message lists the known ones), args that are not a mapping, an
+        unknown or missing arg, or an arg of the wrong type (the message names it and its value).
+    """
+    if name not in COMMAND_NAMES:
+        raise CommandError(f"unknown command {name!r}; known commands: {', '.join(sorted(COMMAND_NAMES))}")
+    if args is None:
+        args = {}
+    if not isinstance(args, Mapping):
+        raise CommandError(f"command {name!r}: args must be a mapping, got {args!r}")
+    clean = dict(args)
+    if name in CONTROL_COMMANDS:
+        cls = CONTROL_COMMANDS[name]
+        hints = typing.get_type_hints(cls)
+        allowed = {f.name for f in dataclasses.fields(cls)} - {"ts_init"}
+        required: set[str] = set()
+    else:
+        hints = EXTRA_COMMANDS[name]
+        allowed = required = set(hints)
+    unknown = sorted(set(clean) - allowed)
+    if unknown:
+        raise CommandError(f"command {name!r}: unknown arg(s) {unknown}; allowed: {sorted(allowed)}")
+    missing = sorted(required - set(clean))
+    if missing:
+        raise CommandError(f"command {name!r}: missing arg(s) {missing}")
+    for key, value in clean.items():
+        if not _accepts(hints[key], value):
+            raise CommandError(f"command {name!r}: arg {key}={value!r} is not a valid {hints[key]}")
+    return clean
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """A row of the ``commands`` table.
+
+    ``status`` is ``"pending"``, ``"acknowledged"`` or ``"rejected"``; ``ts_*`` are ns since
+    epoch UTC; ``ack_seq`` is the seq of the CommandAcknowledged event (None while pending).
+    """
+
+    command_id: int
+    session_id: str
+    name: str
+    args: dict[str, Any]
+    source: str
+    ts_created: int
+    status: str
+    ts_acknowledged: int | None = None
+    detail: str = ""
+    ack_seq: int | None = None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CommandRecord:
+        values = {f.name: row[f.name] for f in dataclasses.fields(cls)}
+        values["args"] = from_json_value(values["args"] or {})
+        return cls(**values)
+
+    def to_command(self, ts_init: int = 0) -> Command | None:
+        """The :mod:`workbench.model.commands` object for a CONTROL_COMMANDS name, else None."""
+        cls = CONTROL_COMMANDS.get(self.name)
+        if cls is None:
+            return None
+        try:
+            return cls(ts_init=ts_init, **self.args)
+        except TypeError as exc:
+            raise CommandError(f"command {self.command_id} ({self.name}): bad args {self.args!r}: {exc}") from None
