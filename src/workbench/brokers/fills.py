@@ -1,0 +1,127 @@
+"""Fill, slippage and commission models of the simulated broker.
+
+Fill rules (what :class:`~workbench.brokers.simulated.SimulatedBroker` does)
+----------------------------------------------------------------------------
+An order is only ever matched against market data that arrives **after** it was submitted.
+
+* **Market**: at the next quote's ask (buy) / bid (sell) when the symbol has quotes, otherwise at
+  the next bar's open (or the next trade's price), then slipped adversely by the slippage model.
+* **Limit**: marketable on its first evaluation (ask <= limit for a buy / bid >= limit for a sell,
+  or a bar opening through the limit) it fills as a taker at that quote / open. Resting, it fills
+  as a maker **at its limit price** (no price improvement) when the ask reaches the limit (buy) or
+  the bid reaches it (sell); on bars only when the bar trades *through* the limit (low < limit for
+  a buy, high > limit for a sell) unless ``limit_requires_trade_through=False`` (touch suffices).
+* **Stop**: triggers when the ask (buy) / bid (sell) reaches the stop, or a bar's high (buy) /
+  low (sell) reaches it; fills at the quote, at the bar open if the bar gapped through the stop,
+  else at the stop price; slipped adversely.
+* **Stop-limit**: triggers like a stop, then rests as a limit. Triggered inside a bar (not at the
+  open) it can fill from the next bar on only, since the bar does not say whether the price came
+  back to the limit after the trigger.
+* **Trailing stop**: the stop follows the most favourable price since acceptance (bid for a sell,
+  ask for a buy; the bar high/low) by a fixed amount or a percent. On a bar the trigger is checked
+  against the stop as it stood *before* the bar, and only then is the extreme updated with the
+  bar: the conservative order.
+* **Intrabar order** (bars only): market orders first (at the open), then stop-type orders, then
+  limit orders. When a take-profit and a stop-loss of one OCO group are both touched inside the
+  same bar, the stop-loss is assumed hit first (the adverse path), and the sibling is canceled.
+* **Partial fills**: with ``max_volume_participation`` set, the fills on one bar are capped at
+  that share of the bar's volume (all orders of the symbol together); the rest stays working.
+* **Time in force**: DAY orders expire at the close of the session in progress (or the next one
+  when placed outside it), from the exchange calendar; GTD at ``expire_time_ns``; IOC fills what
+  it can on its first evaluation and cancels the rest; FOK fills completely on its first evaluation
+  or is canceled without a fill.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workbench.model.enums import OrderSide
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageModel:
+    """Adverse price move applied to taker fills: ``bps`` of the price plus ``ticks`` ticks.
+
+    A buy pays ``price * (1 + bps/1e4) + ticks * tick_size``; a sell receives
+    ``price * (1 - bps/1e4) - ticks * tick_size``.
+    """
+
+    bps: float = 0.0
+    ticks: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.bps < 0 or self.ticks < 0:
+            raise ValueError(f"slippage must be >= 0, got bps={self.bps} ticks={self.ticks}")
+
+    def apply(self, price: float, side: OrderSide, tick_size: float) -> float:
+        if not self.bps and not self.ticks:
+            return price
+        move = price * self.bps * 1e-4 + self.ticks * tick_size
+        return price + move if side is OrderSide.BUY else price - move
+
+
+class CommissionModel:
+    """Base class: ``commission(quantity, price, multiplier) -> currency`` (>= 0)."""
+
+    def commission(self, quantity: float, price: float, multiplier: float = 1.0) -> float:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class ZeroCommission(CommissionModel):
+    def commission(self, quantity: float, price: float, multiplier: float = 1.0) -> float:
+        return 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PerShareCommission(CommissionModel):
+    """``rate`` per share, at least ``minimum`` per order fill, at most ``maximum_pct`` of notional.
+
+    Defaults follow Interactive Brokers' US fixed tiers: USD 0.005/share, USD 1.00 minimum,
+    1% of trade value maximum.
+    """
+
+    rate: float = 0.005
+    minimum: float = 1.0
+    maximum_pct: float | None = 1.0
+
+    def commission(self, quantity: float, price: float, multiplier: float = 1.0) -> float:
+        fee = max(quantity * self.rate, self.minimum)
+        if self.maximum_pct is not None:
+            fee = min(fee, quantity * price * multiplier * self.maximum_pct / 100.0)
+        return fee
+
+
+@dataclass(frozen=True, slots=True)
+class PercentCommission(CommissionModel):
+    """``bps`` basis points of the fill's notional, at least ``minimum``."""
+
+    bps: float = 1.0
+    minimum: float = 0.0
+
+    def commission(self, quantity: float, price: float, multiplier: float = 1.0) -> float:
+        return max(quantity * price * multiplier * self.bps * 1e-4, self.minimum)
+
+
+@dataclass(frozen=True, slots=True)
+class FillModel:
+    """Settings of the simulated broker's matching (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    slippage : SlippageModel
+    max_volume_participation : float | None
+        Cap on the share of a bar's volume the broker fills (0 < x <= 1); None = no cap.
+    limit_requires_trade_through : bool
+        Resting limits on bars need the price to trade through the limit (conservative, default).
+    """
+
+    slippage: SlippageModel = SlippageModel()
+    max_volume_participation: float | None = None
+    limit_requires_trade_through: bool = True
+
+    def __post_init__(self) -> None:
+        p = self.max_volume_participation
+        if p is not None and not 0 < p <= 1:
+            raise ValueError(f"max_volume_participation must be in (0, 1], got {p}")

@@ -1,0 +1,606 @@
+"""Simulated broker: matches orders against the engine's market data.
+
+The broker keeps its own book (orders, fills, positions, cash), independent of the engine's, as a
+real broker would; :meth:`SimulatedBroker.snapshot` / :meth:`SimulatedBroker.restore` make that
+book persistable so a restarted session can reconcile against it. The fill rules are documented
+in :mod:`workbench.brokers.fills`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.brokers.fills import CommissionModel, FillModel, ZeroCommission
+from workbench.calendars import session_close_after
+from workbench.model import events as ev
+from workbench.model.data import Bar, QuoteTick, TradeTick
+from workbench.model.enums import (
+    ContingencyType,
+    LiquiditySide,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TrailingOffsetType,
+)
+from workbench.model.instruments import Instrument, equity
+from workbench.model.orders import Order
+from workbench.model.reports import FillReport, OrderStatusReport, PositionReport
+
+BUY = OrderSide.BUY
+_NEVER = 1 << 62
+_STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
+_EPS = 1e-9
+
+
+@dataclass
+class SimulatedBrokerConfig:
+    """Settings of :class:`SimulatedBroker`.
+
+    Parameters
+    ----------
+    starting_cash : float
+        Cash of the simulated account (currency).
+    fill_model : FillModel
+        Slippage, volume cap, limit rule.
+    commission : CommissionModel
+    allow_short : bool
+        Reject sells that would open or increase a short position when False.
+    check_buying_power : bool
+        Reject orders whose added exposure exceeds ``equity * leverage - gross exposure - open
+        order exposure``.
+    leverage : float
+        1.0 = cash account.
+    """
+
+    starting_cash: float = 100_000.0
+    fill_model: FillModel = field(default_factory=FillModel)
+    commission: CommissionModel = field(default_factory=ZeroCommission)
+    allow_short: bool = True
+    check_buying_power: bool = True
+    leverage: float = 1.0
+
+
+class _SimOrder:
+    """The broker's own record of an order."""
+
+    __slots__ = (
+        "order_id", "symbol", "side", "order_type", "quantity", "filled", "limit_price", "stop_price",
+        "trailing_offset", "trailing_type", "tif", "expire_ns", "status", "fresh", "triggered", "extreme",
+        "avg_price", "oco", "ts_last", "broker_order_id",
+    )
+
+    def __init__(self, order: Order, expire_ns: int, broker_order_id: str) -> None:
+        self.order_id = order.order_id
+        self.symbol = order.symbol
+        self.side = order.side
+        self.order_type = order.order_type
+        self.quantity = order.quantity
+        self.filled = 0.0
+        self.limit_price = order.limit_price
+        self.stop_price = order.stop_price
+        self.trailing_offset = order.trailing_offset
+        self.trailing_type = order.trailing_offset_type
+        self.tif = order.time_in_force
+        self.expire_ns = expire_ns
+        self.status = OrderStatus.ACCEPTED
+        self.fresh = True
+        self.triggered = False
+        self.extreme: float | None = None
+        self.avg_price = 0.0
+        self.oco: tuple[str, ...] = (
+            order.linked_order_ids if order.contingency is ContingencyType.OCO else ()
+        )
+        self.ts_last = 0
+        self.broker_order_id = broker_order_id
+
+    @property
+    def leaves(self) -> float:
+        return self.quantity - self.filled
+
+
+class SimulatedBroker:
+    """In-process broker for backtests and local paper trading.
+
+    Parameters
+    ----------
+    config : SimulatedBrokerConfig | None
+    instruments : Mapping[str, Instrument] | None
+        Tick sizes and multipliers; unknown symbols are US equities.
+    clock : Callable[[], int] | None
+        Returns the current time in ns (the engine's clock), used to stamp acceptances.
+    """
+
+    name = "simulated"
+
+    def __init__(
+        self,
+        config: SimulatedBrokerConfig | None = None,
+        instruments: Mapping[str, Instrument] | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        self.config = config or SimulatedBrokerConfig()
+        self.instruments: dict[str, Instrument] = dict(instruments or {})
+        self._clock = clock or (lambda: self._ts)
+        self._emit: Callable[[ev.OrderEvent], None] = lambda e: None
+        self._ts = 0
+        self._orders: dict[str, _SimOrder] = {}
+        self._open: dict[str, list[_SimOrder]] = {}  # symbol -> working orders
+        self._quoted: set[str] = set()
+        self._bid: dict[str, float] = {}
+        self._ask: dict[str, float] = {}
+        self._last: dict[str, float] = {}
+        self._next_expiry = _NEVER
+        self._fill_seq = 0
+        self._order_seq = 0
+        self.fills: list[FillReport] = []
+        self.positions: dict[str, list[float]] = {}  # symbol -> [quantity, avg_price]
+        self.cash = float(self.config.starting_cash)
+        self._volume_left: dict[str, float] = {}
+
+    # ------------------------------------------------------------------------------ interface
+    def connect(self, on_event: Callable[[ev.OrderEvent], None]) -> None:
+        self._emit = on_event
+
+    def set_clock(self, clock: Callable[[], int]) -> None:
+        self._clock = clock
+
+    def instrument(self, symbol: str) -> Instrument:
+        inst = self.instruments.get(symbol)
+        if inst is None:
+            inst = self.instruments[symbol] = equity(symbol)
+        return inst
+
+    def submit_order(self, order: Order) -> None:
+        now = self._clock()
+        reason = self._pre_check(order)
+        if reason:
+            self._emit(ev.OrderRejected(ts_event=now, order_id=order.order_id, symbol=order.symbol, reason=reason))
+            return
+        expire = _NEVER
+        if order.time_in_force is TimeInForce.DAY:
+            expire = session_close_after(now, self.instrument(order.symbol).exchange)
+        elif order.time_in_force is TimeInForce.GTD:
+            if order.expire_time_ns is None:
+                self._emit(ev.OrderRejected(ts_event=now, order_id=order.order_id, symbol=order.symbol,
+                                            reason="GTD order needs expire_time_ns"))
+                return
+            expire = order.expire_time_ns
+        self._order_seq += 1
+        so = _SimOrder(order, expire, f"SIM-{self._order_seq}")
+        so.ts_last = now
+        if so.order_type is OrderType.TRAILING_STOP:
+            ref = self._ref_price(so.symbol, so.side.opposite())
+            so.extreme = ref
+            so.stop_price = self._trail_stop(so) if ref is not None else None
+        self._orders[so.order_id] = so
+        self._open.setdefault(so.symbol, []).append(so)
+        if expire < self._next_expiry:
+            self._next_expiry = expire
+        self._emit(ev.OrderAccepted(ts_event=now, order_id=so.order_id, symbol=so.symbol,
+                                    broker_order_id=so.broker_order_id))
+
+    def cancel_order(self, order_id: str) -> None:
+        now = self._clock()
+        so = self._orders.get(order_id)
+        if so is None or so.status.is_closed:
+            self._emit(ev.OrderCancelRejected(ts_event=now, order_id=order_id, symbol=so.symbol if so else "",
+                                              reason="order is not open at the broker"))
+            return
+        self._close(so, ev.OrderCanceled(ts_event=now, order_id=order_id, symbol=so.symbol))
+
+    def modify_order(
+        self, order_id: str, quantity: float | None = None, limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> None:
+        now = self._clock()
+        so = self._orders.get(order_id)
+        if so is None or so.status.is_closed:
+            self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol if so else "",
+                                              reason="order is not open at the broker"))
+            return
+        if quantity is not None and quantity < so.filled - _EPS:
+            self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol,
+                                              reason=f"quantity {quantity} below filled {so.filled}"))
+            return
+        if quantity is not None:
+            so.quantity = quantity
+        if limit_price is not None:
+            so.limit_price = limit_price
+        if stop_price is not None:
+            so.stop_price = stop_price
+        self._emit(ev.OrderModified(ts_event=now, order_id=order_id, symbol=so.symbol, quantity=so.quantity,
+                                    limit_price=limit_price, stop_price=stop_price))
+        if so.leaves <= _EPS:
+            self._close(so, ev.OrderCanceled(ts_event=now, order_id=order_id, symbol=so.symbol,
+                                             reason="quantity reduced to filled quantity"))
+
+    # ----------------------------------------------------------------------------- market data
+    def on_quote(self, q: QuoteTick) -> None:
+        sym = q.symbol
+        self._ts = q.ts_init
+        if q.ts_init >= self._next_expiry:
+            self._expire(q.ts_init)
+        self._quoted.add(sym)
+        if q.bid == q.bid:
+            self._bid[sym] = q.bid
+        if q.ask == q.ask:
+            self._ask[sym] = q.ask
+        orders = self._open.get(sym)
+        if orders:
+            self._match_quote(q, orders)
+
+    def on_bar(self, bar: Bar) -> None:
+        sym = bar.symbol
+        self._ts = bar.ts_init
+        if bar.ts_init >= self._next_expiry:
+            self._expire(bar.ts_init)
+        self._last[sym] = bar.close
+        orders = self._open.get(sym)
+        if orders:
+            self._match_bar(bar, orders)
+
+    def on_trade(self, t: TradeTick) -> None:
+        sym = t.symbol
+        self._ts = t.ts_init
+        if t.ts_init >= self._next_expiry:
+            self._expire(t.ts_init)
+        self._last[sym] = t.price
+        orders = self._open.get(sym)
+        if orders:  # a trade print is a one-price bar
+            self._match_bar(Bar(sym, t.price, t.price, t.price, t.price, t.size, t.ts_event, t.ts_init), orders,
+                            from_trade=True)
+
+    # -------------------------------------------------------------------------------- matching
+    def _match_quote(self, q: QuoteTick, orders: list[_SimOrder]) -> None:
+        bid, ask, ts = q.bid, q.ask, q.ts_event
+        slip = self.config.fill_model.slippage
+        for so in list(orders):
+            if so.status.is_closed:
+                continue
+            buy = so.side is BUY
+            touch = ask if buy else bid  # price we can take
+            if touch != touch:
+                continue
+            tick = self.instrument(so.symbol).tick_size
+            t = so.order_type
+            price: float | None = None
+            liq = LiquiditySide.TAKER
+            if t is OrderType.MARKET or t is OrderType.MARKET_ON_OPEN or t is OrderType.MARKET_ON_CLOSE:
+                price = slip.apply(touch, so.side, tick)
+            elif t is OrderType.LIMIT or (t is OrderType.STOP_LIMIT and so.triggered):
+                price, liq = self._limit_on_price(so, touch, so.fresh)
+            elif t is OrderType.STOP:
+                if (buy and touch >= so.stop_price) or (not buy and touch <= so.stop_price):
+                    price = slip.apply(touch, so.side, tick)
+            elif t is OrderType.STOP_LIMIT:
+                if (buy and touch >= so.stop_price) or (not buy and touch <= so.stop_price):
+                    self._trigger(so, ts)
+                    price, liq = self._limit_on_price(so, touch, True)
+            elif t is OrderType.TRAILING_STOP:
+                ref = bid if buy is False else ask
+                self._trail_update(so, ref)
+                if so.stop_price is not None and ((buy and touch >= so.stop_price) or (not buy and touch <= so.stop_price)):
+                    price = slip.apply(touch, so.side, tick)
+            if price is not None:
+                size = q.ask_size if buy else q.bid_size
+                cap = size if (so.tif is TimeInForce.FOK and size == size and size > 0) else None
+                self._fill(so, so.leaves if cap is None else min(so.leaves, cap), price, liq, ts)
+            self._after_first_look(so, ts)
+
+    def _limit_on_price(self, so: _SimOrder, touch: float, fresh: bool) -> tuple[float | None, LiquiditySide]:
+        lim = so.limit_price
+        if (so.side is BUY and touch <= lim) or (so.side is not BUY and touch >= lim):
+            if fresh:
+                return touch, LiquiditySide.TAKER
+            return lim, LiquiditySide.MAKER
+        return None, LiquiditySide.NONE
+
+    def _match_bar(self, bar: Bar, orders: list[_SimOrder], from_trade: bool = False) -> None:
+        sym = bar.symbol
+        quoted = sym in self._quoted
+        fm = self.config.fill_model
+        cap = fm.max_volume_participation
+        self._volume_left[sym] = bar.volume * cap if cap is not None and bar.volume == bar.volume else math.inf
+        tick = self.instrument(sym).tick_size
+        # intrabar order: market first, then stop types, then limits
+        ranked = sorted(
+            (so for so in orders if not so.status.is_closed),
+            key=lambda so: 0 if so.order_type in (OrderType.MARKET, OrderType.MARKET_ON_OPEN,
+                                                  OrderType.MARKET_ON_CLOSE)
+            else (1 if so.order_type in _STOP_TYPES and not so.triggered else 2),
+        )
+        o, h, lo, ts = bar.open, bar.high, bar.low, bar.ts_event
+        for so in ranked:
+            if so.status.is_closed:
+                continue  # canceled by an OCO sibling earlier in this bar
+            buy = so.side is BUY
+            t = so.order_type
+            price: float | None = None
+            liq = LiquiditySide.TAKER
+            if t is OrderType.MARKET or t is OrderType.MARKET_ON_OPEN or t is OrderType.MARKET_ON_CLOSE:
+                if quoted and not from_trade:
+                    continue  # quotes exist: market orders wait for the next quote
+                price = fm.slippage.apply(o, so.side, tick)
+            elif t is OrderType.STOP:
+                stop = so.stop_price
+                if (buy and o >= stop) or (not buy and o <= stop):
+                    price = fm.slippage.apply(o, so.side, tick)
+                elif (buy and h >= stop) or (not buy and lo <= stop):
+                    price = fm.slippage.apply(stop, so.side, tick)
+            elif t is OrderType.TRAILING_STOP:
+                if so.stop_price is None:
+                    so.extreme = o
+                    so.stop_price = self._trail_stop(so)
+                stop = so.stop_price
+                if (buy and o >= stop) or (not buy and o <= stop):
+                    price = fm.slippage.apply(o, so.side, tick)
+                elif (buy and h >= stop) or (not buy and lo <= stop):
+                    price = fm.slippage.apply(stop, so.side, tick)
+                else:
+                    self._trail_update(so, lo if buy else h)
+            elif t is OrderType.STOP_LIMIT and not so.triggered:
+                stop = so.stop_price
+                if (buy and o >= stop) or (not buy and o <= stop):
+                    self._trigger(so, ts)
+                    price, liq = self._limit_on_price(so, o, True)
+                elif (buy and h >= stop) or (not buy and lo <= stop):
+                    self._trigger(so, ts)  # rests as a limit from the next bar on
+            else:  # LIMIT, or triggered STOP_LIMIT
+                lim = so.limit_price
+                if so.fresh and ((buy and o <= lim) or (not buy and o >= lim)):
+                    price = o
+                elif fm.limit_requires_trade_through and not from_trade:
+                    if (buy and lo < lim) or (not buy and h > lim):
+                        price, liq = lim, LiquiditySide.MAKER
+                elif (buy and lo <= lim) or (not buy and h >= lim):
+                    price, liq = lim, LiquiditySide.MAKER
+            if price is not None:
+                left = self._volume_left[sym]
+                qty = so.leaves if left >= so.leaves else math.floor(left / self.instrument(sym).lot_size) * \
+                    self.instrument(sym).lot_size
+                if so.tif is TimeInForce.FOK and qty < so.leaves - _EPS:
+                    qty = 0.0
+                if qty > _EPS:
+                    self._volume_left[sym] = left - qty
+                    self._fill(so, qty, price, liq, ts)
+            self._after_first_look(so, ts)
+
+    def _after_first_look(self, so: _SimOrder, ts: int) -> None:
+        if so.fresh:
+            so.fresh = False
+            if (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK) and not so.status.is_closed:
+                self._close(so, ev.OrderCanceled(ts_event=ts, order_id=so.order_id, symbol=so.symbol,
+                                                 reason=f"{so.tif}: not filled on arrival"))
+
+    def _trigger(self, so: _SimOrder, ts: int) -> None:
+        so.triggered = True
+        so.status = OrderStatus.TRIGGERED
+        self._emit(ev.OrderTriggered(ts_event=ts, order_id=so.order_id, symbol=so.symbol))
+
+    # ----------------------------------------------------------------------------- trailing
+    def _trail_stop(self, so: _SimOrder) -> float:
+        off = so.trailing_offset or 0.0
+        x = so.extreme
+        assert x is not None
+        sign = 1.0 if so.side is BUY else -1.0
+        if so.trailing_type is TrailingOffsetType.PERCENT:
+            raw = x * (1.0 + sign * off / 100.0)
+        else:
+            raw = x + sign * off
+        return self.instrument(so.symbol).round_price(raw)
+
+    def _trail_update(self, so: _SimOrder, price: float) -> None:
+        if price != price:
+            return
+        x = so.extreme
+        if x is None or (so.side is BUY and price < x) or (so.side is not BUY and price > x):
+            so.extreme = price
+            so.stop_price = self._trail_stop(so)
+
+    def _ref_price(self, symbol: str, side: OrderSide) -> float | None:
+        book = self._bid if side is not BUY else self._ask
+        return book.get(symbol, self._last.get(symbol))
+
+    # ------------------------------------------------------------------------------- checks
+    def _pre_check(self, order: Order) -> str:
+        cfg = self.config
+        pos = self.positions.get(order.symbol, [0.0, 0.0])[0]
+        pending = sum(
+            so.leaves * (1 if so.side is BUY else -1) for so in self._open.get(order.symbol, ()) if not so.status.is_closed
+        )
+        after = pos + pending + order.signed_quantity
+        if not cfg.allow_short and after < -_EPS and order.side is not BUY:
+            return f"short selling not allowed: {order.symbol} position would be {after:g}"
+        t = order.order_type
+        if t in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (order.limit_price and order.limit_price > 0):
+            return f"{t} order needs a positive limit_price, got {order.limit_price!r}"
+        if t in (OrderType.STOP, OrderType.STOP_LIMIT) and not (order.stop_price and order.stop_price > 0):
+            return f"{t} order needs a positive stop_price, got {order.stop_price!r}"
+        if t is OrderType.TRAILING_STOP and not (order.trailing_offset and order.trailing_offset > 0):
+            return f"TRAILING_STOP order needs a positive trailing_offset, got {order.trailing_offset!r}"
+        if cfg.check_buying_power:
+            price = order.limit_price or order.stop_price or self._ref_price(order.symbol, order.side)
+            if price:
+                mult = self.instrument(order.symbol).multiplier
+                added = (abs(after) - abs(pos + pending)) * price * mult
+                if added > 0:
+                    available = self.buying_power()
+                    if added > available + 1e-6:
+                        return (f"insufficient buying power: order adds {added:,.2f} exposure, "
+                                f"{available:,.2f} available")
+        return ""
+
+    def _mark(self, symbol: str, fallback: float) -> float:
+        b, a = self._bid.get(symbol), self._ask.get(symbol)
+        if b is not None and a is not None:
+            return (b + a) * 0.5
+        return self._last.get(symbol, fallback)
+
+    def equity(self) -> float:
+        return self.cash + sum(
+            q * self._mark(s, avg) * self.instrument(s).multiplier for s, (q, avg) in self.positions.items()
+        )
+
+    def buying_power(self) -> float:
+        """``equity * leverage`` minus gross exposure minus open buy-order exposure (currency)."""
+        gross = sum(abs(q * self._mark(s, avg) * self.instrument(s).multiplier) for s, (q, avg) in self.positions.items())
+        reserved = 0.0
+        for s, orders in self._open.items():
+            pos = self.positions.get(s, [0.0, 0.0])[0]
+            pend = sum(so.leaves * (1 if so.side is BUY else -1) for so in orders if not so.status.is_closed)
+            extra = abs(pos + pend) - abs(pos)
+            if extra > 0:
+                reserved += extra * self._mark(s, 0.0) * self.instrument(s).multiplier
+        return self.equity() * self.config.leverage - gross - reserved
+
+    # ------------------------------------------------------------------------------ bookkeeping
+    def _fill(self, so: _SimOrder, qty: float, price: float, liq: LiquiditySide, ts: int) -> None:
+        inst = self.instrument(so.symbol)
+        price = inst.round_price(price) if liq is LiquiditySide.MAKER else round(price, 10)
+        commission = self.config.commission.commission(qty, price, inst.multiplier)
+        self._fill_seq += 1
+        fill_id = f"F-{self._fill_seq}"
+        so.avg_price = (so.avg_price * so.filled + price * qty) / (so.filled + qty)
+        so.filled += qty
+        so.ts_last = ts
+        signed = qty if so.side is BUY else -qty
+        pq = self.positions.setdefault(so.symbol, [0.0, 0.0])
+        q0, avg = pq
+        q1 = q0 + signed
+        if q0 == 0 or (q0 > 0) == (signed > 0):
+            pq[1] = (avg * abs(q0) + price * qty) / abs(q1)
+        elif abs(q1) < _EPS:
+            q1, pq[1] = 0.0, 0.0
+        elif (q1 > 0) != (q0 > 0):
+            pq[1] = price
+        pq[0] = q1
+        self.cash -= signed * price * inst.multiplier + commission
+        self.fills.append(FillReport(fill_id=fill_id, order_id=so.order_id, symbol=so.symbol, side=so.side,
+                                     quantity=qty, price=price, commission=commission, ts_event=ts))
+        done = so.leaves <= _EPS
+        so.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
+        if done:
+            self._remove_open(so)
+        self._emit(ev.OrderFilled(ts_event=ts, order_id=so.order_id, symbol=so.symbol, fill_id=fill_id, side=so.side,
+                                  last_quantity=qty, last_price=price, commission=commission,
+                                  currency=inst.currency, liquidity_side=liq))
+        if so.oco:
+            self._oco_sync(so, ts)
+
+    def _oco_sync(self, so: _SimOrder, ts: int) -> None:
+        """One-cancels-other: a full fill cancels the siblings; a partial fill shrinks them."""
+        for oid in so.oco:
+            sib = self._orders.get(oid)
+            if sib is None or sib.status.is_closed:
+                continue
+            if so.status is OrderStatus.FILLED:
+                self._close(sib, ev.OrderCanceled(ts_event=ts, order_id=oid, symbol=sib.symbol,
+                                                  reason=f"OCO: {so.order_id} filled"))
+            else:
+                new_qty = max(sib.filled, so.quantity - so.filled)
+                if new_qty < sib.quantity - _EPS:
+                    sib.quantity = new_qty
+                    self._emit(ev.OrderModified(ts_event=ts, order_id=oid, symbol=sib.symbol, quantity=new_qty))
+
+    def _close(self, so: _SimOrder, event: ev.OrderEvent) -> None:
+        so.status = OrderStatus.CANCELED if isinstance(event, ev.OrderCanceled) else OrderStatus.EXPIRED
+        so.ts_last = event.ts_event
+        self._remove_open(so)
+        self._emit(event)
+
+    def _remove_open(self, so: _SimOrder) -> None:
+        orders = self._open.get(so.symbol)
+        if orders and so in orders:
+            orders.remove(so)
+            if not orders:
+                del self._open[so.symbol]
+
+    def _expire(self, ts: int) -> None:
+        nxt = _NEVER
+        for orders in list(self._open.values()):
+            for so in list(orders):
+                if so.expire_ns <= ts:
+                    self._close(so, ev.OrderExpired(ts_event=so.expire_ns, order_id=so.order_id, symbol=so.symbol))
+                elif so.expire_ns < nxt:
+                    nxt = so.expire_ns
+        self._next_expiry = nxt
+
+    # -------------------------------------------------------------------------------- reports
+    def order_status_reports(self) -> list[OrderStatusReport]:
+        return [
+            OrderStatusReport(order_id=so.order_id, symbol=so.symbol, side=so.side, quantity=so.quantity,
+                              filled_quantity=so.filled, avg_fill_price=so.avg_price, status=so.status,
+                              ts_last=so.ts_last, broker_order_id=so.broker_order_id)
+            for so in self._orders.values()
+        ]
+
+    def open_order_ids(self) -> list[str]:
+        return [so.order_id for orders in self._open.values() for so in orders]
+
+    def fill_reports(self, since_ns: int = 0) -> list[FillReport]:
+        return [f for f in self.fills if f.ts_event >= since_ns]
+
+    def position_reports(self) -> list[PositionReport]:
+        return [PositionReport(symbol=s, quantity=q, avg_price=a, ts_last=self._ts) for s, (q, a) in self.positions.items()]
+
+    # ------------------------------------------------------------------------------ persistence
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-able state of the broker's book (orders, fills, positions, cash, sequences)."""
+        return {
+            "cash": self.cash,
+            "fill_seq": self._fill_seq,
+            "order_seq": self._order_seq,
+            "positions": {s: list(v) for s, v in self.positions.items()},
+            "fills": [
+                {"fill_id": f.fill_id, "order_id": f.order_id, "symbol": f.symbol, "side": str(f.side),
+                 "quantity": f.quantity, "price": f.price, "commission": f.commission, "ts_event": f.ts_event}
+                for f in self.fills
+            ],
+            "orders": [{k: _plain(getattr(so, k)) for k in _SimOrder.__slots__} for so in self._orders.values()],
+            "quoted": sorted(self._quoted),
+            "bid": dict(self._bid),
+            "ask": dict(self._ask),
+            "last": dict(self._last),
+            "ts": self._ts,
+        }
+
+    def restore(self, state: Mapping[str, Any]) -> None:
+        """Load a :meth:`snapshot`."""
+        self.cash = float(state["cash"])
+        self._fill_seq = int(state["fill_seq"])
+        self._order_seq = int(state["order_seq"])
+        self.positions = {s: [float(q), float(a)] for s, (q, a) in state["positions"].items()}
+        self.fills = [
+            FillReport(**{**f, "side": OrderSide(f["side"])}) for f in state["fills"]
+        ]
+        self._orders.clear()
+        self._open.clear()
+        for raw in state["orders"]:
+            so = _SimOrder.__new__(_SimOrder)
+            for k in _SimOrder.__slots__:
+                setattr(so, k, raw[k])
+            so.side = OrderSide(raw["side"])
+            so.order_type = OrderType(raw["order_type"])
+            so.tif = TimeInForce(raw["tif"])
+            so.status = OrderStatus(raw["status"])
+            so.trailing_type = TrailingOffsetType(raw["trailing_type"]) if raw["trailing_type"] else None
+            so.oco = tuple(raw["oco"])
+            self._orders[so.order_id] = so
+            if not so.status.is_closed:
+                self._open.setdefault(so.symbol, []).append(so)
+        self._next_expiry = min((so.expire_ns for o in self._open.values() for so in o), default=_NEVER)
+        self._quoted = set(state["quoted"])
+        self._bid, self._ask, self._last = dict(state["bid"]), dict(state["ask"]), dict(state["last"])
+        self._ts = int(state["ts"])
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, tuple):
+        return list(v)
+    if isinstance(v, str):
+        return str(v)
+    return v

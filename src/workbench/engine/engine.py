@@ -1,0 +1,570 @@
+"""TradingEngine: one object graph for backtest, paper and live.
+
+Only the clock, the feed and the broker differ between modes. The engine processes one input at a
+time, synchronously (DESIGN rule 1):
+
+* market data enters through :meth:`TradingEngine.on_bar`, :meth:`on_quote`, :meth:`on_trade`
+  (or :meth:`process`, which dispatches on type): the clock advances (firing due timers), a
+  simulated broker matches working orders, the portfolio is marked, then strategies see the data;
+* strategies call the order helpers, which go through the risk engine before the broker;
+* broker events are queued and handled in arrival order after the current step: each is applied
+  to its order (the state machine validates it), recorded (journal), booked in the portfolio,
+  and passed on to strategies and bus subscribers.
+
+Every non-market-data event goes through :meth:`TradingEngine.record`, which appends it to
+``events`` (when kept) and hands it to ``event_sink`` (the journal in paper/live runs) *before*
+its effects are passed on.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from workbench.brokers.base import Broker
+from workbench.clock import Clock, SimClock
+from workbench.errors import CommandError
+from workbench.model import commands as cmd
+from workbench.model import events as ev
+from workbench.model.data import Bar, QuoteTick, TradeTick
+from workbench.model.enums import (
+    ContingencyType,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    TradingState,
+    TrailingOffsetType,
+)
+from workbench.model.instruments import Instrument
+from workbench.model.orders import Order
+from workbench.portfolio.portfolio import Portfolio
+from workbench.risk.engine import RiskEngine
+
+if TYPE_CHECKING:
+    from workbench.engine.strategy import Strategy
+
+EventSink = Callable[[ev.Event], None]
+
+
+class TradingEngine:
+    """The engine.
+
+    Parameters
+    ----------
+    broker : Broker
+        Receives approved orders; a broker with ``on_bar``/``on_quote``/``on_trade`` (the simulated
+        broker) is also fed the market data, before strategies see it.
+    clock : Clock | None
+        ``SimClock`` (default) for backtests, ``LiveClock`` for paper/live.
+    portfolio : Portfolio | None
+    risk : RiskEngine | None
+    instruments : Mapping[str, Instrument] | None
+    event_sink : Callable[[Event], None] | None
+        Called with every non-market-data event before its effects are passed on (the journal).
+    keep_events : bool
+        Keep every recorded event in ``self.events`` (backtest results, parity checks).
+    record_equity : bool
+        Record (ts, equity) once per distinct data timestamp.
+    """
+
+    def __init__(
+        self,
+        broker: Broker,
+        *,
+        clock: Clock | None = None,
+        portfolio: Portfolio | None = None,
+        risk: RiskEngine | None = None,
+        instruments: Mapping[str, Instrument] | None = None,
+        event_sink: EventSink | None = None,
+        keep_events: bool = True,
+        record_equity: bool = True,
+        starting_cash: float = 100_000.0,
+        order_id_prefix: str = "O-",
+    ) -> None:
+        self.clock: Any = clock if clock is not None else SimClock()
+        self.broker = broker
+        self.instruments: dict[str, Instrument] = dict(instruments or {})
+        self.portfolio = portfolio if portfolio is not None else Portfolio(starting_cash, self.instruments)
+        self.risk = risk if risk is not None else RiskEngine()
+        self.event_sink = event_sink
+        self.keep_events = keep_events
+        self.events: list[ev.Event] = []
+        self.orders: dict[str, Order] = {}
+        self.strategies: list[Strategy] = []
+        self.paused = False
+        self.running = False
+        self.record_equity = record_equity
+        self.equity_ts = array("q")
+        self.equity_values = array("d")
+        self.equity_cash = array("d")
+        self.equity_gross = array("d")
+        self.equity_realized = array("d")
+        self._slice_handlers: tuple[Callable[[int], None], ...] = ()
+        self.data_count = 0
+        self.order_id_prefix = order_id_prefix
+        self._order_seq = 0
+        self._last_ts = -1
+        self._busy = False
+        self._pending: deque[ev.OrderEvent] = deque()
+        self._children: dict[str, list[Order]] = {}  # parent order id -> contingent children (OTO)
+        self._handlers_bar: dict[str, tuple[Callable[[Bar], None], ...]] = {}
+        self._handlers_quote: dict[str, tuple[Callable[[QuoteTick], None], ...]] = {}
+        self._handlers_trade: dict[str, tuple[Callable[[TradeTick], None], ...]] = {}
+        self._sim = broker if hasattr(broker, "on_bar") else None
+        if hasattr(broker, "set_clock"):
+            broker.set_clock(self.now_ns)  # type: ignore[attr-defined]
+        broker.connect(self._on_broker_event)
+        from workbench.engine.bus import MessageBus
+
+        self.bus = MessageBus()
+
+    # ------------------------------------------------------------------------------ lifecycle
+    def add_strategy(self, strategy: Strategy) -> Strategy:
+        """Register ``strategy``; it receives data for its ``symbols`` (all symbols when None)."""
+        strategy._register(self)
+        self.strategies.append(strategy)
+        self._slice_handlers = tuple(s.on_time_slice for s in self.strategies if s._overrides("on_time_slice"))
+        self._handlers_bar.clear()
+        self._handlers_quote.clear()
+        self._handlers_trade.clear()
+        return strategy
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self.running = True
+        for s in self.strategies:
+            s.on_start()
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self._busy = True
+        for s in self.strategies:
+            s.on_stop()
+        self._busy = False
+        self._drain()
+        self._end_slice()
+        self._last_ts = -1
+        self.running = False
+
+    def now_ns(self) -> int:
+        return self.clock.timestamp_ns()
+
+    # ---------------------------------------------------------------------------- market data
+    def _end_slice(self) -> None:
+        last = self._last_ts
+        if last < 0:
+            return
+        if self._slice_handlers and not self.paused:
+            self._busy = True
+            for h in self._slice_handlers:
+                h(last)
+            self._busy = False
+            if self._pending:
+                self._drain()
+        if self.record_equity:
+            pf = self.portfolio
+            self.equity_ts.append(last)
+            self.equity_values.append(pf.ledger.balance + pf.market_value)
+            self.equity_cash.append(pf.ledger.balance)
+            self.equity_gross.append(pf.gross_value)
+            self.equity_realized.append(pf.realized_total)
+
+    def _new_timestamp(self, ts: int) -> None:
+        self._end_slice()
+        self._last_ts = ts
+        self._busy = True
+        self.clock.advance_to(ts)
+        self._busy = False
+        if self._pending:
+            self._drain()
+
+    def _resolve(self, table: dict[str, tuple], kind: str, symbol: str) -> tuple:
+        handlers = tuple(
+            getattr(s, kind) for s in self.strategies if s._wants(symbol) and s._overrides(kind)
+        ) + self.bus.handlers(f"data.{kind}.{symbol}")
+        table[symbol] = handlers
+        return handlers
+
+    def on_bar(self, bar: Bar) -> None:
+        """Process one bar (delivered at ``bar.ts_init``)."""
+        ts = bar.ts_init
+        if ts != self._last_ts:
+            self._new_timestamp(ts)
+        self.data_count += 1
+        sim = self._sim
+        if sim is not None:
+            self._busy = True
+            sim.on_bar(bar)
+            self._busy = False
+            if self._pending:
+                self._drain()
+        self.portfolio.update_price(bar.symbol, bar.close)
+        if not self.paused:
+            handlers = self._handlers_bar.get(bar.symbol)
+            if handlers is None:
+                handlers = self._resolve(self._handlers_bar, "on_bar", bar.symbol)
+            self._busy = True
+            for h in handlers:
+                h(bar)
+            self._busy = False
+            if self._pending:
+                self._drain()
+
+    def on_quote(self, quote: QuoteTick) -> None:
+        """Process one quote (marks the portfolio at the mid when both sides exist)."""
+        ts = quote.ts_init
+        if ts != self._last_ts:
+            self._new_timestamp(ts)
+        self.data_count += 1
+        sim = self._sim
+        if sim is not None:
+            self._busy = True
+            sim.on_quote(quote)
+            self._busy = False
+            if self._pending:
+                self._drain()
+        mid = (quote.bid + quote.ask) * 0.5
+        if mid == mid:
+            self.portfolio.update_price(quote.symbol, mid)
+        if not self.paused:
+            handlers = self._handlers_quote.get(quote.symbol)
+            if handlers is None:
+                handlers = self._resolve(self._handlers_quote, "on_quote", quote.symbol)
+            self._busy = True
+            for h in handlers:
+                h(quote)
+            self._busy = False
+            if self._pending:
+                self._drain()
+
+    def on_trade(self, trade: TradeTick) -> None:
+        """Process one trade print."""
+        ts = trade.ts_init
+        if ts != self._last_ts:
+            self._new_timestamp(ts)
+        self.data_count += 1
+        sim = self._sim
+        if sim is not None:
+            self._busy = True
+            sim.on_trade(trade)
+            self._busy = False
+            if self._pending:
+                self._drain()
+        self.portfolio.update_price(trade.symbol, trade.price)
+        if not self.paused:
+            handlers = self._handlers_trade.get(trade.symbol)
+            if handlers is None:
+                handlers = self._resolve(self._handlers_trade, "on_trade", trade.symbol)
+            self._busy = True
+            for h in handlers:
+                h(trade)
+            self._busy = False
+            if self._pending:
+                self._drain()
+
+    def process(self, item: object) -> None:
+        """Process any input: market data, a command, or a broker event (live runner entry point)."""
+        t = type(item)
+        if t is Bar:
+            self.on_bar(item)  # type: ignore[arg-type]
+        elif t is QuoteTick:
+            self.on_quote(item)  # type: ignore[arg-type]
+        elif t is TradeTick:
+            self.on_trade(item)  # type: ignore[arg-type]
+        elif isinstance(item, cmd.Command):
+            self.execute(item)
+        elif isinstance(item, ev.OrderEvent):
+            self._on_broker_event(item)
+        else:
+            raise TypeError(f"TradingEngine.process: unsupported input {t.__name__}")
+
+    # ------------------------------------------------------------------------------ recording
+    def record(self, event: ev.Event) -> None:
+        """Journal ``event`` (event sink first, then the in-memory log) and publish it on the bus."""
+        if self.event_sink is not None:
+            self.event_sink(event)
+        if self.keep_events:
+            self.events.append(event)
+        self.bus.publish("events", event)
+
+    # --------------------------------------------------------------------------------- orders
+    def next_order_id(self) -> str:
+        self._order_seq += 1
+        return f"{self.order_id_prefix}{self._order_seq:06d}"
+
+    def instrument(self, symbol: str) -> Instrument:
+        return self.portfolio.instrument(symbol)
+
+    def create_order(
+        self,
+        symbol: str,
+        side: OrderSide,
+        quantity: float,
+        order_type: OrderType = OrderType.MARKET,
+        *,
+        limit_price: float | None = None,
+        stop_price: float | None = None,
+        trailing_offset: float | None = None,
+        trailing_offset_type: TrailingOffsetType | None = None,
+        time_in_force: TimeInForce = TimeInForce.GTC,
+        expire_time_ns: int | None = None,
+        reduce_only: bool = False,
+        parent_order_id: str | None = None,
+        contingency: ContingencyType = ContingencyType.NONE,
+        linked_order_ids: tuple[str, ...] = (),
+        strategy_id: str = "",
+        tag: str = "",
+        order_id: str | None = None,
+    ) -> Order:
+        """Create an order (INITIALIZED, recorded); prices snapped to tick, quantity to lot size.
+
+        Raises
+        ------
+        ValueError
+            If the quantity rounds to zero lots or a price is not positive.
+        """
+        inst = self.instrument(symbol)
+        qty = inst.round_quantity(abs(quantity))
+        if qty <= 0:
+            raise ValueError(f"quantity {quantity!r} of {symbol} rounds to 0 lots (lot size {inst.lot_size})")
+        for name, value in (("limit_price", limit_price), ("stop_price", stop_price)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        init = ev.OrderInitialized(
+            ts_event=self.now_ns(),
+            order_id=order_id or self.next_order_id(),
+            symbol=symbol,
+            side=side,
+            order_type=order_type,
+            quantity=qty,
+            time_in_force=time_in_force,
+            limit_price=inst.round_price(limit_price) if limit_price is not None else None,
+            stop_price=inst.round_price(stop_price) if stop_price is not None else None,
+            trailing_offset=trailing_offset,
+            trailing_offset_type=trailing_offset_type,
+            expire_time_ns=expire_time_ns,
+            reduce_only=reduce_only,
+            parent_order_id=parent_order_id,
+            contingency=contingency,
+            linked_order_ids=linked_order_ids,
+            strategy_id=strategy_id,
+            tag=tag,
+        )
+        order = Order(init)
+        self.orders[order.order_id] = order
+        self.record(init)
+        return order
+
+    def submit_order(self, order: Order) -> Order:
+        """Risk-check ``order`` and send it to the broker (or record its denial). Returns it."""
+        if order.status is not OrderStatus.INITIALIZED:
+            raise ValueError(f"order {order.order_id} was already submitted (status {order.status})")
+        denial = self.risk.check(order, self)
+        now = self.now_ns()
+        if denial is not None:
+            self._apply(ev.OrderDenied(ts_event=now, order_id=order.order_id, symbol=order.symbol,
+                                       reason=denial.reason, rule=denial.rule))
+            return order
+        self._apply(ev.OrderSubmitted(ts_event=now, order_id=order.order_id, symbol=order.symbol))
+        self.broker.submit_order(order)
+        return order
+
+    def hold_until_filled(self, parent: Order, children: Iterable[Order]) -> None:
+        """OTO: submit ``children`` once ``parent`` has filled (with the filled quantity)."""
+        self._children.setdefault(parent.order_id, []).extend(children)
+
+    def cancel_order(self, order_id: str) -> None:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise KeyError(f"unknown order_id {order_id!r}")
+        if order.status is OrderStatus.INITIALIZED:  # a held contingent child
+            self._apply(ev.OrderCanceled(ts_event=self.now_ns(), order_id=order_id, symbol=order.symbol,
+                                         reason="canceled before submission"))
+            self._drop_child(order_id)
+            return
+        if order.is_closed or order.status is OrderStatus.PENDING_CANCEL:
+            return
+        self._apply(ev.OrderPendingCancel(ts_event=self.now_ns(), order_id=order_id, symbol=order.symbol))
+        self.broker.cancel_order(order_id)
+
+    def modify_order(
+        self, order_id: str, quantity: float | None = None, limit_price: float | None = None,
+        stop_price: float | None = None,
+    ) -> None:
+        order = self.orders.get(order_id)
+        if order is None:
+            raise KeyError(f"unknown order_id {order_id!r}")
+        inst = self.instrument(order.symbol)
+        if quantity is not None:
+            quantity = inst.round_quantity(quantity)
+        if limit_price is not None:
+            limit_price = inst.round_price(limit_price)
+        if stop_price is not None:
+            stop_price = inst.round_price(stop_price)
+        if order.is_closed:
+            return
+        self._apply(ev.OrderPendingReplace(ts_event=self.now_ns(), order_id=order_id, symbol=order.symbol))
+        self.broker.modify_order(order_id, quantity, limit_price, stop_price)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+
+    def cancel_all_orders(self, symbol: str | None = None) -> None:
+        for order in list(self.orders.values()):
+            if (symbol is None or order.symbol == symbol) and (
+                order.is_open or order.status is OrderStatus.INITIALIZED
+            ):
+                self.cancel_order(order.order_id)
+
+    def flatten(self, symbol: str | None = None, tag: str = "flatten") -> list[Order]:
+        """Cancel open orders and close positions with reduce-only market orders."""
+        self.cancel_all_orders(symbol)
+        out = []
+        for pos in list(self.portfolio.positions.values()):
+            if pos.is_flat or (symbol is not None and pos.symbol != symbol):
+                continue
+            side = OrderSide.SELL if pos.quantity > 0 else OrderSide.BUY
+            order = self.create_order(pos.symbol, side, abs(pos.quantity), reduce_only=True, tag=tag)
+            out.append(self.submit_order(order))
+        return out
+
+    # ----------------------------------------------------------------------- trading state
+    def set_trading_state(self, state: TradingState, reason: str = "") -> None:
+        if self.risk.state is state and self.risk.state_reason == reason:
+            return
+        self.risk.state = state
+        self.risk.state_reason = reason
+        self.record(ev.TradingStateChanged(ts_event=self.now_ns(), state=state, reason=reason))
+
+    def kill_switch(self, reason: str = "kill switch", flatten: bool = True) -> None:
+        """Halt trading, cancel every open order and (``flatten``) close every position. Idempotent."""
+        self.set_trading_state(TradingState.HALTED, reason)
+        self.cancel_all_orders()
+        if flatten:
+            pending = {o.symbol for o in self.open_orders() if o.reduce_only}
+            for pos in list(self.portfolio.positions.values()):
+                if not pos.is_flat and pos.symbol not in pending:
+                    self.flatten(pos.symbol, tag="kill_switch")
+
+    def pause(self) -> None:
+        """Stop delivering data to strategies (working orders stay; marks and matching go on)."""
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def execute(self, command: cmd.Command) -> str:
+        """Carry out a control command; returns a short description of what was done."""
+        t = type(command)
+        if t is cmd.Pause:
+            self.pause()
+            return "paused"
+        if t is cmd.Resume:
+            self.resume()
+            if self.risk.state is TradingState.HALTED:
+                self.set_trading_state(TradingState.ACTIVE, "resumed by command")
+            return "resumed"
+        if t is cmd.CancelAllOrders:
+            self.cancel_all_orders(command.symbol)  # type: ignore[attr-defined]
+            return "canceled all orders"
+        if t is cmd.Flatten:
+            n = len(self.flatten(command.symbol))  # type: ignore[attr-defined]
+            return f"flatten: {n} closing orders"
+        if t is cmd.KillSwitch:
+            self.kill_switch(command.reason or "kill switch", command.flatten)  # type: ignore[attr-defined]
+            return "kill switch: halted, orders canceled, positions closing"
+        if t is cmd.CancelOrder:
+            self.cancel_order(command.order_id)  # type: ignore[attr-defined]
+            return "cancel requested"
+        raise CommandError(f"unsupported command {t.__name__}")
+
+    # ------------------------------------------------------------------------- broker events
+    def _on_broker_event(self, event: ev.OrderEvent) -> None:
+        self._pending.append(event)
+        if not self._busy:
+            self._drain()
+
+    def _drain(self) -> None:
+        pending = self._pending
+        self._busy = True
+        try:
+            while pending:
+                self._apply(pending.popleft())
+        finally:
+            self._busy = False
+
+    def _apply(self, event: ev.OrderEvent) -> None:
+        order = self.orders.get(event.order_id)
+        if order is None:
+            raise KeyError(f"{type(event).__name__} for unknown order {event.order_id!r}")
+        order.apply(event)
+        self.record(event)
+        if type(event) is ev.OrderFilled:
+            self._book_fill(order, event)  # type: ignore[arg-type]
+        if order.is_closed:
+            self._on_order_closed(order)
+        was_busy = self._busy
+        self._busy = True
+        for s in self.strategies:
+            if s.strategy_id == order.strategy_id or not order.strategy_id:
+                s.on_order_event(event)
+                if type(event) is ev.OrderFilled:
+                    s.on_fill(event)  # type: ignore[arg-type]
+        self._busy = was_busy
+
+    def _book_fill(self, order: Order, fill: ev.OrderFilled) -> None:
+        pf = self.portfolio
+        before = pf.quantity(fill.symbol)
+        pos = pf.apply_fill(fill.symbol, fill.side, fill.last_quantity, fill.last_price, fill.commission,
+                            fill.ts_event, fill.fill_id)
+        kind = ev.PositionOpened if before == 0 else (ev.PositionClosed if pos.is_flat else ev.PositionChanged)
+        self.record(kind(ts_event=fill.ts_event, symbol=fill.symbol, quantity=pos.quantity, avg_price=pos.avg_price,
+                         realized_pnl=pos.realized_pnl, last_fill_id=fill.fill_id))
+        self.record(self.account_state(fill.ts_event))
+        children = self._children.get(order.order_id)
+        if children and order.status is OrderStatus.FILLED:
+            self._arm_children(order)
+
+    def account_state(self, ts: int | None = None) -> ev.AccountState:
+        pf = self.portfolio
+        return ev.AccountState(
+            ts_event=self.now_ns() if ts is None else ts,
+            cash=pf.cash,
+            equity=pf.equity,
+            gross_exposure=pf.gross_exposure,
+            net_exposure=pf.net_exposure,
+            realized_pnl=pf.realized_pnl,
+            unrealized_pnl=pf.unrealized_pnl,
+            commissions=pf.ledger.commissions,
+            currency=pf.ledger.currency,
+        )
+
+    def _on_order_closed(self, order: Order) -> None:
+        if order.order_id in self._children and order.status is not OrderStatus.FILLED:
+            if order.filled_quantity > 0:
+                self._arm_children(order)  # arm the exits for what did fill
+            else:
+                for child in self._children.pop(order.order_id):
+                    if child.status is OrderStatus.INITIALIZED:
+                        self._apply(ev.OrderCanceled(ts_event=self.now_ns(), order_id=child.order_id,
+                                                     symbol=child.symbol, reason=f"parent {order.order_id} "
+                                                     f"{order.status.value.lower()} without fill"))
+
+    def _arm_children(self, parent: Order) -> None:
+        for child in self._children.pop(parent.order_id, []):
+            if child.status is not OrderStatus.INITIALIZED:
+                continue
+            if parent.filled_quantity < child.quantity:
+                child.quantity = parent.filled_quantity
+            self.submit_order(child)
+
+    def _drop_child(self, order_id: str) -> None:
+        for kids in self._children.values():
+            for k in list(kids):
+                if k.order_id == order_id:
+                    kids.remove(k)
