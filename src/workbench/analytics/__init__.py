@@ -1,0 +1,94 @@
+"""Performance analytics: metrics (sources cited), summary table, tearsheet.
+
+Modules: :mod:`~workbench.analytics.timeseries` (equity curve -> daily returns, exchange dates),
+:mod:`~workbench.analytics.metrics` (return, risk, drawdown, benchmark-relative and rolling
+metrics on a return series), :mod:`~workbench.analytics.trade_metrics` (win rate, profit factor,
+expectancy, exposure, turnover, P&L tables), :mod:`~workbench.analytics.benchmark` (shipped SPY
+benchmark, alignment), :mod:`~workbench.analytics.summary` (everything in one table) and
+:mod:`~workbench.analytics.tearsheet` (plotly figures, standalone HTML).
+"""
+
+from workbench.analytics.benchmark import align_benchmark_returns, benchmark_prices, load_benchmark_prices
+from workbench.analytics.metrics import (
+    TRADING_DAYS_PER_YEAR,
+    alpha_beta,
+    annualized_volatility,
+    cagr,
+    calmar_ratio,
+    downside_deviation,
+    drawdown_periods,
+    information_ratio,
+    longest_drawdown_duration,
+    max_drawdown,
+    max_drawdown_duration,
+    monthly_returns_table,
+    period_returns,
+    rolling_sharpe,
+    rolling_volatility,
+    sharpe_ratio,
+    sortino_ratio,
+    total_return,
+    tracking_error,
+    underwater,
+)
+from workbench.analytics.summary import SUMMARY_UNITS, summary, summary_table
+from workbench.analytics.timeseries import EXCHANGE_TIMEZONE, daily_last, equity_series, returns_from_equity
+from workbench.analytics.trade_metrics import (
+    average_loss,
+    average_win,
+    expectancy,
+    exposure_time,
+    pnl_table,
+    profit_factor,
+    trade_count,
+    traded_notional,
+    trades_per_year,
+    turnover,
+    win_rate,
+    years_spanned,
+)
+
+__all__ = [
+    "EXCHANGE_TIMEZONE",
+    "SUMMARY_UNITS",
+    "TRADING_DAYS_PER_YEAR",
+    "align_benchmark_returns",
+    "alpha_beta",
+    "annualized_volatility",
+    "average_loss",
+    "average_win",
+    "benchmark_prices",
+    "cagr",
+    "calmar_ratio",
+    "daily_last",
+    "downside_deviation",
+    "drawdown_periods",
+    "equity_series",
+    "expectancy",
+    "exposure_time",
+    "information_ratio",
+    "load_benchmark_prices",
+    "longest_drawdown_duration",
+    "max_drawdown",
+    "max_drawdown_duration",
+    "monthly_returns_table",
+    "period_returns",
+    "pnl_table",
+    "profit_factor",
+    "returns_from_equity",
+    "rolling_sharpe",
+    "rolling_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "summary",
+    "summary_table",
+    "total_return",
+    "trade_count",
+    "traded_notional",
+    "trades_per_year",
+    "tracking_error",
+    "turnover",
+    "underwater",
+    "win_rate",
+    "years_spanned",
+]
