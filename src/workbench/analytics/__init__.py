@@ -1,15 +1,17 @@
 """Performance analytics: metrics (sources cited), summary table, tearsheet.
 
 Modules: :mod:`~workbench.analytics.timeseries` (equity curve -> daily returns, exchange dates),
-:mod:`~workbench.analytics.metrics` (return, risk, drawdown, benchmark-relative and rolling
-metrics on a return series), :mod:`~workbench.analytics.trade_metrics` (win rate, profit factor,
+:mod:`~workbench.analytics.metrics` (return, risk, drawdown and benchmark-relative metrics
+on a return series, and :func:`summary` of a run), :mod:`~workbench.analytics.periodic` (rolling
+and calendar-period views), :mod:`~workbench.analytics.trade_metrics` (win rate, profit factor,
 expectancy, exposure, turnover, P&L tables), :mod:`~workbench.analytics.benchmark` (shipped SPY
-benchmark, alignment), :mod:`~workbench.analytics.summary` (everything in one table) and
+benchmark, alignment) and
 :mod:`~workbench.analytics.tearsheet` (plotly figures, standalone HTML).
 """
 
 from workbench.analytics.benchmark import align_benchmark_returns, benchmark_prices, load_benchmark_prices
 from workbench.analytics.metrics import (
+    SUMMARY_UNITS,
     TRADING_DAYS_PER_YEAR,
     alpha_beta,
     annualized_volatility,
@@ -21,17 +23,15 @@ from workbench.analytics.metrics import (
     longest_drawdown_duration,
     max_drawdown,
     max_drawdown_duration,
-    monthly_returns_table,
-    period_returns,
-    rolling_sharpe,
-    rolling_volatility,
     sharpe_ratio,
     sortino_ratio,
+    summary,
+    summary_table,
     total_return,
     tracking_error,
     underwater,
 )
-from workbench.analytics.summary import SUMMARY_UNITS, summary, summary_table
+from workbench.analytics.periodic import monthly_returns_table, period_returns, rolling_sharpe, rolling_volatility
 from workbench.analytics.timeseries import EXCHANGE_TIMEZONE, daily_last, equity_series, returns_from_equity
 from workbench.analytics.trade_metrics import (
     average_loss,

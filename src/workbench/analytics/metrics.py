@@ -17,20 +17,21 @@ each docstring names the original source.
 
 Daily returns from a backtest's equity curve come from
 :func:`~workbench.analytics.timeseries.returns_from_equity` (re-exported here); trade-level
-metrics are in :mod:`workbench.analytics.trade_metrics`; :func:`workbench.analytics.summary.summary`
-collects everything.
+metrics are in :mod:`workbench.analytics.trade_metrics`, rolling and calendar-period views in
+:mod:`workbench.analytics.periodic`; :func:`summary` collects the headline numbers in one table.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 import pandas as pd
 
-from workbench.analytics.timeseries import returns_from_equity
+from workbench.analytics import trade_metrics as _trade_metrics
+from workbench.analytics.benchmark import align_benchmark_returns, benchmark_prices
+from workbench.analytics.timeseries import EXCHANGE_TIMEZONE, equity_series, returns_from_equity
 
 __all__ = [
+    "SUMMARY_UNITS",
     "TRADING_DAYS_PER_YEAR",
     "alpha_beta",
     "annualized_volatility",
@@ -42,13 +43,11 @@ __all__ = [
     "longest_drawdown_duration",
     "max_drawdown",
     "max_drawdown_duration",
-    "period_returns",
-    "monthly_returns_table",
     "returns_from_equity",
-    "rolling_sharpe",
-    "rolling_volatility",
     "sharpe_ratio",
     "sortino_ratio",
+    "summary",
+    "summary_table",
     "total_return",
     "tracking_error",
     "underwater",
@@ -57,7 +56,6 @@ __all__ = [
 TRADING_DAYS_PER_YEAR = 252
 """Default annualization factor for daily returns (as in empyrical)."""
 
-_FREQUENCIES = {"daily": "D", "weekly": "W-FRI", "monthly": "M", "yearly": "Y"}
 
 
 def _clean(returns: pd.Series) -> pd.Series:
@@ -355,77 +353,138 @@ def information_ratio(
 
 
 # ---------------------------------------------------------------------------------------------
-# Rolling and per-period views
+# Summary
+
+SUMMARY_UNITS: dict[str, str] = {
+    "start_equity": "currency",
+    "end_equity": "currency",
+    "net_pnl": "currency",
+    "days": "trading days (return observations)",
+    "total_return": "fraction",
+    "cagr": "fraction per year",
+    "annualized_volatility": "fraction per year",
+    "sharpe_ratio": "ratio, annualized",
+    "sortino_ratio": "ratio, annualized",
+    "calmar_ratio": "ratio",
+    "max_drawdown": "fraction (negative)",
+    "max_drawdown_duration": "trading days, peak to recovery",
+    "longest_drawdown_duration": "trading days, peak to recovery",
+    "best_day": "fraction",
+    "worst_day": "fraction",
+    "exposure_time": "fraction of observations",
+    "turnover": "traded notional / mean equity, per year",
+    "trade_count": "trades",
+    "trades_per_year": "trades per year",
+    "win_rate": "fraction",
+    "profit_factor": "ratio",
+    "expectancy": "currency per trade",
+    "average_win": "currency per trade",
+    "average_loss": "currency per trade",
+    "benchmark_total_return": "fraction",
+    "alpha": "fraction per year",
+    "beta": "ratio",
+    "tracking_error": "fraction per year",
+    "information_ratio": "ratio, annualized",
+}
+"""Unit of every entry of :func:`summary`, in its order."""
 
 
-def _rolling_constant(r: pd.Series, window: int) -> pd.Series:
-    rolling = r.rolling(window, min_periods=window)
-    return rolling.max() == rolling.min()
-
-
-def rolling_sharpe(
-    returns: pd.Series,
-    window: int = 126,
+def summary(
+    equity_curve: pd.DataFrame | pd.Series,
+    trades: pd.DataFrame | None = None,
+    benchmark: pd.Series | str | None = "SPY",
+    fills: pd.DataFrame | None = None,
     risk_free_rate: float = 0.0,
     periods_per_year: float = TRADING_DAYS_PER_YEAR,
+    timezone: str = EXCHANGE_TIMEZONE,
 ) -> pd.Series:
-    """:func:`sharpe_ratio` over a trailing window of ``window`` periods (default 126, about 6 months).
+    """Every headline metric of a run, computed on its daily returns (see :func:`returns_from_equity`).
 
-    Indexed like ``returns`` (NaN rows dropped); the first ``window - 1`` values are NaN, and
-    so is any window whose excess returns are constant.
-    """
-    r = _clean(returns) - _per_period(risk_free_rate, periods_per_year)
-    rolling = r.rolling(window, min_periods=window)
-    out = rolling.mean() / rolling.std(ddof=1) * np.sqrt(periods_per_year)
-    return out.mask(_rolling_constant(r, window)).rename("rolling_sharpe")
+    Parameters
+    ----------
+    equity_curve : pandas.DataFrame or pandas.Series
+        Tz-aware index; ``equity`` (currency) and optionally ``gross_exposure`` (currency).
+    trades : pandas.DataFrame, optional
+        Round trips with a ``pnl`` column (currency). ``None``: trade metrics are NaN; an empty
+        frame: ``trade_count`` 0 and the other trade metrics NaN.
+    benchmark : pandas.Series, str or None
+        Benchmark price levels (indexed by date or timestamp) or a symbol of the shipped daily
+        file; default SPY ``adj_close``. ``None``: benchmark metrics are NaN, as they are when
+        the benchmark has no date in common with the run.
+    fills : pandas.DataFrame, optional
+        Fills with ``quantity`` and ``price`` for turnover; without them turnover is computed
+        from ``trades`` (both legs), and is 0.0 with neither.
+    risk_free_rate : float
+        Annual risk-free rate (fraction) for Sharpe and alpha.
+    periods_per_year : float
+        Annualization factor of the daily returns.
+    timezone : str
+        Zone whose calendar date defines the trading day.
 
-
-def rolling_volatility(
-    returns: pd.Series, window: int = 126, periods_per_year: float = TRADING_DAYS_PER_YEAR
-) -> pd.Series:
-    """:func:`annualized_volatility` over a trailing window of ``window`` periods (fraction per year).
-
-    The first ``window - 1`` values are NaN; a constant window gives exactly 0.0.
-    """
-    r = _clean(returns)
-    out = r.rolling(window, min_periods=window).std(ddof=1) * np.sqrt(periods_per_year)
-    return out.mask(_rolling_constant(r, window), 0.0).rename("rolling_volatility")
-
-
-def period_returns(
-    returns: pd.Series, frequency: Literal["daily", "weekly", "monthly", "yearly"] = "monthly"
-) -> pd.Series:
-    """Returns compounded within calendar periods: ``prod(1 + r) - 1`` per period (fraction).
-
-    Weeks end on Friday (``W-FRI``). Indexed by a :class:`pandas.PeriodIndex`; periods with no
-    observation are absent.
+    Returns
+    -------
+    pandas.Series
+        float values indexed by the names of :data:`SUMMARY_UNITS` (in that order);
+        ``series.attrs["units"]`` holds that mapping. Undefined entries are NaN.
 
     Raises
     ------
     ValueError
-        For an unknown ``frequency`` or a non-datetime index.
+        For an invalid equity curve, trades or fills (see the functions used), or an unknown
+        benchmark symbol.
     """
-    if frequency not in _FREQUENCIES:
-        raise ValueError(f"frequency must be one of {list(_FREQUENCIES)}, got {frequency!r}")
-    r = _clean(returns)
-    if not isinstance(r.index, pd.DatetimeIndex):
-        raise ValueError(f"returns.index must be a DatetimeIndex, got {type(r.index).__name__}")
-    index = r.index.tz_localize(None) if r.index.tz is not None else r.index
-    grouped = (1.0 + r).groupby(index.to_period(_FREQUENCIES[frequency])).prod() - 1.0
-    return grouped.rename("return")
+    equity = equity_series(equity_curve)
+    returns = returns_from_equity(equity, timezone)
+    nan = float("nan")
+    values: dict[str, float] = dict.fromkeys(SUMMARY_UNITS, nan)
+    if len(equity):
+        values["start_equity"] = float(equity.iloc[0])
+        values["end_equity"] = float(equity.iloc[-1])
+        values["net_pnl"] = float(equity.iloc[-1] - equity.iloc[0])
+    values.update(
+        days=float(len(returns)),
+        total_return=total_return(returns),
+        cagr=cagr(returns, periods_per_year),
+        annualized_volatility=annualized_volatility(returns, periods_per_year),
+        sharpe_ratio=sharpe_ratio(returns, risk_free_rate, periods_per_year),
+        sortino_ratio=sortino_ratio(returns, 0.0, periods_per_year),
+        calmar_ratio=calmar_ratio(returns, periods_per_year),
+        max_drawdown=max_drawdown(returns),
+        max_drawdown_duration=float(max_drawdown_duration(returns)),
+        longest_drawdown_duration=float(longest_drawdown_duration(returns)),
+        best_day=float(returns.max()) if len(returns) else nan,
+        worst_day=float(returns.min()) if len(returns) else nan,
+        turnover=_trade_metrics.turnover(equity, fills, trades),
+    )
+    if isinstance(equity_curve, pd.DataFrame) and "gross_exposure" in equity_curve.columns:
+        values["exposure_time"] = _trade_metrics.exposure_time(equity_curve)
+    if trades is not None:
+        values.update(
+            trade_count=float(_trade_metrics.trade_count(trades)),
+            trades_per_year=_trade_metrics.trades_per_year(trades, equity),
+            win_rate=_trade_metrics.win_rate(trades),
+            profit_factor=_trade_metrics.profit_factor(trades),
+            expectancy=_trade_metrics.expectancy(trades),
+            average_win=_trade_metrics.average_win(trades),
+            average_loss=_trade_metrics.average_loss(trades),
+        )
+    if benchmark is not None and len(returns):
+        bench = align_benchmark_returns(returns, benchmark_prices(benchmark, timezone))
+        if bench.notna().any():
+            alpha, beta = alpha_beta(returns, bench, risk_free_rate, periods_per_year)
+            values.update(
+                benchmark_total_return=total_return(bench),
+                alpha=alpha,
+                beta=beta,
+                tracking_error=tracking_error(returns, bench, periods_per_year),
+                information_ratio=information_ratio(returns, bench, periods_per_year),
+            )
+    out = pd.Series(values, name="value", dtype=float)
+    out.attrs["units"] = dict(SUMMARY_UNITS)
+    return out
 
 
-def monthly_returns_table(returns: pd.Series) -> pd.DataFrame:
-    """Compounded monthly returns as a year x month table (fraction).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index: year (int); columns: month 1..12 (int); NaN for months without data.
-    """
-    monthly = period_returns(returns, "monthly")
-    table = pd.DataFrame(
-        {"year": monthly.index.year, "month": monthly.index.month, "return": monthly.to_numpy()}
-    ).pivot_table(index="year", columns="month", values="return", aggfunc="first")
-    return table.reindex(columns=range(1, 13)).rename_axis(index="year", columns="month")
-
+def summary_table(metrics: pd.Series) -> pd.DataFrame:
+    """:func:`summary` as a two-column table (``value``, ``unit``) for display."""
+    units = metrics.attrs.get("units", SUMMARY_UNITS)
+    return pd.DataFrame({"value": metrics, "unit": [units.get(name, "") for name in metrics.index]})

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.analytics import metrics
+from workbench.analytics import metrics, periodic
 
 
 def _series(values, start="2021-01-04"):
@@ -54,9 +54,9 @@ def test_constant_positive_return_sharpe_is_nan():
     assert metrics.annualized_volatility(steady) == 0.0
     assert math.isnan(metrics.sharpe_ratio(steady))
     assert math.isnan(metrics.sortino_ratio(steady))  # no downside at all
-    rolling = metrics.rolling_sharpe(steady, window=20)
+    rolling = periodic.rolling_sharpe(steady, window=20)
     assert rolling.isna().all()
-    assert (metrics.rolling_volatility(steady, window=20).dropna() == 0.0).all()
+    assert (periodic.rolling_volatility(steady, window=20).dropna() == 0.0).all()
 
 
 def test_empty_and_single_observation():
@@ -150,15 +150,15 @@ def test_benchmark_without_common_dates():
 
 def test_period_returns_weekly_compounds_within_friday_weeks():
     r = _series([0.01, 0.02, -0.01, 0.0, 0.03, 0.05], start="2021-01-04")  # Mon..Fri, next Mon
-    weekly = metrics.period_returns(r, "weekly")
+    weekly = periodic.period_returns(r, "weekly")
     assert list(weekly.to_numpy()) == pytest.approx([1.01 * 1.02 * 0.99 * 1.0 * 1.03 - 1, 0.05])
     with pytest.raises(ValueError, match="frequency"):
-        metrics.period_returns(r, "hourly")
+        periodic.period_returns(r, "hourly")
 
 
 def test_monthly_table_shape():
     r = _series([0.01] * 30, start="2021-01-25")
-    table = metrics.monthly_returns_table(r)
+    table = periodic.monthly_returns_table(r)
     assert list(table.columns) == list(range(1, 13))
     assert list(table.index) == [2021]
     assert table.loc[2021, 1] == pytest.approx(1.01**5 - 1)  # 25..29 January

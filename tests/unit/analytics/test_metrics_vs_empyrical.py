@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.analytics import metrics
+from workbench.analytics import metrics, periodic
 
 RTOL = 1e-9
 ATOL = 1e-12
@@ -92,11 +92,11 @@ def test_benchmark_metrics_pair_on_dates(stock, spy):
 
 def test_rolling(stock):
     window = 126
-    ours = metrics.rolling_sharpe(stock, window).dropna()
+    ours = periodic.rolling_sharpe(stock, window).dropna()
     theirs = empyrical.roll_sharpe_ratio(stock, window=window)
     assert len(ours) == len(theirs) == len(stock) - window + 1
     np.testing.assert_allclose(ours.to_numpy(), np.asarray(theirs), rtol=1e-7)
-    ours_vol = metrics.rolling_volatility(stock, window).dropna()
+    ours_vol = periodic.rolling_volatility(stock, window).dropna()
     np.testing.assert_allclose(
         ours_vol.to_numpy(), np.asarray(empyrical.roll_annual_volatility(stock, window=window)), rtol=1e-7
     )
@@ -104,13 +104,13 @@ def test_rolling(stock):
 
 @pytest.mark.parametrize(("frequency", "empyrical_name"), [("monthly", "monthly"), ("yearly", "yearly")])
 def test_period_returns(stock, frequency, empyrical_name):
-    ours = metrics.period_returns(stock, frequency)
+    ours = periodic.period_returns(stock, frequency)
     theirs = empyrical.aggregate_returns(stock, empyrical_name)
     np.testing.assert_allclose(ours.to_numpy(), theirs.to_numpy(), rtol=RTOL, atol=ATOL)
 
 
 def test_monthly_table_matches_aggregate(stock):
-    table = metrics.monthly_returns_table(stock)
+    table = periodic.monthly_returns_table(stock)
     theirs = empyrical.aggregate_returns(stock, "monthly")
     for (year, month), value in theirs.items():
         assert table.loc[year, month] == pytest.approx(value, rel=RTOL, abs=ATOL)
