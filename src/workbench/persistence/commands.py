@@ -29,6 +29,15 @@ __all__ = ["COMMAND_NAMES", "EXTRA_COMMANDS", "CommandRecord", "validate_command
 EXTRA_COMMANDS: dict[str, dict[str, type]] = {
     "stop": {},
     "set_limit": {"name": str, "value": float},
+    "submit_order": {
+        "symbol": str,
+        "side": str,
+        "quantity": float,
+        "order_type": str,
+        "limit_price": float | None,
+        "stop_price": float | None,
+        "time_in_force": str,
+    },
 }
 """Commands beyond ``CONTROL_COMMANDS``, with their required args:
 
@@ -36,6 +45,12 @@ EXTRA_COMMANDS: dict[str, dict[str, type]] = {
     stop the session gracefully (no args).
 ``set_limit``
     change a risk limit: ``{"name": <rule parameter>, "value": <number>}``.
+``submit_order``
+    a manual order (the dashboard's order ticket): ``symbol``, ``side`` (``"BUY"``/``"SELL"``),
+    ``quantity`` (shares, > 0), ``order_type`` (an :class:`~workbench.model.enums.OrderType`
+    value), ``limit_price``/``stop_price`` (currency or None), ``time_in_force`` (a
+    :class:`~workbench.model.enums.TimeInForce` value). The engine creates the order and submits
+    it through the risk engine; the acknowledgement's detail names the order id or the denial.
 """
 
 COMMAND_NAMES: frozenset[str] = frozenset(CONTROL_COMMANDS) | frozenset(EXTRA_COMMANDS)
