@@ -10,12 +10,15 @@ State table (``from -> allowed to``)::
     SUBMITTED        -> ACCEPTED, REJECTED, CANCELED, PENDING_CANCEL, PARTIALLY_FILLED, FILLED, EXPIRED
     ACCEPTED         -> TRIGGERED, PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED,
                         PARTIALLY_FILLED, FILLED, ACCEPTED (modified)
-    TRIGGERED        -> PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED, PARTIALLY_FILLED, FILLED
+    TRIGGERED        -> PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED, PARTIALLY_FILLED, FILLED, TRIGGERED
     PENDING_REPLACE  -> ACCEPTED/TRIGGERED/PARTIALLY_FILLED (modified or modify rejected: back to
                         the status before), PENDING_CANCEL, CANCELED, EXPIRED, PARTIALLY_FILLED, FILLED
     PENDING_CANCEL   -> CANCELED, PARTIALLY_FILLED, FILLED, EXPIRED, (cancel rejected: back to before)
     PARTIALLY_FILLED -> PARTIALLY_FILLED, FILLED, PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED
     DENIED, REJECTED, FILLED, CANCELED, EXPIRED: terminal
+
+An ``OrderModified`` that arrives when no replace is pending (the broker shrank an OCO sibling, or
+a fill came in while the replace was pending) changes the terms and leaves the status as it is.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 _EPS = 1e-9
+# statuses in which a broker-initiated OrderModified (no pending replace) leaves the status unchanged
+_MODIFIABLE = frozenset({S.SUBMITTED, S.ACCEPTED, S.TRIGGERED, S.PARTIALLY_FILLED, S.PENDING_CANCEL})
 
 
 class Order:
@@ -247,13 +252,23 @@ class Order:
             if before not in (S.PENDING_CANCEL, S.PENDING_REPLACE):
                 self._status_before_pending = before
         elif t is ev.OrderModified:
-            self._move(self._status_before_pending or S.ACCEPTED, event)
+            if self.status is S.PENDING_REPLACE:
+                self._move(self._status_before_pending or S.ACCEPTED, event)
+                self._status_before_pending = None
+            elif self.status in _MODIFIABLE:
+                # the broker changed the order without a pending request (an OCO sibling shrunk after a
+                # partial fill) or a fill arrived while the replace was pending: the status stays.
+                self.ts_last = event.ts_event
+                self.events.append(event)
+            else:
+                raise InvalidStateTransition(
+                    f"order {self.order_id}: OrderModified not allowed in status {self.status}"
+                )
             self.quantity = event.quantity  # type: ignore[attr-defined]
             if event.limit_price is not None:  # type: ignore[attr-defined]
                 self.limit_price = event.limit_price  # type: ignore[attr-defined]
             if event.stop_price is not None:  # type: ignore[attr-defined]
                 self.stop_price = event.stop_price  # type: ignore[attr-defined]
-            self._status_before_pending = None
         elif t is ev.OrderCancelRejected or t is ev.OrderModifyRejected:
             if self.status in (S.PENDING_CANCEL, S.PENDING_REPLACE):
                 self._move(self._status_before_pending or S.ACCEPTED, event)
