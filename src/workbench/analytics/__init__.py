@@ -7,6 +7,10 @@ and calendar-period views), :mod:`~workbench.analytics.trade_metrics` (win rate,
 expectancy, exposure, turnover, P&L tables), :mod:`~workbench.analytics.benchmark` (shipped SPY
 benchmark, alignment) and
 :mod:`~workbench.analytics.tearsheet` (plotly figures, standalone HTML).
+
+The package-level name ``tearsheet`` is the function (as ``summary`` is in
+:mod:`~workbench.analytics.metrics`); import module contents with
+``from workbench.analytics.tearsheet import equity_figure``.
 """
 
 from workbench.analytics.benchmark import align_benchmark_returns, benchmark_prices, load_benchmark_prices
@@ -32,6 +36,7 @@ from workbench.analytics.metrics import (
     underwater,
 )
 from workbench.analytics.periodic import monthly_returns_table, period_returns, rolling_sharpe, rolling_volatility
+from workbench.analytics.tearsheet import Tearsheet, tearsheet
 from workbench.analytics.timeseries import EXCHANGE_TIMEZONE, daily_last, equity_series, returns_from_equity
 from workbench.analytics.trade_metrics import (
     average_loss,
@@ -52,6 +57,7 @@ __all__ = [
     "EXCHANGE_TIMEZONE",
     "SUMMARY_UNITS",
     "TRADING_DAYS_PER_YEAR",
+    "Tearsheet",
     "align_benchmark_returns",
     "alpha_beta",
     "annualized_volatility",
@@ -82,6 +88,7 @@ __all__ = [
     "sortino_ratio",
     "summary",
     "summary_table",
+    "tearsheet",
     "total_return",
     "trade_count",
     "traded_notional",
