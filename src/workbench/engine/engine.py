@@ -93,6 +93,7 @@ class TradingEngine:
         self.keep_events = keep_events
         self.events: list[ev.Event] = []
         self.orders: dict[str, Order] = {}
+        self._open_orders: dict[str, Order] = {}  # order_id -> order, orders whose status is open
         self.strategies: list[Strategy] = []
         self.paused = False
         self.running = False
@@ -120,6 +121,7 @@ class TradingEngine:
         from workbench.engine.bus import MessageBus
 
         self.bus = MessageBus()
+        self.risk.attach(self)  # open-order tracking, portfolio rules and breakers subscribe to the bus
 
     # ------------------------------------------------------------------------------ lifecycle
     def add_strategy(self, strategy: Strategy) -> Strategy:
@@ -166,6 +168,8 @@ class TradingEngine:
             self._busy = False
             if self._pending:
                 self._drain()
+        if self.risk.monitors:  # portfolio rules, circuit breakers (risk/); nothing to do without them
+            self.risk.on_time_slice(self, last)
         if self.record_equity:
             pf = self.portfolio
             self.equity_ts.append(last)
@@ -412,13 +416,13 @@ class TradingEngine:
         self.broker.modify_order(order_id, quantity, limit_price, stop_price)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [o for o in self.orders.values() if o.is_open and (symbol is None or o.symbol == symbol)]
+        """Orders at the broker that are not closed (submitted, accepted, partially filled, ...)."""
+        return [o for o in self._open_orders.values() if symbol is None or o.symbol == symbol]
 
     def cancel_all_orders(self, symbol: str | None = None) -> None:
-        for order in list(self.orders.values()):
-            if (symbol is None or order.symbol == symbol) and (
-                order.is_open or order.status is OrderStatus.INITIALIZED
-            ):
+        held = [c for kids in self._children.values() for c in kids if c.status is OrderStatus.INITIALIZED]
+        for order in [*self._open_orders.values(), *held]:
+            if symbol is None or order.symbol == symbol:
                 self.cancel_order(order.order_id)
 
     def flatten(self, symbol: str | None = None, tag: str = "flatten") -> list[Order]:
@@ -446,7 +450,8 @@ class TradingEngine:
         self.set_trading_state(TradingState.HALTED, reason)
         self.cancel_all_orders()
         if flatten:
-            pending = {o.symbol for o in self.open_orders() if o.reduce_only}
+            pending = {o.symbol for o in self.open_orders()
+                       if o.reduce_only and o.status is not OrderStatus.PENDING_CANCEL}
             for pos in list(self.portfolio.positions.values()):
                 if not pos.is_flat and pos.symbol not in pending:
                     self.flatten(pos.symbol, tag="kill_switch")
@@ -466,8 +471,8 @@ class TradingEngine:
             return "paused"
         if t is cmd.Resume:
             self.resume()
-            if self.risk.state is TradingState.HALTED:
-                self.set_trading_state(TradingState.ACTIVE, "resumed by command")
+            if self.risk.state is not TradingState.ACTIVE:
+                self.risk.resume(self, "resumed by command")  # clears fired breakers and limits
             return "resumed"
         if t is cmd.CancelAllOrders:
             self.cancel_all_orders(command.symbol)  # type: ignore[attr-defined]
@@ -503,6 +508,10 @@ class TradingEngine:
         if order is None:
             raise KeyError(f"{type(event).__name__} for unknown order {event.order_id!r}")
         order.apply(event)
+        if order.status.is_open:
+            self._open_orders[order.order_id] = order
+        else:
+            self._open_orders.pop(order.order_id, None)
         self.record(event)
         if type(event) is ev.OrderFilled:
             self._book_fill(order, event)  # type: ignore[arg-type]
