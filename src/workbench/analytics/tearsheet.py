@@ -106,7 +106,7 @@ def underwater_figure(returns: pd.Series) -> go.Figure:
     figure = go.Figure(
         go.Scatter(x=drawdown.index, y=drawdown.to_numpy(), name="drawdown", fill="tozeroy", mode="lines")
     )
-    return _layout(figure, "underwater", yaxis_tickformat=".0%", yaxis_title="drawdown")
+    return _layout(figure, "underwater", yaxis_tickformat=".1%", yaxis_title="drawdown")
 
 
 def monthly_returns_figure(returns: pd.Series) -> go.Figure:
