@@ -27,9 +27,13 @@ An order is only ever matched against market data that arrives **after** it was 
 * **Partial fills**: with ``max_volume_participation`` set, the fills on one bar are capped at
   that share of the bar's volume (all orders of the symbol together); the rest stays working.
 * **Time in force**: DAY orders expire at the close of the session in progress (or the next one
-  when placed outside it), from the exchange calendar; GTD at ``expire_time_ns``; IOC fills what
-  it can on its first evaluation and cancels the rest; FOK fills completely on its first evaluation
-  or is canceled without a fill.
+  when placed outside it), from the exchange calendar; GTD at ``expire_time_ns``. A bar that starts
+  before the expiry can still fill the order (the session's last minute bar, a daily bar); the order
+  expires once such a bar is over. IOC fills what it can on its first evaluation and cancels the
+  rest; FOK fills completely on its first evaluation or is canceled without a fill. On bars the
+  first evaluation is the arrival at the open: an IOC/FOK limit not marketable at the open is
+  canceled (it never rests). On quotes an IOC/FOK order gets at most the displayed size at the
+  touch (a FOK larger than it gets nothing).
 """
 
 from __future__ import annotations

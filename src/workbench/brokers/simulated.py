@@ -173,7 +173,7 @@ class SimulatedBroker:
         so = _SimOrder(order, expire, f"SIM-{self._order_seq}")
         so.ts_last = now
         if so.order_type is OrderType.TRAILING_STOP:
-            ref = self._ref_price(so.symbol, so.side.opposite())
+            ref = self._ref_price(so.symbol, so.side)  # bid for a sell, ask for a buy
             so.extreme = ref
             so.stop_price = self._trail_stop(so) if ref is not None else None
         self._orders[so.order_id] = so
@@ -236,12 +236,16 @@ class SimulatedBroker:
     def on_bar(self, bar: Bar) -> None:
         sym = bar.symbol
         self._ts = bar.ts_init
-        if bar.ts_init >= self._next_expiry:
-            self._expire(bar.ts_init)
+        # A bar spans [ts_event, ts_init): an order working until E still trades on a bar that starts
+        # before E (the session's last minute bar, a daily bar), and expires once the bar is over.
+        if bar.ts_event >= self._next_expiry:
+            self._expire(bar.ts_event)
         self._last[sym] = bar.close
         orders = self._open.get(sym)
         if orders:
             self._match_bar(bar, orders)
+        if bar.ts_init >= self._next_expiry:
+            self._expire(bar.ts_init, sym)
 
     def on_trade(self, t: TradeTick) -> None:
         sym = t.symbol
@@ -286,9 +290,14 @@ class SimulatedBroker:
                 if so.stop_price is not None and ((buy and touch >= so.stop_price) or (not buy and touch <= so.stop_price)):
                     price = slip.apply(touch, so.side, tick)
             if price is not None:
+                qty = so.leaves
                 size = q.ask_size if buy else q.bid_size
-                cap = size if (so.tif is TimeInForce.FOK and size == size and size > 0) else None
-                self._fill(so, so.leaves if cap is None else min(so.leaves, cap), price, liq, ts)
+                if (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK) and size == size and 0 < size < qty:
+                    # an immediate order gets at most the displayed size; FOK then gets nothing
+                    lot = self.instrument(so.symbol).lot_size
+                    qty = 0.0 if so.tif is TimeInForce.FOK else math.floor(size / lot + 1e-9) * lot
+                if qty > _EPS:
+                    self._fill(so, qty, price, liq, ts)
             self._after_first_look(so, ts)
 
     def _limit_on_price(self, so: _SimOrder, touch: float, fresh: bool) -> tuple[float | None, LiquiditySide]:
@@ -353,6 +362,8 @@ class SimulatedBroker:
                 lim = so.limit_price
                 if so.fresh and ((buy and o <= lim) or (not buy and o >= lim)):
                     price = o
+                elif so.fresh and (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK):
+                    pass  # not marketable on arrival: an immediate order never rests
                 elif fm.limit_requires_trade_through and not from_trade:
                     if (buy and lo < lim) or (not buy and h > lim):
                         price, liq = lim, LiquiditySide.MAKER
@@ -447,7 +458,12 @@ class SimulatedBroker:
 
     def buying_power(self) -> float:
         """``equity * leverage`` minus gross exposure minus open buy-order exposure (currency)."""
-        gross = sum(abs(q * self._mark(s, avg) * self.instrument(s).multiplier) for s, (q, avg) in self.positions.items())
+        net = gross = 0.0
+        for s, (q, avg) in self.positions.items():
+            if q:
+                v = q * self._mark(s, avg) * self.instrument(s).multiplier
+                net += v
+                gross += v if v > 0 else -v
         reserved = 0.0
         for s, orders in self._open.items():
             pos = self.positions.get(s, [0.0, 0.0])[0]
@@ -455,7 +471,7 @@ class SimulatedBroker:
             extra = abs(pos + pend) - abs(pos)
             if extra > 0:
                 reserved += extra * self._mark(s, 0.0) * self.instrument(s).multiplier
-        return self.equity() * self.config.leverage - gross - reserved
+        return (self.cash + net) * self.config.leverage - gross - reserved
 
     # ------------------------------------------------------------------------------ bookkeeping
     def _fill(self, so: _SimOrder, qty: float, price: float, liq: LiquiditySide, ts: int) -> None:
@@ -519,11 +535,12 @@ class SimulatedBroker:
             if not orders:
                 del self._open[so.symbol]
 
-    def _expire(self, ts: int) -> None:
+    def _expire(self, ts: int, symbol: str | None = None) -> None:
+        """Expire the working orders (of ``symbol`` only, when given) whose expiry is at or before ``ts``."""
         nxt = _NEVER
-        for orders in list(self._open.values()):
+        for sym, orders in list(self._open.items()):
             for so in list(orders):
-                if so.expire_ns <= ts:
+                if so.expire_ns <= ts and (symbol is None or sym == symbol):
                     self._close(so, ev.OrderExpired(ts_event=so.expire_ns, order_id=so.order_id, symbol=so.symbol))
                 elif so.expire_ns < nxt:
                     nxt = so.expire_ns
