@@ -6,8 +6,7 @@ validates rows (:mod:`workbench.feeds.validation`) and returns ``(frame, report)
 
 Returned frames have the canonical layout of :mod:`workbench.feeds.frames`, are sorted by
 ``ts_init`` (stable: file order among equal ``ts_init``) and keep the 1-based source data-row
-number as index (named ``row``) so that any row can be traced back to the file. The report is also
-stored in ``frame.attrs["validation_report"]``.
+number as index (named ``row``) so that any row can be traced back to the file.
 
 Bar timing
 ----------
@@ -217,7 +216,6 @@ def frame_from_table(
     elif kind is DataKind.BAR:
         _time_bars(frame, times.date_only, interval, calendar, timezone, source)
     frame = frame.sort_values("ts_init", kind="stable")
-    frame.attrs["validation_report"] = report
     return frame, report
 
 

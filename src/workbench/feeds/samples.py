@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 import pandas as pd
@@ -53,7 +54,19 @@ def sample_path(name: str) -> Path:
     return folder / matches[0]
 
 
-def load_demo_spy() -> tuple[pd.DataFrame, pd.DataFrame]:
+@overload
+def load_demo_spy(*, return_reports: Literal[False] = False) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+
+
+@overload
+def load_demo_spy(
+    *, return_reports: Literal[True]
+) -> tuple[pd.DataFrame, pd.DataFrame, ValidationReport, ValidationReport]: ...
+
+
+def load_demo_spy(
+    *, return_reports: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, ValidationReport, ValidationReport]:
     """SPY one-minute bars and end-of-minute quotes, 2013-10-07..11, 04:00-20:00 New York time.
 
     Bars come from the OHLCV columns (``ts_event`` = minute start, ``ts_init`` = start + 60 s).
@@ -61,19 +74,26 @@ def load_demo_spy() -> tuple[pd.DataFrame, pd.DataFrame]:
     minute, so ``ts_event = ts_init = minute start + 60 s``; at that instant the bar is delivered
     before the quote. Rows with empty OHLCV give no bar (455 rows) and rows with empty bid/ask give
     no quote (26 rows), all in extended hours; the counts are under ``skipped["missing"]`` of the
-    reports in ``bars.attrs["validation_report"]`` and ``quotes.attrs["validation_report"]``.
+    two reports.
+
+    Parameters
+    ----------
+    return_reports : bool
+        Also return the :class:`ValidationReport` of the bars and of the quotes.
 
     Returns
     -------
-    (bars, quotes) : tuple of DataFrame
+    (bars, quotes) or (bars, quotes, bar_report, quote_report)
         Canonical bar and quote frames (4,128 and 4,557 rows).
     """
     path = sample_path(DEMO_SPY)
     raw = read_table(path)
-    bars, _ = frame_from_table(raw, DataKind.BAR, source=str(path), interval="1min")
-    quotes, _ = frame_from_table(raw, DataKind.QUOTE, source=str(path))
+    bars, bar_report = frame_from_table(raw, DataKind.BAR, source=str(path), interval="1min")
+    quotes, quote_report = frame_from_table(raw, DataKind.QUOTE, source=str(path))
     quotes["ts_event"] += _MINUTE_NS
     quotes["ts_init"] = quotes["ts_event"]
+    if return_reports:
+        return bars, quotes, bar_report, quote_report
     return bars, quotes
 
 
@@ -177,7 +197,6 @@ def _trade_ticks(name: str, nrows: int | None, include_suspicious: bool) -> tupl
         frame = frame[~flagged]
         report.skipped["suspicious"] = int(flagged.sum())
         report.rows_kept = len(frame)
-        frame.attrs["validation_report"] = report
     return frame, report
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -92,6 +93,7 @@ def parse_times(column: pd.Series, *, source: str, field: str, timezone: str | N
         return ParsedTimes(_ns(_parse_text(text, source, field, utc=True)), False)
     if has_offset.any():
         first = has_offset[present].idxmin()
+        _parse_text(text[[first]], source, field, utc=False)  # raises "is not a timestamp" for garbage
         raise DataError(
             f"{source}: data row {first}: {field}={text[first]!r} has no UTC offset while other rows have one"
         )
@@ -193,6 +195,8 @@ def session_times(day_ns: np.ndarray, *, calendar: str | None, timezone: str | N
 @lru_cache(maxsize=16)
 def _calendar(name: str, start: pd.Timestamp, end: pd.Timestamp) -> xcals.ExchangeCalendar:
     try:
-        return xcals.get_calendar(name, start=start, end=end)
+        with warnings.catch_warnings():  # exchange_calendars 4.x uses Series.values (deprecated in pandas 3.1)
+            warnings.filterwarnings("ignore", message="Series.values returning", category=Warning)
+            return xcals.get_calendar(name, start=start, end=end)
     except Exception as exc:  # exchange_calendars raises several types for bad names and ranges
         raise DataError(f"cannot build exchange calendar {name!r} for {start.date()}..{end.date()}: {exc}") from exc

@@ -272,7 +272,8 @@ def _missing(kind: DataKind, optional: tuple[str, ...]) -> _Check:
 
     def check(frame: pd.DataFrame) -> tuple[np.ndarray, Callable[[pd.Series], tuple[str, object, str]]]:
         mask = frame[list(values)].isna().to_numpy().any(axis=1) | (frame["ts_event"].to_numpy() == _NAT)
-        mask |= frame["symbol"].isna().to_numpy() | (frame["symbol"].to_numpy() == "")
+        symbol = frame["symbol"]
+        mask |= (symbol.isna() | (symbol == "")).to_numpy(dtype=bool, na_value=True)
 
         def describe(row: pd.Series) -> tuple[str, object, str]:
             if row["ts_event"] == _NAT:
