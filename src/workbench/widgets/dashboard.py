@@ -1,0 +1,258 @@
+"""The ops dashboard: every component on one page, refreshed in place on the kernel's event loop.
+
+:class:`Dashboard` reads a journal (it never starts an engine, DESIGN rule 8): pick a session,
+and :meth:`Dashboard.refresh` reads one :class:`~workbench.widgets.source.Snapshot` and hands it
+to every component, which changes only widget values and figure data. :meth:`Dashboard.start`
+schedules that refresh every ``interval`` seconds as an asyncio task on the running loop (the
+Jupyter/Voila kernel's); no thread, no ``time.sleep``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import sqlalchemy as sa
+
+from workbench.persistence import Journal
+from workbench.persistence.database import normalize_url
+from workbench.widgets.charts import EquityChart
+from workbench.widgets.controls import Controls, OrderTicket
+from workbench.widgets.html import STYLE
+from workbench.widgets.source import JournalView, Snapshot
+from workbench.widgets.status import Overview, RiskStatus, SystemHealth
+from workbench.widgets.tables import AlertsList, Blotter, LogView, PositionsTable, SignalsTable
+
+__all__ = ["DEFAULT_JOURNAL_PATH", "JOURNAL_ENV", "Dashboard", "default_journal_url"]
+
+log = logging.getLogger(__name__)
+
+JOURNAL_ENV = "WORKBENCH_JOURNAL"
+"""Environment variable naming the journal (URL or SQLite path) the dashboard reads."""
+
+DEFAULT_JOURNAL_PATH = "./workbench_data/journal.sqlite"
+"""Journal used when :data:`JOURNAL_ENV` is not set (the CLI's default)."""
+
+
+def default_journal_url() -> str:
+    """The journal URL from ``$WORKBENCH_JOURNAL``, else :data:`DEFAULT_JOURNAL_PATH` (as a URL)."""
+    return normalize_url(os.environ.get(JOURNAL_ENV) or DEFAULT_JOURNAL_PATH)
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path
+
+
+class Dashboard(widgets.VBox):
+    """Session picker, overview, chart, positions, orders and fills, signals, risk, alerts,
+    system health, event log, controls and order ticket, on one page.
+
+    Parameters
+    ----------
+    journal : Journal | str | os.PathLike, optional
+        The journal or its URL/path; default :func:`default_journal_url`. A SQLite file that does
+        not exist yet is waited for (the dashboard says so and retries at every refresh) rather
+        than created.
+    session_id : str, optional
+        Session shown first; default the newest session.
+    live : object, optional
+        A running paper/live session object in this kernel (see :class:`JournalView`).
+    interval : float
+        Seconds between refreshes once :meth:`start` is called (at least 0.1).
+    """
+
+    def __init__(self, journal: Journal | str | os.PathLike[str] | None = None, session_id: str | None = None, *,
+                 live: Any = None, interval: float = 1.0) -> None:
+        if interval < 0.1:
+            raise ValueError(f"interval must be at least 0.1 s, got {interval!r}")
+        self.interval = float(interval)
+        self.url = journal.url if isinstance(journal, Journal) else normalize_url(journal or default_journal_url())
+        self._journal = journal if isinstance(journal, Journal) else None
+        self._wanted = session_id
+        self._live = live
+        self._task: asyncio.Task[None] | None = None
+        self._session_ids: tuple[str, ...] = ()
+        self.refresh_count = 0
+        self._refreshing = False
+        self.last_refresh_seconds = 0.0
+        self.picker = widgets.Dropdown(options=[], description="session", layout=widgets.Layout(width="460px"))
+        self.picker.observe(self._on_pick, names="value")
+        self.clock = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 12px"))
+        self.message = widgets.HTML("")
+        self.view: JournalView | None = None
+        self.components: list[Any] = []
+        self.body = widgets.VBox([])
+        super().__init__([widgets.HTML(STYLE), widgets.HBox([self.picker, self.clock]), self.message, self.body])
+        self.refresh()
+
+    # ------------------------------------------------------------------------------ layout
+    def _build(self, view: JournalView) -> None:
+        self.overview = Overview(view)
+        self.chart = EquityChart(view)
+        self.positions = PositionsTable(view)
+        self.blotter = Blotter(view)
+        self.signals = SignalsTable(view)
+        self.risk = RiskStatus(view)
+        self.alerts = AlertsList(view)
+        self.health = SystemHealth(view)
+        self.log_view = LogView(view)
+        self.controls = Controls(view)
+        self.ticket = OrderTicket(view)
+        self.components = [self.overview, self.chart, self.positions, self.blotter, self.signals, self.risk,
+                           self.alerts, self.health, self.log_view, self.controls, self.ticket]
+        half = widgets.Layout(width="50%", padding="0 8px 0 0")
+        self.body.children = (
+            self.overview,
+            widgets.HBox([widgets.Box([self.chart], layout=half), widgets.Box([self.positions], layout=half)]),
+            self.controls,
+            self.blotter,
+            widgets.HBox([widgets.Box([self.risk], layout=half), widgets.Box([self.alerts], layout=half)]),
+            widgets.HBox([widgets.Box([self.health], layout=half), widgets.Box([self.signals], layout=half)]),
+            self.ticket,
+            self.log_view,
+        )
+
+    def _open(self) -> JournalView | None:
+        if self.view is not None:
+            return self.view
+        if self._journal is None:
+            missing = _missing_sqlite_file(self.url)
+            if missing is not None:
+                self.message.value = (f"<span class='wb-warn'>journal {escape(str(missing))} does not exist yet; "
+                                      "start a session (e.g. <code>workbench paper</code>) and this page will "
+                                      "pick it up.</span>")
+                return None
+            self._journal = Journal(self.url)
+        self.view = JournalView(self._journal, live=self._live)
+        self._build(self.view)
+        return self.view
+
+    # ------------------------------------------------------------------------------ sessions
+    def _sync_sessions(self, view: JournalView) -> None:
+        frame = view.sessions()
+        ids = tuple(frame["session_id"]) if len(frame) else ()
+        if ids != self._session_ids:
+            self._session_ids = ids
+            labels = [(f"{r.session_id}  [{r.mode}, {r.status}]", r.session_id) for r in frame.itertuples()]
+            current = self.picker.value
+            self.picker.options = labels
+            wanted = self._wanted if self._wanted in ids else (current if current in ids else (ids[0] if ids else None))
+            self.picker.value = wanted
+        if not ids:
+            self.message.value = "<span class='wb-warn'>the journal has no session yet</span>"
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        if self.view is None or change["new"] == self.view.session_id:
+            return
+        self._wanted = change["new"]
+        self.view.session_id = change["new"]
+        if not self._refreshing:
+            self.refresh()
+
+    @property
+    def session_id(self) -> str | None:
+        """The session shown."""
+        return None if self.view is None else self.view.session_id
+
+    def select(self, session_id: str) -> None:
+        """Show ``session_id`` (ValueError if the journal has no such session)."""
+        view = self._open()
+        if view is None:
+            raise ValueError(f"journal {self.url} does not exist yet")
+        self._sync_sessions(view)
+        if session_id not in self._session_ids:
+            raise ValueError(f"session_id {session_id!r} is not in journal {self.url}")
+        self._wanted = session_id
+        self.picker.value = session_id
+
+    # ------------------------------------------------------------------------------ refresh
+    def refresh(self) -> Snapshot | None:
+        """Read the journal once and update every component in place; return the snapshot.
+
+        Errors (database busy, a session deleted, ...) are shown on the page, logged, and do not
+        stop later refreshes.
+        """
+        started = time.perf_counter()
+        snap = None
+        self._refreshing = True
+        try:
+            view = self._open()
+            if view is None:
+                return None
+            self._sync_sessions(view)
+            if self.picker.value is not None and view.session_id != self.picker.value:
+                view.session_id = self.picker.value
+            if view.session_id is None:
+                return None
+            snap = view.snapshot()
+            for component in self.components:
+                component.update(snap)
+            if self.message.value:
+                self.message.value = ""
+        except Exception as exc:  # keep the page alive; show what went wrong
+            log.exception("dashboard refresh failed")
+            self.message.value = f"<span class='wb-bad'>refresh failed: {escape(type(exc).__name__)}: " \
+                                  f"{escape(str(exc))}</span>"
+        finally:
+            self._refreshing = False
+            self.refresh_count += 1
+            self.last_refresh_seconds = time.perf_counter() - started
+        stamp = snap.ts_taken.strftime("%H:%M:%S UTC") if snap is not None else ""
+        self.clock.value = f"<span class='wb-clock'>updated {stamp}</span>"
+        return snap
+
+    # ------------------------------------------------------------------------------ timer
+    def start(self, interval: float | None = None) -> asyncio.Task[None]:
+        """Refresh every ``interval`` seconds (default :attr:`interval`) in a task on the running loop.
+
+        Call from a notebook cell (the kernel's loop is running). Idempotent while running.
+
+        Raises
+        ------
+        RuntimeError
+            No event loop is available in this thread.
+        """
+        if interval is not None:
+            if interval < 0.1:
+                raise ValueError(f"interval must be at least 0.1 s, got {interval!r}")
+            self.interval = float(interval)
+        if self._task is not None and not self._task.done():
+            return self._task
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        self._task = loop.create_task(self._run())
+        return self._task
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            self.refresh()
+
+    def stop(self) -> None:
+        """Stop the periodic refresh (the page keeps its last values)."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def close(self) -> None:
+        """Stop refreshing and close the widgets."""
+        self.stop()
+        with contextlib.suppress(Exception):
+            super().close()

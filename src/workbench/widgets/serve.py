@@ -1,0 +1,190 @@
+"""``workbench dashboard``: serve ``dashboards/ops.ipynb`` with Voila on 127.0.0.1 behind a token.
+
+Voila starts one kernel per page view; the notebook builds a
+:class:`~workbench.widgets.dashboard.Dashboard` that reads the journal named by
+``$WORKBENCH_JOURNAL`` (set here from ``journal_url``). Tracebacks are not sent to the browser.
+Requests without the token are refused (HTTP 403) by Jupyter Server's token authentication.
+
+For the CLI: :func:`add_dashboard_parser` adds the ``dashboard`` subcommand to an ``argparse``
+subparsers object and :func:`run_dashboard` is its handler (returns the exit code). Also runnable
+as ``python -m workbench.widgets.serve``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import webbrowser
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.persistence.database import normalize_url
+from workbench.widgets.dashboard import JOURNAL_ENV, default_journal_url
+
+__all__ = ["DashboardServer", "add_dashboard_parser", "dashboard_notebook", "main", "prepare_dashboard",
+           "run_dashboard", "serve_dashboard"]
+
+HOST = "127.0.0.1"
+
+
+def dashboard_notebook() -> Path:
+    """Path of ``dashboards/ops.ipynb`` (in the source tree next to ``src/``).
+
+    Raises
+    ------
+    FileNotFoundError
+        The notebook is not there (an installed package without the repository); pass
+        ``notebook=`` to :func:`serve_dashboard` then.
+    """
+    path = Path(__file__).resolve().parents[3] / "dashboards" / "ops.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"dashboard notebook not found at {path}; pass notebook=<path to ops.ipynb>")
+    return path
+
+
+def free_port(host: str = HOST) -> int:
+    """A TCP port free on ``host`` right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def _absolute_url(journal_url: str | os.PathLike[str]) -> str:
+    """The journal URL with a relative SQLite path made absolute (Voila's kernels run elsewhere)."""
+    url = normalize_url(journal_url)
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
+        return prefix + str(Path(url[len(prefix):]).resolve())
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardServer:
+    """How to launch one dashboard server: the command line, its environment and the page URL."""
+
+    argv: list[str]
+    env: dict[str, str]
+    url: str
+    port: int
+    token: str
+    journal_url: str
+
+
+def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int | None = None,
+                      token: str | None = None, *, notebook: str | os.PathLike[str] | None = None,
+                      session_id: str | None = None) -> DashboardServer:
+    """Build the Voila command for :func:`serve_dashboard` without starting it.
+
+    Parameters
+    ----------
+    journal_url : str or path, optional
+        Journal URL or SQLite path; default ``$WORKBENCH_JOURNAL`` or ``./workbench_data/journal.sqlite``.
+    port : int, optional
+        TCP port on 127.0.0.1; default a free port.
+    token : str, optional
+        Access token; default 32 random URL-safe characters (``secrets.token_urlsafe``).
+    notebook : path, optional
+        Dashboard notebook; default :func:`dashboard_notebook`.
+    session_id : str, optional
+        Session shown first (``$WORKBENCH_SESSION`` for the notebook); default the newest.
+
+    Raises
+    ------
+    ValueError
+        ``port`` outside 1..65535 or an empty token.
+    FileNotFoundError
+        The notebook does not exist.
+    """
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValueError(f"port must be in 1..65535, got {port!r}")
+    if token is not None and not token.strip():
+        raise ValueError("token must not be empty")
+    path = Path(notebook).resolve() if notebook is not None else dashboard_notebook()
+    if not path.is_file():
+        raise FileNotFoundError(f"dashboard notebook {path} does not exist")
+    port = int(port) if port is not None else free_port()
+    token = token or secrets.token_urlsafe(24)
+    url = _absolute_url(journal_url if journal_url is not None else default_journal_url())
+    env = dict(os.environ)
+    env[JOURNAL_ENV] = url
+    if session_id:
+        env["WORKBENCH_SESSION"] = session_id
+    else:
+        env.pop("WORKBENCH_SESSION", None)
+    argv = [
+        sys.executable, "-m", "voila", str(path),
+        "--no-browser",
+        f"--Voila.ip={HOST}",
+        f"--port={port}",
+        "--Voila.port_retries=0",
+        f"--token={token}",
+        "--Voila.identity_provider_class=workbench.widgets.auth.TokenOnlyIdentityProvider",
+        "--show_tracebacks=False",
+        "--VoilaExecutor.show_tracebacks=False",
+    ]
+    return DashboardServer(argv, env, f"http://{HOST}:{port}/?token={token}", port, token, url)
+
+
+def serve_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int | None = None,
+                    token: str | None = None, open_browser: bool = False, *,
+                    notebook: str | os.PathLike[str] | None = None, session_id: str | None = None) -> int:
+    """Serve the ops dashboard with Voila until interrupted; return Voila's exit code.
+
+    Prints the URL (with its token) first. Parameters as :func:`prepare_dashboard`;
+    ``open_browser`` opens the URL in the default browser.
+    """
+    server = prepare_dashboard(journal_url, port, token, notebook=notebook, session_id=session_id)
+    print(f"workbench dashboard: journal {server.journal_url}", flush=True)
+    print(f"workbench dashboard: open {server.url}", flush=True)
+    process = subprocess.Popen(server.argv, env=server.env)
+    if open_browser:
+        webbrowser.open(server.url)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        try:
+            return process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            return process.wait()
+
+
+def add_dashboard_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``dashboard`` to a CLI's subparsers; its handler is stored as ``func`` (:func:`run_dashboard`)."""
+    parser = subparsers.add_parser("dashboard", help="serve the ops dashboard (Voila) on 127.0.0.1 with a token",
+                                   description=__doc__.splitlines()[0])
+    _add_arguments(parser)
+    parser.set_defaults(func=run_dashboard)
+    return parser
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--journal", default=None,
+                        help=f"journal URL or SQLite path (default ${JOURNAL_ENV} or ./workbench_data/journal.sqlite)")
+    parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free port)")
+    parser.add_argument("--token", default=None, help="access token (default: generated)")
+    parser.add_argument("--session-id", default=None, help="session shown first (default: the newest)")
+    parser.add_argument("--open", action="store_true", help="open the page in the default browser")
+    parser.add_argument("--notebook", default=None, help="dashboard notebook (default dashboards/ops.ipynb)")
+
+
+def run_dashboard(args: argparse.Namespace) -> int:
+    """Handler of ``workbench dashboard``: :func:`serve_dashboard` with the parsed arguments."""
+    return serve_dashboard(args.journal, args.port, args.token, args.open, notebook=args.notebook,
+                           session_id=args.session_id)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m workbench.widgets.serve [--journal ...]`` (same options as ``workbench dashboard``)."""
+    parser = argparse.ArgumentParser(prog="workbench dashboard", description=__doc__.splitlines()[0])
+    _add_arguments(parser)
+    return run_dashboard(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

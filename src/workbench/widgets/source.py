@@ -1,0 +1,323 @@
+"""What the widgets read: one session of a journal, as bounded DataFrames refreshed cheaply.
+
+:class:`JournalView` wraps a :class:`~workbench.persistence.Journal` and a session id. Its
+:meth:`~JournalView.snapshot` returns a :class:`Snapshot` (the latest rows of every read model,
+system-health numbers and the tail of the event log). Between two calls it asks the database one
+cheap question first (the session's ``last_seq``); when nothing was appended it reuses the frames
+of the previous snapshot and only re-reads the command queue and the clock-dependent health
+numbers. Every frame is limited to a fixed number of rows, so memory stays bounded however long a
+session runs.
+
+The view only reads (and, through :meth:`JournalView.submit_command`, queues commands); it never
+runs an engine (DESIGN rule 8).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from workbench.persistence import Journal
+from workbench.persistence import schema as t
+
+__all__ = ["HEALTH_WINDOW_SECONDS", "ROW_LIMITS", "Health", "JournalView", "Snapshot", "event_summary"]
+
+ROW_LIMITS: dict[str, int] = {
+    "orders": 200,
+    "fills": 200,
+    "equity": 5000,
+    "signals": 100,
+    "risk_events": 100,
+    "alerts": 100,
+    "commands": 20,
+    "log": 60,
+}
+"""Most rows kept per frame of a :class:`Snapshot` (the newest ones)."""
+
+HEALTH_WINDOW_SECONDS = 10.0
+"""Window (s) over which :attr:`Health.event_rate` counts journaled events."""
+
+_CONNECTION = "ConnectionStatusChanged"
+
+LOG_CATEGORIES: dict[str, tuple[str, ...] | None] = {
+    "all": None,
+    "orders": (
+        "OrderInitialized", "OrderDenied", "OrderSubmitted", "OrderAccepted", "OrderRejected", "OrderTriggered",
+        "OrderPendingCancel", "OrderCanceled", "OrderCancelRejected", "OrderPendingReplace", "OrderModified",
+        "OrderModifyRejected", "OrderExpired", "OrderFilled",
+    ),
+    "positions": ("PositionOpened", "PositionChanged", "PositionClosed", "AccountState"),
+    "risk": ("RiskEvent", "TradingStateChanged", "OrderDenied", "AlertRaised"),
+    "commands": ("CommandReceived", "CommandAcknowledged"),
+    "session": ("SessionStarted", "SessionStopped", _CONNECTION, "ReconciliationCorrected"),
+}
+"""Event-type groups selectable in the log view (None = every type)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """System health of a session, computed from the journal.
+
+    Attributes
+    ----------
+    last_seq : int
+        Highest seq journaled (0 if none).
+    last_event_age : float | None
+        Seconds since the newest event was written (wall clock), None without events.
+    event_rate : float
+        Events written per second over the last :data:`HEALTH_WINDOW_SECONDS` seconds.
+    latency_ms : float | None
+        ``ts_written - ts_event`` of the newest event in milliseconds (how late the engine
+        journals what happened); only meaningful for paper/live sessions, None for backtests.
+    heartbeat_age : float | None
+        Seconds since the engine holding the session lock last sent a heartbeat; None when no
+        process holds the session.
+    owner : str
+        ``"<owner label> pid <pid> on <host>"`` of the lock holder, or ``""``.
+    connections : dict[str, tuple[bool, str, pd.Timestamp]]
+        Latest ConnectionStatusChanged per component (e.g. ``"feed"``, ``"broker"``):
+        ``(connected, detail, when)``.
+    """
+
+    last_seq: int = 0
+    last_event_age: float | None = None
+    event_rate: float = 0.0
+    latency_ms: float | None = None
+    heartbeat_age: float | None = None
+    owner: str = ""
+    connections: dict[str, tuple[bool, str, pd.Timestamp]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the widgets show for one session at one moment.
+
+    Frames come from the journal's read models (see :class:`~workbench.persistence.Journal`),
+    limited to the newest :data:`ROW_LIMITS` rows; times are tz-aware UTC. ``live_positions`` is
+    the running engine's positions frame (with marks and unrealized P&L) when a live session
+    object was given, else None. ``log`` has columns ``seq``, ``ts_event``, ``type``, ``summary``
+    (newest first). ``trading_state`` is ``(state, reason)`` of the latest TradingStateChanged
+(``("ACTIVE", "")`` when there is none). ``changed`` is False when no event was appended since the previous snapshot.
+    """
+
+    session_id: str
+    session: dict[str, Any]
+    positions: pd.DataFrame
+    orders: pd.DataFrame
+    fills: pd.DataFrame
+    equity: pd.DataFrame
+    signals: pd.DataFrame
+    risk_events: pd.DataFrame
+    alerts: pd.DataFrame
+    commands: pd.DataFrame
+    log: pd.DataFrame
+    health: Health
+    trading_state: tuple[str, str] = ("ACTIVE", "")
+    live_positions: pd.DataFrame | None = None
+    changed: bool = True
+    ts_taken: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
+
+
+def event_summary(event: Any, limit: int = 160) -> str:
+    """One line ``field=value ...`` describing an event (``ts_event`` left out), at most ``limit`` chars."""
+    parts = []
+    for f in dataclasses.fields(event):
+        if f.name == "ts_event":
+            continue
+        value = getattr(event, f.name)
+        if value in (None, "", (), {}):
+            continue
+        if isinstance(value, float):
+            value = f"{value:,.4f}".rstrip("0").rstrip(".")
+        parts.append(f"{f.name}={value}")
+    text = " ".join(parts)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+class JournalView:
+    """Read access to one session of a journal for the widgets.
+
+    Parameters
+    ----------
+    journal : Journal | str | os.PathLike
+        An open journal, or its URL/path (opened here).
+    session_id : str | None
+        The session shown; None until one is chosen (snapshots are then empty).
+    live : object, optional
+        A running paper/live session object (``workbench.engine.live``); when it has an
+        ``engine`` attribute, positions are taken from its portfolio (with marks) and the order
+        ticket submits through its engine.
+    """
+
+    def __init__(self, journal: Journal | str | os.PathLike[str], session_id: str | None = None, *,
+                 live: Any = None) -> None:
+        self.journal = journal if isinstance(journal, Journal) else Journal(journal)
+        self.live = live
+        self._session_id = session_id
+        self._cache: Snapshot | None = None
+        self.log_types: tuple[str, ...] | None = None
+
+    # ---------------------------------------------------------------------------- session
+    @property
+    def session_id(self) -> str | None:
+        return self._session_id
+
+    @session_id.setter
+    def session_id(self, value: str | None) -> None:
+        if value != self._session_id:
+            self._session_id = value
+            self._cache = None
+
+    def set_log_types(self, types: tuple[str, ...] | None) -> None:
+        """Show only these event types in the log (None: all); takes effect at the next snapshot."""
+        if types != self.log_types:
+            self.log_types = types
+            self._cache = None
+
+    def sessions(self) -> pd.DataFrame:
+        """The journal's sessions, newest first."""
+        return self.journal.sessions()
+
+    def submit_command(self, name: str, args: Mapping[str, Any] | None = None, source: str = "dashboard") -> int:
+        """Queue a control command for the shown session; return its command id.
+
+        Raises
+        ------
+        ValueError
+            No session is selected.
+        CommandError
+            Unknown command or bad args (see :func:`workbench.persistence.validate_command`).
+        """
+        if self._session_id is None:
+            raise ValueError("no session selected: choose a session before sending a command")
+        return self.journal.submit_command(self._session_id, name, args, source=source)
+
+    # ---------------------------------------------------------------------------- snapshot
+    def snapshot(self) -> Snapshot:
+        """Read the session's current state (see the module docstring for what is re-read).
+
+        Raises
+        ------
+        ValueError
+            No session is selected.
+        JournalError
+            Unknown session or a database failure.
+        """
+        sid = self._session_id
+        if sid is None:
+            raise ValueError("no session selected")
+        j = self.journal
+        session = j.session(sid)
+        last_seq = int(session["last_seq"])
+        commands = j.commands(sid, limit=ROW_LIMITS["commands"])
+        health = self._health(sid, session)
+        live_positions = self._live_positions()
+        cached = self._cache
+        if cached is not None and cached.health.last_seq == last_seq:
+            snap = dataclasses.replace(cached, session=session, commands=commands, health=health,
+                                       live_positions=live_positions, changed=False,
+                                       ts_taken=pd.Timestamp.now(tz="UTC"))
+        else:
+            snap = Snapshot(
+                session_id=sid,
+                session=session,
+                positions=j.positions(sid),
+                orders=_tail(j.orders(sid), ROW_LIMITS["orders"]),
+                fills=j.fills(sid, limit=ROW_LIMITS["fills"]),
+                equity=j.equity(sid, limit=ROW_LIMITS["equity"]),
+                signals=j.signals(sid, limit=ROW_LIMITS["signals"]),
+                risk_events=j.risk_events(sid, limit=ROW_LIMITS["risk_events"]),
+                alerts=j.alerts(sid, limit=ROW_LIMITS["alerts"]),
+                commands=commands,
+                log=self._log(sid),
+                health=health,
+                trading_state=self._trading_state(sid),
+                live_positions=live_positions,
+            )
+        self._cache = snap
+        return snap
+
+    def _trading_state(self, sid: str) -> tuple[str, str]:
+        r = t.risk_events.c
+        with self.journal.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(r.state, r.message)
+                .where(r.session_id == sid, r.kind == "trading_state")
+                .order_by(r.seq.desc())
+                .limit(1)
+            ).first()
+        return ("ACTIVE", "") if row is None else (str(row.state), str(row.message))
+
+    def _live_positions(self) -> pd.DataFrame | None:
+        engine = getattr(self.live, "engine", None)
+        portfolio = getattr(engine, "portfolio", None)
+        if portfolio is None or not hasattr(portfolio, "positions_frame"):
+            return None
+        return portfolio.positions_frame()
+
+    def _health(self, sid: str, session: dict[str, Any]) -> Health:
+        e = t.events.c
+        now = time.time_ns()
+        since = now - int(HEALTH_WINDOW_SECONDS * 1e9)
+        with self.journal.engine.connect() as conn:
+            newest = conn.execute(
+                sa.select(e.ts_event, e.ts_written).where(e.session_id == sid).order_by(e.seq.desc()).limit(1)
+            ).first()
+            recent = conn.execute(
+                sa.select(sa.func.count()).where(e.session_id == sid, e.ts_written >= since)
+            ).scalar_one()
+            links = conn.execute(
+                sa.select(e.seq, e.type, e.payload)
+                .where(e.session_id == sid, e.type == _CONNECTION)
+                .order_by(e.seq.desc())
+                .limit(20)
+            ).all()
+        connections: dict[str, tuple[bool, str, pd.Timestamp]] = {}
+        for _, _, payload in links:
+            event = self.journal.codec.loads(payload)
+            if event.component not in connections:
+                connections[event.component] = (
+                    bool(event.connected), event.detail, pd.Timestamp(event.ts_event, unit="ns", tz="UTC"),
+                )
+        heartbeat = session.get("ts_heartbeat")
+        owner = ""
+        if session.get("owner_pid") is not None:
+            owner = f"{session.get('owner_name') or 'engine'} pid {session['owner_pid']} on {session.get('owner_host')}"
+        realtime = session.get("mode") in ("paper", "live")
+        return Health(
+            last_seq=int(session["last_seq"]),
+            last_event_age=None if newest is None else max(0.0, (now - newest.ts_written) / 1e9),
+            event_rate=recent / HEALTH_WINDOW_SECONDS,
+            latency_ms=(newest.ts_written - newest.ts_event) / 1e6 if newest is not None and realtime else None,
+            heartbeat_age=None if heartbeat is None else max(0.0, (now - heartbeat) / 1e9),
+            owner=owner,
+            connections=connections,
+        )
+
+    def _log(self, sid: str) -> pd.DataFrame:
+        e = t.events.c
+        query = sa.select(e.seq, e.ts_event, e.type, e.payload).where(e.session_id == sid)
+        if self.log_types is not None:
+            query = query.where(e.type.in_(self.log_types))
+        with self.journal.engine.connect() as conn:
+            rows = conn.execute(query.order_by(e.seq.desc()).limit(ROW_LIMITS["log"])).all()
+        loads = self.journal.codec.loads
+        return pd.DataFrame(
+            {
+                "seq": [r.seq for r in rows],
+                "ts_event": pd.to_datetime(pd.Series([r.ts_event for r in rows], dtype="int64"), unit="ns", utc=True),
+                "type": [r.type for r in rows],
+                "summary": [event_summary(loads(r.payload)) for r in rows],
+            }
+        )
+
+
+def _tail(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    return frame.iloc[-n:] if len(frame) > n else frame

@@ -1,0 +1,155 @@
+"""Tabular components: positions, orders and fills blotter, signals, alerts, event log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from workbench.widgets.base import Component
+from workbench.widgets.html import HtmlPane, money, number, quantity, table_html, timestamp
+from workbench.widgets.source import LOG_CATEGORIES, Snapshot
+
+__all__ = ["AlertsList", "Blotter", "LogView", "PositionsTable", "SignalsTable", "positions_rows"]
+
+_PRICE = {"avg_price": number, "last_price": number, "price": number, "limit_price": number,
+          "stop_price": number, "avg_fill_price": number, "entry": number, "target": number, "stop": number}
+_MONEY = {"realized_pnl": money, "unrealized_pnl": money, "market_value": money, "commission": money,
+          "commissions": money, "cost_basis": money}
+_QTY = {"quantity": quantity, "filled_quantity": quantity, "size": quantity}
+_TIME = {"ts_event": timestamp, "ts_init": timestamp, "ts_last": timestamp, "ts_opened": timestamp,
+         "ts_created": timestamp}
+FORMATS = {**_PRICE, **_MONEY, **_QTY, **_TIME}
+
+
+def positions_rows(snapshot: Snapshot) -> pd.DataFrame:
+    """Open positions to show: the live engine's (with marks) when available, else the journal's.
+
+    Columns: ``symbol``, ``side`` (LONG/SHORT), ``quantity`` (signed shares), ``avg_price``,
+    ``cost_basis`` (= quantity x avg_price, currency), ``last_price``, ``unrealized_pnl``
+    (NaN without a live engine), ``realized_pnl`` (currency).
+    """
+    if snapshot.live_positions is not None:
+        frame = snapshot.live_positions.copy()
+    else:
+        frame = snapshot.positions
+        frame = frame[frame["status"] == "open"].copy() if "status" in frame else frame.copy()
+        frame["last_price"] = float("nan")
+        frame["unrealized_pnl"] = float("nan")
+    frame = frame[frame["quantity"].fillna(0) != 0]
+    frame["side"] = ["LONG" if q > 0 else "SHORT" for q in frame["quantity"]]
+    frame["cost_basis"] = frame["quantity"] * frame["avg_price"]
+    return frame.sort_values("symbol").reset_index(drop=True)
+
+
+class PositionsTable(Component):
+    """Open positions (symbol, side, quantity, average price, cost basis, marks and P&L)."""
+
+    title = "Positions"
+    columns = ("symbol", "side", "quantity", "avg_price", "cost_basis", "last_price", "unrealized_pnl",
+               "realized_pnl")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.table = HtmlPane()
+        self.children = (self.heading, self.table)
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.table.show(table_html(positions_rows(snapshot), "positions", self.columns, FORMATS,
+                                   empty="no open positions"))
+
+
+class Blotter(Component):
+    """Orders (open first, then the newest closed ones) and the latest fills, newest first.
+
+    Parameters
+    ----------
+    rows : int
+        Most orders and most fills shown.
+    """
+
+    title = "Orders and fills"
+    order_columns = ("ts_last", "order_id", "symbol", "side", "order_type", "quantity", "limit_price", "stop_price",
+                     "time_in_force", "status", "filled_quantity", "avg_fill_price", "reason")
+    fill_columns = ("ts_event", "fill_id", "order_id", "symbol", "side", "quantity", "price", "commission",
+                    "liquidity_side")
+
+    def __init__(self, *args: Any, rows: int = 15, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        self.orders = HtmlPane()
+        self.fills = HtmlPane()
+        self.children = (self.heading, widgets.HTML("<i>orders</i>"), self.orders, widgets.HTML("<i>fills</i>"),
+                         self.fills)
+
+    def update(self, snapshot: Snapshot) -> None:
+        orders = snapshot.orders
+        if len(orders):
+            closed = orders["status"].isin(["FILLED", "CANCELED", "DENIED", "REJECTED", "EXPIRED"])
+            shown = pd.concat([orders[~closed].iloc[::-1], orders[closed].iloc[::-1]]).head(self.rows)
+        else:
+            shown = orders
+        self.orders.show(table_html(shown, "orders", self.order_columns, FORMATS, empty="no orders"))
+        fills = snapshot.fills.iloc[::-1].head(self.rows)
+        self.fills.show(table_html(fills, "fills", self.fill_columns, FORMATS, empty="no fills"))
+
+
+class SignalsTable(Component):
+    """Latest strategy signals, newest first."""
+
+    title = "Signals"
+    columns = ("ts_event", "strategy_id", "symbol", "direction", "confidence", "entry", "target", "stop", "size",
+               "reason")
+
+    def __init__(self, *args: Any, rows: int = 10, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        self.table = HtmlPane()
+        self.children = (self.heading, self.table)
+
+    def update(self, snapshot: Snapshot) -> None:
+        frame = snapshot.signals.iloc[::-1].head(self.rows)
+        self.table.show(table_html(frame, "signals", self.columns, FORMATS, empty="no signals"))
+
+
+class AlertsList(Component):
+    """Latest alerts, newest first (level, title, message, suggested action)."""
+
+    title = "Alerts"
+    columns = ("ts_event", "level", "title", "message", "action", "source")
+
+    def __init__(self, *args: Any, rows: int = 10, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        self.table = HtmlPane()
+        self.children = (self.heading, self.table)
+
+    def update(self, snapshot: Snapshot) -> None:
+        frame = snapshot.alerts.iloc[::-1].head(self.rows)
+        level = {"critical": "wb-bad", "error": "wb-bad", "warning": "wb-warn"}
+        self.table.show(table_html(frame, "alerts", self.columns, FORMATS, empty="no alerts",
+                                   row_class=lambda row: level.get(str(row.get("level", "")).lower(), "")))
+
+
+class LogView(Component):
+    """The newest journaled events (seq, time, type, fields), filterable by category."""
+
+    title = "Event log"
+    columns = ("seq", "ts_event", "type", "summary")
+
+    def __init__(self, *args: Any, rows: int = 30, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        self.category = widgets.Dropdown(options=list(LOG_CATEGORIES), value="all", description="show",
+                                         layout=widgets.Layout(width="220px"))
+        self.category.observe(self._on_category, names="value")
+        self.table = HtmlPane(layout=widgets.Layout(max_height="320px", overflow="auto"))
+        self.children = (self.heading, self.category, self.table)
+
+    def _on_category(self, change: dict[str, Any]) -> None:
+        self.view.set_log_types(LOG_CATEGORIES[change["new"]])
+        self.refresh()
+
+    def update(self, snapshot: Snapshot) -> None:
+        self.table.show(table_html(snapshot.log.head(self.rows), "log", self.columns, FORMATS, empty="no events"))

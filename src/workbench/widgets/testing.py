@@ -1,0 +1,115 @@
+"""A hand-driven session for widget tests and demos: the real engine, journaled, stepped by calls.
+
+:class:`ScriptedSession` wraps a :class:`~workbench.engine.engine.TradingEngine` with a simulated
+broker whose events go to a journal (exactly the path of a paper session), but instead of a
+replayed feed the caller pushes quotes and market orders one at a time, and answers the queued
+control commands with :meth:`ScriptedSession.process_commands`. Timestamps are the wall clock
+(ns since epoch UTC), as in a paper session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from workbench.clock import SimClock
+from workbench.engine.backtest import build_engine
+from workbench.model import events as ev
+from workbench.model.data import QuoteTick
+from workbench.model.enums import OrderSide, OrderType, TimeInForce
+from workbench.model.orders import Order
+from workbench.persistence import Journal
+from workbench.persistence.commands import CommandRecord
+
+__all__ = ["ScriptedSession"]
+
+
+class ScriptedSession:
+    """A journaled engine driven by explicit calls (no feed, no asyncio).
+
+    Parameters
+    ----------
+    journal : Journal
+    session_id : str, optional
+        Created with ``mode`` (default: generated).
+    mode : {"paper", "live", "backtest"}
+    starting_cash : float
+        Currency.
+    """
+
+    def __init__(self, journal: Journal, session_id: str | None = None, *, mode: str = "paper",
+                 starting_cash: float = 100_000.0) -> None:
+        self.journal = journal
+        self.session_id = journal.create_session(session_id, mode=mode, strategy="scripted",
+                                                 parameters={"starting_cash": starting_cash})
+        self._last_ns = 0
+        self.clock = SimClock(self._now())
+        self.engine = build_engine([], starting_cash=starting_cash, clock=self.clock, event_sink=self._sink)
+        self.engine.start()
+        self._sink(ev.SessionStarted(ts_event=self._now(), session_id=self.session_id, mode=mode,
+                                     strategy="scripted"))
+
+    def _now(self) -> int:
+        self._last_ns = max(time.time_ns(), self._last_ns + 1)
+        return self._last_ns
+
+    def _sink(self, event: ev.Event) -> None:
+        self.journal.append(self.session_id, event)
+
+    def record(self, event: ev.Event) -> None:
+        """Journal any event (e.g. a ConnectionStatusChanged, RiskEvent or AlertRaised)."""
+        self.engine.record(event)
+
+    def quote(self, symbol: str, bid: float, ask: float, size: float = 1_000.0) -> None:
+        """Deliver a quote now: marks positions and lets the simulated broker match working orders."""
+        ts = self._now()
+        self.engine.on_quote(QuoteTick(symbol, bid, ask, size, size, ts, ts))
+
+    def trade(self, symbol: str, side: OrderSide | str, quantity: float, price: float) -> Order:
+        """Send a market order and fill it at ``price`` with the next quote; journal an AccountState.
+
+        The quote is ``price``/``price + 0.01`` for a sell and ``price - 0.01``/``price`` for a buy,
+        so a market order fills at exactly ``price``. Returns the order (FILLED unless the risk
+        engine denied it).
+        """
+        side = OrderSide(str(side))
+        order = self.engine.create_order(symbol, side, quantity, OrderType.MARKET, time_in_force=TimeInForce.DAY)
+        self.engine.submit_order(order)
+        if side is OrderSide.BUY:
+            self.quote(symbol, price - 0.01, price)
+        else:
+            self.quote(symbol, price, price + 0.01)
+        self.engine.record(self.engine.account_state(self._now()))
+        return order
+
+    def process_commands(self, names: Iterable[str] | None = None) -> list[CommandRecord]:
+        """Carry out the pending control commands (optionally only ``names``) and acknowledge them.
+
+        ``pause``, ``resume``, ``cancel_all``, ``flatten`` and ``kill`` go to
+        :meth:`TradingEngine.execute`; ``submit_order`` creates and submits the order; anything
+        else is rejected with a reason. Returns the records processed.
+        """
+        wanted = None if names is None else set(names)
+        done = []
+        for record in self.journal.pending_commands(self.session_id):
+            if wanted is not None and record.name not in wanted:
+                continue
+            command = record.to_command(self._now())
+            if command is not None:
+                detail = self.engine.execute(command)
+                self.journal.acknowledge_command(record.command_id, True, detail, ts_event=self._now())
+            elif record.name == "submit_order":
+                a = record.args
+                order = self.engine.create_order(
+                    a["symbol"], OrderSide(a["side"]), a["quantity"], OrderType(a["order_type"]),
+                    limit_price=a["limit_price"], stop_price=a["stop_price"],
+                    time_in_force=TimeInForce(a["time_in_force"]), tag="ticket",
+                )
+                self.engine.submit_order(order)
+                self.journal.acknowledge_command(record.command_id, True, f"order {order.order_id} {order.status}",
+                                                 ts_event=self._now())
+            else:
+                self.journal.reject_command(record.command_id, f"{record.name} is not supported by this session",
+                                            ts_event=self._now())
+            done.append(record)
+        return done
