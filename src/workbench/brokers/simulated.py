@@ -517,7 +517,7 @@ class SimulatedBroker:
                 self._close(sib, ev.OrderCanceled(ts_event=ts, order_id=oid, symbol=sib.symbol,
                                                   reason=f"OCO: {so.order_id} filled"))
             else:
-                new_qty = max(sib.filled, so.quantity - so.filled)
+                new_qty = sib.filled + so.leaves  # the sibling may still exit what is left, no more
                 if new_qty < sib.quantity - _EPS:
                     sib.quantity = new_qty
                     self._emit(ev.OrderModified(ts_event=ts, order_id=oid, symbol=sib.symbol, quantity=new_qty))
