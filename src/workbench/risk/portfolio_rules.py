@@ -159,13 +159,15 @@ class PortfolioHeat(PortfolioRule):
         self.default_stop_percent = default_stop_percent
 
     def heat(self, context: Any) -> float:
-        """Open risk to stops, currency."""
+        """Open risk to stops of the positions and of the working entry orders, currency."""
         pf = context.portfolio
         stops: dict[str, list[Order]] = {}
-        for o in context.open_orders():
-            if o.order_type in _STOP_TYPES and o.stop_price is not None:
-                stops.setdefault(o.symbol, []).append(o)
         total = 0.0
+        for o in context.open_orders():
+            if o.order_type in _STOP_TYPES and o.stop_price is not None and o.reduce_only:
+                stops.setdefault(o.symbol, []).append(o)
+            elif not o.reduce_only:
+                total += self.order_risk(o, context, o.leaves_quantity)
         for symbol, pos in pf.positions.items():
             q = pos.quantity
             if pos.is_flat:
@@ -189,15 +191,18 @@ class PortfolioHeat(PortfolioRule):
         fraction = 1.0 if self.default_stop_percent is None else self.default_stop_percent
         return quantity * price * multiplier * fraction
 
-    def order_risk(self, order: Order, context: Any) -> float:
-        """Risk the order adds (currency): distance to its bracket stop, else the default."""
-        im = order_impact(order, context)
-        price = im.price or 0.0
+    def order_risk(self, order: Order, context: Any, quantity: float | None = None) -> float:
+        """Risk an entry order adds (currency): distance to its bracket stop leg, else the default."""
+        pf = context.portfolio
+        price = order.limit_price or order.stop_price or pf.last_prices.get(order.symbol, 0.0)
+        multiplier = pf.instrument(order.symbol).multiplier
+        quantity = order.quantity if quantity is None else quantity
+        orders = getattr(context, "orders", {})
         for oid in order.linked_order_ids:
-            leg = context.orders.get(oid) if hasattr(context, "orders") else None
+            leg = orders.get(oid)
             if leg is not None and leg.order_type in _STOP_TYPES and leg.stop_price is not None:
-                return order.quantity * im.multiplier * abs(price - leg.stop_price)
-        return self._uncovered(order.quantity, price, im.multiplier)
+                return quantity * multiplier * abs(price - leg.stop_price)
+        return self._uncovered(quantity, price, multiplier)
 
     def breach(self, context: Any, extra: float = 0.0) -> tuple[str, float, float] | None:
         equity = context.portfolio.equity
