@@ -57,3 +57,18 @@ def session_label(ts_ns: int, exchange: str = "XNYS") -> int:
     """Session date (ns of its midnight UTC label) that :func:`session_close_after` picks."""
     days, _, closes = _sessions(exchange)
     return int(days[int(np.searchsorted(closes, ts_ns, side="right"))])
+
+
+def in_regular_session(ts_ns: np.ndarray, exchange: str = "XNYS") -> np.ndarray:
+    """Boolean mask: ``open < ts <= close`` of some regular session (ts = when data became known).
+
+    A bar's ``ts_init`` (its end) or a quote's time is inside the session when it falls after the
+    open and no later than the close, so the 09:30 bar (known at 09:31) and the closing quote at
+    16:00 are in, the pre-market quote stamped 09:30:00 is out.
+    """
+    _, opens, closes = _sessions(exchange)
+    ts = np.asarray(ts_ns, dtype=np.int64)
+    i = np.searchsorted(closes, ts, side="left")
+    inside = i < len(closes)
+    i = np.minimum(i, len(closes) - 1)
+    return inside & (ts > opens[i]) & (ts <= closes[i])

@@ -201,3 +201,36 @@ class LiveClock:
     def cancel_all(self) -> None:
         for name in list(self._handles):
             self.cancel_timer(name)
+
+
+class ReplayClock(LiveClock):
+    """Live clock running at ``speed`` times real time over replayed data time.
+
+    ``timestamp_ns() = anchor_data + (time.time_ns() - anchor_wall) * speed``. The replay feed
+    re-anchors it (:meth:`rebase`) when it skips a closed market period, so timers and order
+    timestamps follow the data's time, not the wall's.
+    """
+
+    def __init__(self, speed: float, start_ns: int) -> None:
+        super().__init__()
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.speed = float(speed)
+        self.anchor_data = start_ns
+        self.anchor_wall = time.time_ns()
+
+    def timestamp_ns(self) -> int:  # type: ignore[override]
+        return self.anchor_data + int((time.time_ns() - self.anchor_wall) * self.speed)
+
+    def rebase(self, data_ns: int) -> None:
+        """Make ``data_ns`` the current time (jumping over a closed period)."""
+        self.anchor_data = data_ns
+        self.anchor_wall = time.time_ns()
+
+    def wall_delay(self, data_ns: int) -> float:
+        """Seconds of wall time until data time ``data_ns`` (<= 0 when already past)."""
+        return (data_ns - self.timestamp_ns()) / self.speed / NS_PER_SECOND
+
+    def _schedule(self, name: str, due_ns: int, fn: Callable[[], None]) -> None:
+        loop = asyncio.get_running_loop()
+        self._handles[name] = loop.call_later(max(self.wall_delay(due_ns), 0.0), fn)

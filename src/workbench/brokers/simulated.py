@@ -565,8 +565,9 @@ class SimulatedBroker:
         return [PositionReport(symbol=s, quantity=q, avg_price=a, ts_last=self._ts) for s, (q, a) in self.positions.items()]
 
     # ------------------------------------------------------------------------------ persistence
-    def snapshot(self) -> dict[str, Any]:
-        """JSON-able state of the broker's book (orders, fills, positions, cash, sequences)."""
+    def snapshot(self, recent_fills: int = 200) -> dict[str, Any]:
+        """JSON-able state of the broker's book: working orders, the last ``recent_fills`` fills,
+        positions, cash and id sequences (bounded in size, so it can be saved after every change)."""
         return {
             "cash": self.cash,
             "fill_seq": self._fill_seq,
@@ -575,9 +576,10 @@ class SimulatedBroker:
             "fills": [
                 {"fill_id": f.fill_id, "order_id": f.order_id, "symbol": f.symbol, "side": str(f.side),
                  "quantity": f.quantity, "price": f.price, "commission": f.commission, "ts_event": f.ts_event}
-                for f in self.fills
+                for f in self.fills[-recent_fills:]
             ],
-            "orders": [{k: _plain(getattr(so, k)) for k in _SimOrder.__slots__} for so in self._orders.values()],
+            "orders": [{k: _plain(getattr(so, k)) for k in _SimOrder.__slots__}
+                       for orders in self._open.values() for so in orders],
             "quoted": sorted(self._quoted),
             "bid": dict(self._bid),
             "ask": dict(self._ask),

@@ -80,9 +80,9 @@ def _as_stream(data: Any) -> Iterable[Bar | QuoteTick | TradeTick]:
     if isinstance(data, MarketDataStream):
         return data
     if isinstance(data, pd.DataFrame):
-        return MarketDataStream.from_frames(data)
+        return MarketDataStream(data)
     if isinstance(data, tuple | list) and data and all(isinstance(d, pd.DataFrame) for d in data):
-        return MarketDataStream.from_frames(*data)
+        return MarketDataStream(*data)
     if isinstance(data, Iterable):
         return data
     raise TypeError(f"run_backtest: unsupported data of type {type(data).__name__}")
@@ -195,7 +195,10 @@ def _drive(engine: TradingEngine, stream: Iterable[Any], total: int | None) -> N
 
 def make_result(engine: TradingEngine, elapsed: float = 0.0) -> BacktestResult:
     """Collect the engine's state into a :class:`BacktestResult`."""
-    fills = fills_frame(engine.events)
+    source = engine.events if engine.keep_events else sorted(
+        (e for o in engine.orders.values() for e in o.events if type(e) is ev.OrderFilled),
+        key=lambda e: (e.ts_event, int(e.fill_id.rpartition("-")[2]) if e.fill_id.rpartition("-")[2].isdigit() else 0))
+    fills = fills_frame(source)
     orders = orders_frame(engine)
     equity = equity_frame(engine)
     trades = round_trips(fills) if len(fills) else round_trips(fills.assign())
@@ -270,7 +273,7 @@ def summary_stats(equity: pd.DataFrame, trades: pd.DataFrame, engine: TradingEng
         "final_equity": final,
         "total_return": final / start - 1.0 if start else np.nan,
         "orders": len(engine.orders),
-        "fills": int(sum(1 for e in engine.events if type(e) is ev.OrderFilled)),
+        "fills": int(sum(1 for o in engine.orders.values() for e in o.events if type(e) is ev.OrderFilled)),
         "round_trips": len(trades),
         "commissions": engine.portfolio.ledger.commissions,
     }

@@ -97,6 +97,7 @@ class TradingEngine:
         self.strategies: list[Strategy] = []
         self.paused = False
         self.running = False
+        self.warming_up = False
         self.record_equity = record_equity
         self.equity_ts = array("q")
         self.equity_values = array("d")
@@ -156,6 +157,46 @@ class TradingEngine:
     def now_ns(self) -> int:
         return self.clock.timestamp_ns()
 
+    def warm_up(self, items: Iterable[Bar | QuoteTick | TradeTick]) -> int:
+        """Replay past data to strategies only (restart): no matching, no recording, orders ignored.
+
+        Rebuilds strategy-visible market state (indicators, windows) up to a resume point.
+        Returns the number of items.
+        """
+        self.warming_up = True
+        n = 0
+        pf = self.portfolio
+        try:
+            for item in items:
+                ts = item.ts_init
+                if ts != self._last_ts:
+                    if self._last_ts >= 0:
+                        for h in self._slice_handlers:
+                            h(self._last_ts)
+                    self._last_ts = ts
+                    self.clock.advance_to(ts)
+                t = type(item)
+                if t is Bar:
+                    pf.last_prices[item.symbol] = item.close
+                    table, kind = self._handlers_bar, "on_bar"
+                elif t is QuoteTick:
+                    if item.bid == item.bid and item.ask == item.ask:
+                        pf.last_prices[item.symbol] = (item.bid + item.ask) * 0.5
+                    table, kind = self._handlers_quote, "on_quote"
+                else:
+                    pf.last_prices[item.symbol] = item.price
+                    table, kind = self._handlers_trade, "on_trade"
+                handlers = table.get(item.symbol)
+                if handlers is None:
+                    handlers = self._resolve(table, kind, item.symbol)
+                for h in handlers:
+                    h(item)
+                n += 1
+        finally:
+            self.warming_up = False
+            pf._remark()
+        return n
+
     # ---------------------------------------------------------------------------- market data
     def _end_slice(self) -> None:
         last = self._last_ts
@@ -207,7 +248,16 @@ class TradingEngine:
             self._busy = False
             if self._pending:
                 self._drain()
-        self.portfolio.update_price(bar.symbol, bar.close)
+        # portfolio mark, inlined from Portfolio.update_price (hot path)
+        pf = self.portfolio
+        symbol = bar.symbol
+        pos = pf.positions.get(symbol)
+        if pos is not None and pos.quantity:
+            q = pos.quantity
+            d = (bar.close - pf.last_prices.get(symbol, bar.close)) * pos.multiplier
+            pf.market_value += q * d
+            pf.gross_value += (q if q > 0 else -q) * d
+        pf.last_prices[symbol] = bar.close
         if not self.paused:
             handlers = self._handlers_bar.get(bar.symbol)
             if handlers is None:
@@ -540,15 +590,17 @@ class TradingEngine:
             self._arm_children(order)
 
     def account_state(self, ts: int | None = None) -> ev.AccountState:
+        """Snapshot of cash, equity, exposures and P&L (O(1): uses the portfolio's running totals)."""
         pf = self.portfolio
+        equity = pf.ledger.balance + pf.market_value
         return ev.AccountState(
             ts_event=self.now_ns() if ts is None else ts,
-            cash=pf.cash,
-            equity=pf.equity,
-            gross_exposure=pf.gross_exposure,
-            net_exposure=pf.net_exposure,
-            realized_pnl=pf.realized_pnl,
-            unrealized_pnl=pf.unrealized_pnl,
+            cash=pf.ledger.balance,
+            equity=equity,
+            gross_exposure=pf.gross_value,
+            net_exposure=pf.market_value,
+            realized_pnl=pf.realized_total,
+            unrealized_pnl=equity - pf.starting_cash - pf.realized_total,
             commissions=pf.ledger.commissions,
             currency=pf.ledger.currency,
         )

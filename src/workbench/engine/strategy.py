@@ -172,6 +172,8 @@ class Strategy:
 
     def signal(self, symbol: str, direction: int, **fields: Any) -> ev.SignalGenerated:
         """Record a trading decision (``LiveSignal`` shape: confidence, entry, target, stop, size, reason, inputs)."""
+        if self._engine.warming_up:
+            return None  # type: ignore[return-value]
         sig = ev.SignalGenerated(ts_event=self.now_ns, symbol=symbol, direction=direction,
                                  strategy_id=self.strategy_id, **fields)
         self._engine.record(sig)
@@ -194,8 +196,13 @@ class Strategy:
         reduce_only: bool = False,
         tag: str = "",
     ) -> Order:
-        """Create and submit an order; returns it (check ``status`` for DENIED/REJECTED)."""
+        """Create and submit an order; returns it (check ``status`` for DENIED/REJECTED).
+
+        Returns None while the engine is warming up after a restart (the order was journaled then).
+        """
         eng = self._engine
+        if eng.warming_up:
+            return None  # type: ignore[return-value]
         o = eng.create_order(
             symbol, side, quantity, order_type, limit_price=limit_price, stop_price=stop_price,
             trailing_offset=trailing_offset, trailing_offset_type=trailing_offset_type, time_in_force=time_in_force,
@@ -259,6 +266,8 @@ class Strategy:
         if (buy and not stop_loss < take_profit) or (not buy and not stop_loss > take_profit):
             raise ValueError(f"bracket {side}: stop_loss {stop_loss} and take_profit {take_profit} are on the wrong sides")
         eng = self._engine
+        if eng.warming_up:
+            return None  # type: ignore[return-value]
         ids = [eng.next_order_id() for _ in range(3)]
         entry = eng.create_order(
             symbol, side, quantity, OrderType.LIMIT if entry_price is not None else OrderType.MARKET,
@@ -297,6 +306,8 @@ class Strategy:
         When either fills completely the other is canceled; a partial fill shrinks the other.
         """
         eng = self._engine
+        if eng.warming_up:
+            return None  # type: ignore[return-value]
         a, b = eng.next_order_id(), eng.next_order_id()
         common = {"time_in_force": time_in_force, "reduce_only": reduce_only, "contingency": ContingencyType.OCO,
                   "strategy_id": self.strategy_id}
@@ -318,13 +329,19 @@ class Strategy:
         return eng.submit_order(parent)
 
     def cancel(self, order: Order | str) -> None:
+        if self._engine.warming_up:
+            return
         self._engine.cancel_order(order if isinstance(order, str) else order.order_id)
 
     def modify(self, order: Order | str, *, quantity: float | None = None, limit_price: float | None = None,
                stop_price: float | None = None) -> None:
+        if self._engine.warming_up:
+            return
         self._engine.modify_order(order if isinstance(order, str) else order.order_id, quantity, limit_price, stop_price)
 
     def cancel_all(self, symbol: str | None = None) -> None:
+        if self._engine.warming_up:
+            return
         for o in self.open_orders(symbol):
             self._engine.cancel_order(o.order_id)
 

@@ -55,6 +55,22 @@ _PAGE = 2000  # rows per query when iterating events
 s = t.sessions.c
 e = t.events.c
 c = t.commands.c
+_BUMP_SEQ = (
+    sa.update(t.sessions)
+    .where(s.session_id == sa.bindparam("b_session_id"))
+    .values(last_seq=s.last_seq + sa.bindparam("b_count", type_=sa.BigInteger))
+    .returning(s.last_seq)
+)
+_INSERT_EVENTS = sa.insert(t.events)
+
+
+def _state_text(state: Mapping[str, Any]) -> str:
+    import json
+
+    try:
+        return json.dumps(state, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise JournalError(f"session state is not JSON-able: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,11 +339,21 @@ class Journal:
         """
         return self.append_many(session_id, (event,)).stop - 1
 
-    def append_many(self, session_id: str, events: Iterable[Event]) -> range:
-        """Append events in ONE transaction (all or nothing); return the range of their seqs."""
+    def append_many(
+        self, session_id: str, events: Iterable[Event], *, state: Mapping[str, Any] | None = None
+    ) -> range:
+        """Append events in ONE transaction (all or nothing); return the range of their seqs.
+
+        ``state`` (JSON-able), when given, replaces the session's runtime checkpoint in the same
+        transaction (see :meth:`load_state`), so the checkpoint always matches the events.
+        """
         batch = list(events)
+        state_text = _state_text(state) if state is not None else None
         if not batch:
             last = self.last_seq(session_id)
+            if state_text is not None:
+                with translate_errors(self._where), self._write() as conn, conn.begin():
+                    self._put_state(conn, session_id, last, state_text)
             return range(last + 1, last + 1)
         encode = self.codec.encode
         texts = []
@@ -338,12 +364,7 @@ class Journal:
         ts_written = time.time_ns()
         n = len(batch)
         with translate_errors(self._where), self._write() as conn, conn.begin():
-            last = conn.execute(
-                sa.update(t.sessions)
-                .where(s.session_id == session_id)
-                .values(last_seq=s.last_seq + n)
-                .returning(s.last_seq)
-            ).scalar()
+            last = conn.execute(_BUMP_SEQ, {"b_session_id": session_id, "b_count": n}).scalar()
             if last is None:
                 raise JournalError(f"cannot append: unknown session {session_id!r} in {self._where}")
             first = last - n + 1
@@ -360,7 +381,7 @@ class Journal:
                 }
                 for i, (event, text) in enumerate(zip(batch, texts))
             ]
-            conn.execute(sa.insert(t.events), rows)
+            conn.execute(_INSERT_EVENTS, rows)
             pending: dict = {}
             try:
                 for i, event in enumerate(batch):
@@ -371,7 +392,40 @@ class Journal:
                     f"cannot append to session {session_id!r}: projection rejected the batch "
                     f"(duplicate order id or similar): {exc.orig}"
                 ) from exc
+            if state_text is not None:
+                self._put_state(conn, session_id, last, state_text)
         return range(first, last + 1)
+
+    @staticmethod
+    def _put_state(conn: sa.Connection, session_id: str, last_seq: int, text: str) -> None:
+        st = t.session_state
+        conn.execute(sa.delete(st).where(st.c.session_id == session_id))
+        conn.execute(sa.insert(st).values(session_id=session_id, last_seq=last_seq, ts_written=time.time_ns(),
+                                          state=text))
+
+    def load_state(self, session_id: str) -> dict[str, Any] | None:
+        """The session's last runtime checkpoint (with ``last_seq``: the journal seq it matches), or None.
+
+        Raises
+        ------
+        JournalError
+            If the checkpoint is newer than the events (a journal missing its tail).
+        """
+        import json
+
+        st = t.session_state
+        with translate_errors(self._where), self._engine.connect() as conn:
+            row = conn.execute(sa.select(st.c.last_seq, st.c.state).where(st.c.session_id == session_id)).first()
+        if row is None:
+            return None
+        last = self.last_seq(session_id)
+        if row.last_seq > last:
+            raise JournalError(
+                f"session {session_id!r}: checkpoint at seq {row.last_seq} but the journal ends at seq {last}"
+            )
+        state = json.loads(row.state)
+        state["last_seq"] = row.last_seq
+        return state
 
     # --------------------------------------------------------------------------------- read
     def records(

@@ -1,6 +1,7 @@
 """Journal tables (SQLAlchemy Core), shared by SQLite and PostgreSQL.
 
-Timestamps are ``BigInteger`` ns since epoch UTC. ``events`` is the append-only source of truth;
+Timestamps are ``BigInteger`` ns since epoch UTC. Strings are unbounded (``VARCHAR``/``TEXT``): the
+journal never refuses an event because a name is long. ``events`` is the append-only source of truth;
 every other table except ``sessions``, ``commands`` and ``schema_version`` is a *projection*
 written in the same transaction as the event that changes it, so the dashboard and analytics can
 query them without replaying the journal. Each projection row carries the ``seq`` of the event
@@ -23,6 +24,8 @@ signals          one row per SignalGenerated
 risk_events      RiskEvent, OrderDenied and TradingStateChanged (``kind`` says which)
 alerts           one row per AlertRaised
 commands         control requests from other processes and their acknowledgement
+session_state    one row per session: the runtime checkpoint committed with the last events
+                 (data position, order-id sequence, the simulated broker's book), for restarts
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ _ns = sa.BigInteger
 
 
 def _session_column() -> sa.Column:
-    return sa.Column("session_id", sa.String(128), sa.ForeignKey("sessions.session_id", ondelete="CASCADE"), nullable=False)
+    return sa.Column("session_id", sa.String(), sa.ForeignKey("sessions.session_id", ondelete="CASCADE"), nullable=False)
 
 
 schema_version = sa.Table(
@@ -67,20 +70,20 @@ schema_version = sa.Table(
 sessions = sa.Table(
     "sessions",
     metadata,
-    sa.Column("session_id", sa.String(128), primary_key=True),
-    sa.Column("name", sa.String(256), nullable=False, default=""),
-    sa.Column("mode", sa.String(16), nullable=False),
-    sa.Column("strategy", sa.String(256), nullable=False, default=""),
+    sa.Column("session_id", sa.String(), primary_key=True),
+    sa.Column("name", sa.String(), nullable=False, default=""),
+    sa.Column("mode", sa.String(), nullable=False),
+    sa.Column("strategy", sa.String(), nullable=False, default=""),
     sa.Column("parameters", sa.JSON, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # created | running | stopped
+    sa.Column("status", sa.String(), nullable=False),  # created | running | stopped
     sa.Column("ts_created", _ns, nullable=False),
     sa.Column("ts_started", _ns),
     sa.Column("ts_stopped", _ns),
     sa.Column("last_seq", sa.BigInteger, nullable=False, default=0),
-    sa.Column("owner_token", sa.String(64)),
-    sa.Column("owner_name", sa.String(256)),
+    sa.Column("owner_token", sa.String()),
+    sa.Column("owner_name", sa.String()),
     sa.Column("owner_pid", sa.Integer),
-    sa.Column("owner_host", sa.String(256)),
+    sa.Column("owner_host", sa.String()),
     sa.Column("ts_heartbeat", _ns),
 )
 
@@ -92,10 +95,10 @@ events = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("ts_event", _ns, nullable=False),
     sa.Column("ts_written", _ns, nullable=False),
-    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("type", sa.String(), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("checksum", sa.String(64), nullable=False),
+    sa.Column("checksum", sa.String(), nullable=False),
     sa.UniqueConstraint("session_id", "seq", name="uq_events_session_seq"),
     sa.Index("ix_events_session_type", "session_id", "type"),
     sa.Index("ix_events_session_ts", "session_id", "ts_event"),
@@ -105,23 +108,23 @@ orders = sa.Table(
     "orders",
     metadata,
     _session_column(),
-    sa.Column("order_id", sa.String(128), nullable=False),
-    sa.Column("symbol", sa.String(64), nullable=False),
-    sa.Column("side", sa.String(8), nullable=False),
-    sa.Column("order_type", sa.String(32), nullable=False),
+    sa.Column("order_id", sa.String(), nullable=False),
+    sa.Column("symbol", sa.String(), nullable=False),
+    sa.Column("side", sa.String(), nullable=False),
+    sa.Column("order_type", sa.String(), nullable=False),
     sa.Column("quantity", sa.Float),
     sa.Column("limit_price", sa.Float),
     sa.Column("stop_price", sa.Float),
-    sa.Column("time_in_force", sa.String(8), nullable=False),
-    sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("status_before_pending", sa.String(32)),
+    sa.Column("time_in_force", sa.String(), nullable=False),
+    sa.Column("status", sa.String(), nullable=False),
+    sa.Column("status_before_pending", sa.String()),
     sa.Column("filled_quantity", sa.Float, default=0.0),
     sa.Column("avg_fill_price", sa.Float, default=0.0),
     sa.Column("commission", sa.Float, default=0.0),
-    sa.Column("broker_order_id", sa.String(128), nullable=False, default=""),
+    sa.Column("broker_order_id", sa.String(), nullable=False, default=""),
     sa.Column("reason", sa.Text, nullable=False, default=""),
-    sa.Column("strategy_id", sa.String(128), nullable=False, default=""),
-    sa.Column("tag", sa.String(256), nullable=False, default=""),
+    sa.Column("strategy_id", sa.String(), nullable=False, default=""),
+    sa.Column("tag", sa.String(), nullable=False, default=""),
     sa.Column("ts_init", _ns, nullable=False),
     sa.Column("ts_last", _ns, nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
@@ -130,8 +133,8 @@ orders = sa.Table(
     sa.Index("ix_orders_session_ts", "session_id", "ts_last"),
 )
 
-def _str(name: str, length: int = 128) -> sa.Column:
-    return sa.Column(name, sa.String(length), nullable=False)
+def _str(name: str) -> sa.Column:
+    return sa.Column(name, sa.String(), nullable=False)
 
 
 def _floats(*names: str) -> list[sa.Column]:
@@ -156,11 +159,11 @@ fills = _event_table(
     "fills",
     _str("fill_id"),
     _str("order_id"),
-    _str("symbol", 64),
-    _str("side", 8),
+    _str("symbol"),
+    _str("side"),
     *_floats("quantity", "price", "commission"),
-    _str("currency", 8),
-    _str("liquidity_side", 8),
+    _str("currency"),
+    _str("liquidity_side"),
     sa.Index("ix_fills_session_fill", "session_id", "fill_id"),
 )
 
@@ -168,12 +171,12 @@ positions = sa.Table(
     "positions",
     metadata,
     _session_column(),
-    sa.Column("symbol", sa.String(64), nullable=False),
+    sa.Column("symbol", sa.String(), nullable=False),
     sa.Column("quantity", sa.Float),
     sa.Column("avg_price", sa.Float),
     sa.Column("realized_pnl", sa.Float),
-    sa.Column("status", sa.String(8), nullable=False),  # open | closed
-    sa.Column("last_fill_id", sa.String(128), nullable=False, default=""),
+    sa.Column("status", sa.String(), nullable=False),  # open | closed
+    sa.Column("last_fill_id", sa.String(), nullable=False, default=""),
     sa.Column("ts_opened", _ns, nullable=False),
     sa.Column("ts_last", _ns, nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
@@ -183,12 +186,12 @@ positions = sa.Table(
 equity_snapshots = _event_table(
     "equity_snapshots",
     *_floats("cash", "equity", "gross_exposure", "net_exposure", "realized_pnl", "unrealized_pnl", "commissions"),
-    _str("currency", 8),
+    _str("currency"),
 )
 
 signals = _event_table(
     "signals",
-    _str("symbol", 64),
+    _str("symbol"),
     sa.Column("direction", sa.Integer, nullable=False),
     _str("strategy_id"),
     *_floats("confidence", "entry", "target", "stop", "size"),
@@ -198,19 +201,19 @@ signals = _event_table(
 
 risk_events = _event_table(
     "risk_events",
-    _str("kind", 32),  # risk | order_denied | trading_state
+    _str("kind"),  # risk | order_denied | trading_state
     _str("rule"),
     sa.Column("message", sa.Text, nullable=False),
-    _str("action", 64),
-    _str("symbol", 64),
+    _str("action"),
+    _str("symbol"),
     _str("order_id"),
     *_floats("value", "limit"),
-    sa.Column("state", sa.String(16)),
+    sa.Column("state", sa.String()),
 )
 
 alerts = _event_table(
     "alerts",
-    _str("level", 16),
+    _str("level"),
     sa.Column("title", sa.Text, nullable=False),
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("action", sa.Text, nullable=False),
@@ -222,13 +225,22 @@ commands = sa.Table(
     metadata,
     sa.Column("command_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
     _session_column(),
-    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(), nullable=False),
     sa.Column("args", sa.JSON, nullable=False),
-    sa.Column("source", sa.String(128), nullable=False),
+    sa.Column("source", sa.String(), nullable=False),
     sa.Column("ts_created", _ns, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | acknowledged | rejected
+    sa.Column("status", sa.String(), nullable=False),  # pending | acknowledged | rejected
     sa.Column("ts_acknowledged", _ns),
     sa.Column("detail", sa.Text, nullable=False, default=""),
     sa.Column("ack_seq", sa.BigInteger),
     sa.Index("ix_commands_session_status", "session_id", "status"),
+)
+
+session_state = sa.Table(
+    "session_state",
+    metadata,
+    sa.Column("session_id", sa.String(), sa.ForeignKey("sessions.session_id"), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("ts_written", _ns, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
 )

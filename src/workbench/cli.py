@@ -1,0 +1,283 @@
+"""Command line: ``workbench backtest | paper | ctl | journal | dashboard | report``.
+
+The only module that calls ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from workbench.errors import WorkbenchError
+
+
+def _params(pairs: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--param expects key=value, got {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _speed(text: str) -> float | None:
+    if text in ("max", "inf", "0"):
+        return None
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"speed must be > 0 or 'max', got {text}")
+    return value
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}"
+
+
+# ------------------------------------------------------------------------------------ backtest
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from workbench.engine.backtest import run_backtest
+    from workbench.session import load_stream, make_strategy
+
+    strategy = make_strategy(args.strategy, _params(args.param))
+    if args.data == "daily":
+        from workbench.feeds.samples import load_lean_daily
+
+        data: Any = load_lean_daily(args.symbols.split(",") if args.symbols else None)[0]
+    else:
+        data = load_stream(args.data, regular=not args.all_hours)
+    result = run_backtest(strategy, data, starting_cash=args.cash)
+    print(f"backtest {args.strategy} on {args.data}: {result.data_count:,} events in {result.elapsed_seconds:.2f} s")
+    with_pd = result.stats.to_string()
+    print(with_pd)
+    if args.trades:
+        print(result.trades.to_string())
+    return 0
+
+
+# --------------------------------------------------------------------------------------- paper
+class _Terminal:
+    """Progress bar with a live summary (orders, fills, positions, P&L)."""
+
+    def __init__(self, session: Any, quiet: bool) -> None:
+        self.session = session
+        self.quiet = quiet
+        self.bar = None
+        self.last = 0.0
+
+    def __call__(self, runner: Any) -> None:
+        if self.quiet:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.25:
+            return
+        self.last = now
+        self.render()
+
+    def render(self) -> None:
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=len(self.session.feed), unit="ev", desc="paper", dynamic_ncols=True)
+        s = self.session.summary()
+        pos = " ".join(f"{k}:{v:g}" for k, v in s["positions"].items()) or "flat"
+        ts = self.session.runner.stats.last_data_ts
+        import pandas as pd
+
+        when = pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%m-%d %H:%M") if ts else "-"
+        self.bar.n = self.session.feed.position
+        self.bar.set_postfix_str(
+            f"{when} ET | orders {s['orders']} fills {s['fills']} | {pos} | equity {_money(s['equity'])} "
+            f"P&L {s['pnl']:+,.2f}", refresh=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.render()
+            self.bar.close()
+
+
+def _report(session: Any) -> None:
+    result = session.result()
+    s = session.summary()
+    print()
+    print(f"session {session.session_id}: {s['state']}, {s['data_events']:,} market data events")
+    print(f"  orders {s['orders']}, fills {s['fills']}, round trips {len(result.trades)}, "
+          f"open positions: {', '.join(f'{k} {v:g}' for k, v in s['positions'].items()) or 'none'}")
+    print(f"  equity {_money(s['equity'])}  cash {_money(s['cash'])}  P&L {s['pnl']:+,.2f} "
+          f"(realized {s['realized_pnl']:+,.2f}, unrealized {s['unrealized_pnl']:+,.2f})")
+    stats = result.stats
+    for key in ("total_return", "sharpe", "max_drawdown", "win_rate"):
+        if key in stats.index:
+            print(f"  {key}: {stats[key]:.4f}" if isinstance(stats[key], float) else f"  {key}: {stats[key]}")
+    if session.corrections:
+        print(f"  reconciliation: {len(session.corrections)} corrections journaled")
+    url = session.journal.url
+    print(f"journal: {url}")
+    print(f"  inspect: workbench journal events {session.session_id} --journal {url}")
+    print(f"  dashboard: workbench dashboard --journal {url}")
+
+
+async def _run_session(session: Any, terminal: _Terminal) -> int:
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # non-unix
+            loop.add_signal_handler(sig, session.stop)
+    try:
+        await session
+    finally:
+        terminal.close()
+    return 0
+
+
+def cmd_paper(args: argparse.Namespace) -> int:
+    from workbench.session import paper_session, resume_session
+
+    if args.resume:
+        session = resume_session(args.resume, journal=args.journal,
+                                 speed=_speed(args.speed) if args.speed is not None else "saved")
+    else:
+        session = paper_session(args.strategy, params=_params(args.param), data=args.data,
+                                speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
+                                starting_cash=args.cash, record_to=args.record)
+    terminal = _Terminal(session, args.quiet)
+    session.runner.on_progress = terminal
+    print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.url}",
+          flush=True)
+    code = asyncio.run(_run_session(session, terminal))
+    _report(session)
+    return code
+
+
+# ----------------------------------------------------------------------------------------- ctl
+def cmd_ctl(args: argparse.Namespace) -> int:
+    from workbench.session import open_journal
+
+    journal = open_journal(args.journal)
+    cmd_args = _params(args.arg)
+    command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli")
+    print(f"command {command_id} ({args.command}) submitted to session {args.session}")
+    if args.no_wait:
+        return 0
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        rec = journal.command(command_id)
+        if rec.status != "pending":
+            print(f"{rec.status}: {rec.detail}")
+            return 0 if rec.status == "acknowledged" else 1
+        time.sleep(0.1)  # CLI only: the library never sleeps
+    print(f"no acknowledgement within {args.timeout:.0f} s (is the session running?)")
+    return 2
+
+
+# ------------------------------------------------------------------------------------- journal
+def cmd_journal(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from workbench.session import open_journal
+
+    journal = open_journal(args.journal)
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
+        if args.what == "sessions":
+            print(journal.sessions().to_string())
+        elif args.what == "events":
+            for i, e in enumerate(journal.events(args.session)):
+                if args.limit and i >= args.limit:
+                    break
+                print(e)
+        elif args.what == "verify":
+            n = journal.verify(args.session)
+            print(f"session {args.session}: {n} events, sequence and checksums OK")
+        else:
+            frame = getattr(journal, args.what)(args.session)
+            print(frame.to_string())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="workbench", description="Research-to-live trading workbench.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    b = sub.add_parser("backtest", help="run a strategy over historical data and print the summary")
+    b.add_argument("--strategy", default="sma_crossover")
+    b.add_argument("--param", "-p", action="append", default=[], help="strategy parameter key=value (repeatable)")
+    b.add_argument("--data", default="demo", help="'demo' (SPY minute bars+quotes), 'daily' (LEAN daily), or a file")
+    b.add_argument("--symbols", default="", help="with --data daily: comma-separated symbols")
+    b.add_argument("--all-hours", action="store_true", help="keep extended-hours data")
+    b.add_argument("--cash", type=float, default=100_000.0)
+    b.add_argument("--trades", action="store_true", help="print every round trip")
+    b.set_defaults(func=cmd_backtest)
+
+    pp = sub.add_parser("paper", help="paper-trade a replayed stream through the live runtime and the journal")
+    pp.add_argument("--strategy", default="sma_crossover")
+    pp.add_argument("--param", "-p", action="append", default=[])
+    pp.add_argument("--data", default="demo", help="'demo', a recording directory or a bar file")
+    pp.add_argument("--speed", default=None, help="multiple of real time, or 'max' (default 3000; resume: as saved)")
+    pp.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "
+                    "workbench_data/journal.sqlite)")
+    pp.add_argument("--session-id", default=None)
+    pp.add_argument("--resume", default=None, metavar="SESSION", help="restart a session after a crash")
+    pp.add_argument("--record", default=None, metavar="DIR", help="record the market data to Parquet")
+    pp.add_argument("--cash", type=float, default=100_000.0)
+    pp.add_argument("--quiet", action="store_true")
+    pp.set_defaults(func=cmd_paper)
+
+    c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
+    c.add_argument("session")
+    c.add_argument("command", help="pause | resume | cancel_all | flatten | kill")
+    c.add_argument("--arg", action="append", default=[], help="command argument key=value")
+    c.add_argument("--journal", default=None)
+    c.add_argument("--timeout", type=float, default=10.0)
+    c.add_argument("--no-wait", action="store_true")
+    c.set_defaults(func=cmd_ctl)
+
+    j = sub.add_parser("journal", help="inspect a journal")
+    j.add_argument("what", choices=["sessions", "events", "verify", "orders", "fills", "positions", "equity", "signals",
+                                    "risk_events", "alerts", "commands"])
+    j.add_argument("session", nargs="?")
+    j.add_argument("--journal", default=None)
+    j.add_argument("--limit", type=int, default=0)
+    j.set_defaults(func=cmd_journal)
+
+    _add_optional(sub)
+    return p
+
+
+def _add_optional(sub: Any) -> None:
+    """Subcommands owned by other modules (dashboard, report), added when present."""
+    try:
+        from workbench.widgets.serve import add_dashboard_parser
+    except ImportError:
+        pass
+    else:
+        add_dashboard_parser(sub)
+    try:
+        from workbench.analytics.report import add_report_parser
+    except ImportError:
+        pass
+    else:
+        add_report_parser(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+"""Live runtime: the TradingEngine driven by asyncio for paper and live trading.
+
+:class:`LiveRunner` wraps one engine in an asyncio task on the *running* loop (a Jupyter kernel's
+loop or the one ``cli.py`` starts with ``asyncio.run``). Feed coroutines put market data on a
+bounded queue; the core task drains it and hands each item to the engine, one at a time. Control
+requests (pause, resume, cancel all, flatten, kill switch) come from the API methods here or from
+the journal's ``commands`` table, which is polled every ``command_poll_interval`` seconds; each is
+journaled as ``CommandReceived`` and ``CommandAcknowledged`` and acknowledged in the table.
+
+Durability (DESIGN rule 4): the engine's events go to a :class:`JournalWriter`; after each input
+is processed the writer commits that input's events in one transaction together with the
+session's checkpoint (the number of data items processed, the order-id sequence and the
+simulated broker's book). A process killed at any point therefore restarts from a consistent
+journal (see :mod:`workbench.engine.reconcile`). With ``durable_submit=True`` (external brokers)
+the writer also commits *before* every order, cancel or modify leaves for the broker.
+
+The library never blocks the loop with ``time.sleep`` and never calls ``asyncio.run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.clock import TimeEvent, TimerCallback
+from workbench.engine.engine import TradingEngine
+from workbench.errors import CommandError, WorkbenchError
+from workbench.model import commands as cmd
+from workbench.model import events as ev
+from workbench.model.data import Bar, QuoteTick, TradeTick
+
+_END = object()
+
+
+@dataclass(slots=True)
+class _Control:
+    command: cmd.Command
+    name: str
+    command_id: int | None = None
+    source: str = "api"
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _Timer:
+    callback: TimerCallback
+    event: TimeEvent
+
+
+class _Tick:
+    """Periodic marker: journal an account snapshot and a checkpoint."""
+
+
+_TICK = _Tick()
+
+
+class JournalWriter:
+    """The engine's event sink in paper/live runs: buffers one step's events, commits them together.
+
+    Parameters
+    ----------
+    journal : Journal
+    session_id : str
+    """
+
+    def __init__(self, journal: Any, session_id: str) -> None:
+        self.journal = journal
+        self.session_id = session_id
+        self.buffer: list[ev.Event] = []
+        self.committed = 0
+
+    def __call__(self, event: ev.Event) -> None:
+        self.buffer.append(event)
+
+    def commit(self, state: dict[str, Any] | None = None) -> None:
+        """Append the buffered events (and ``state``) in one transaction."""
+        if not self.buffer and state is None:
+            return
+        self.journal.append_many(self.session_id, self.buffer, state=state)
+        self.committed += len(self.buffer)
+        self.buffer.clear()
+
+
+@dataclass
+class RunnerStats:
+    """Counters of a running session (for the terminal, widgets and benchmarks)."""
+
+    started_wall: float = 0.0
+    data_events: int = 0
+    commands: int = 0
+    last_data_wall: float = 0.0
+    last_data_ts: int = 0
+
+    @property
+    def rate(self) -> float:
+        """Data events per second since start (wall clock)."""
+        elapsed = time.monotonic() - self.started_wall if self.started_wall else 0.0
+        return self.data_events / elapsed if elapsed > 0 else 0.0
+
+
+class LiveRunner:
+    """Run ``engine`` on the running asyncio loop, fed by ``feed``.
+
+    Parameters
+    ----------
+    engine : TradingEngine
+        Built with the clock the feed paces (``feed.clock``) and the broker to trade with.
+    feed : async iterable of Bar/QuoteTick/TradeTick
+        E.g. :class:`~workbench.feeds.replay.ReplayFeed`, or a broker adapter's feed.
+    journal : Journal | None
+        When given, events are journaled (``session_id`` required) and commands are polled.
+    session_id : str | None
+    position : int
+        Data items already processed before this run (restart).
+    recorder : Recorder | None
+        Records every market data item received (Parquet).
+    durable_submit : bool
+        Commit the journal before each order/cancel/modify reaches the broker (external brokers).
+    command_poll_interval, snapshot_interval, heartbeat_interval : float
+        Seconds.
+    queue_size : int
+        Bound of the input queue (back-pressure on the feed).
+    """
+
+    def __init__(
+        self,
+        engine: TradingEngine,
+        feed: Any,
+        *,
+        journal: Any = None,
+        session_id: str | None = None,
+        position: int = 0,
+        recorder: Any = None,
+        durable_submit: bool = False,
+        command_poll_interval: float = 0.1,
+        snapshot_interval: float = 1.0,
+        heartbeat_interval: float = 5.0,
+        queue_size: int = 4096,
+        on_progress: Callable[[LiveRunner], None] | None = None,
+    ) -> None:
+        if journal is not None and not session_id:
+            raise ValueError("a journaled LiveRunner needs a session_id")
+        self.engine = engine
+        self.feed = feed
+        self.journal = journal
+        self.session_id = session_id
+        self.position = position
+        self.recorder = recorder
+        self.command_poll_interval = command_poll_interval
+        self.snapshot_interval = snapshot_interval
+        self.heartbeat_interval = heartbeat_interval
+        self.on_progress = on_progress
+        self.stats = RunnerStats()
+        self.state = "created"
+        self.error: BaseException | None = None
+        self._queue_size = queue_size
+        self._queue: asyncio.Queue[Any] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._aux: list[asyncio.Task[None]] = []
+        self._seen_commands: set[int] = set()
+        self._stop_requested = False
+        self.writer: JournalWriter | None = None
+        if journal is not None:
+            self.writer = JournalWriter(journal, session_id)  # type: ignore[arg-type]
+            engine.event_sink = self.writer
+            if durable_submit:
+                _make_durable(engine, self)
+        clock = engine.clock
+        if hasattr(clock, "dispatch"):
+            clock.dispatch = self._on_timer
+
+    # --------------------------------------------------------------------------- public API
+    def start(self) -> asyncio.Task[None]:
+        """Schedule the session on the running loop and return its task (does not block)."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self.run(), name=f"workbench:{self.session_id}")
+        return self._task
+
+    def __await__(self):
+        return self.start().__await__()
+
+    @property
+    def done(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    def request(self, name: str, **args: Any) -> None:
+        """Queue a control request by name (pause, resume, cancel_all, flatten, kill)."""
+        factory = cmd.CONTROL_COMMANDS.get(name)
+        if factory is None:
+            raise CommandError(f"unknown command {name!r}; known: {sorted(cmd.CONTROL_COMMANDS)}")
+        self._put_control(_Control(factory(**args), name, None, "api", args))
+
+    def pause(self) -> None:
+        self.request("pause")
+
+    def resume(self) -> None:
+        self.request("resume")
+
+    def cancel_all(self) -> None:
+        self.request("cancel_all")
+
+    def flatten(self) -> None:
+        self.request("flatten")
+
+    def kill(self, reason: str = "kill switch (API)") -> None:
+        self.request("kill", reason=reason)
+
+    def stop(self) -> None:
+        """Stop after the input being processed; the session ends cleanly (journaled)."""
+        self._stop_requested = True
+        if self._queue is not None:
+            self._queue.put_nowait(_END)
+
+    def _put_control(self, control: _Control) -> None:
+        if self._queue is None:
+            raise RuntimeError("the session is not running: call start() first")
+        self._queue.put_nowait(control)
+
+    # ----------------------------------------------------------------------------- runtime
+    def _on_timer(self, callback: TimerCallback, event: TimeEvent) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait(_Timer(callback, event))
+
+    async def run(self) -> None:
+        """The session: start, process inputs until the feed ends or :meth:`stop`, then stop."""
+        self._queue = asyncio.Queue(self._queue_size)
+        self.state = "running"
+        self.stats.started_wall = time.monotonic()
+        engine = self.engine
+        if self.journal is not None:
+            self.journal.acquire_session(self.session_id, owner=f"workbench pid {os.getpid()}")
+        try:
+            engine.start()
+            self._commit()
+            self._aux = [asyncio.create_task(self._pump())]
+            if self.journal is not None:
+                self._aux.append(asyncio.create_task(self._poll()))
+            if self.snapshot_interval:
+                self._aux.append(asyncio.create_task(self._ticker()))
+            await self._core()
+            engine.stop()
+            self._commit(final=True)
+            self.state = "stopped"
+        except BaseException as exc:
+            self.error = exc
+            self.state = "failed"
+            raise
+        finally:
+            for t in self._aux:
+                t.cancel()
+            for t in self._aux:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            if self.recorder is not None:
+                self.recorder.close()
+            clock = engine.clock
+            if hasattr(clock, "cancel_all"):
+                clock.cancel_all()
+            if self.journal is not None:
+                with contextlib.suppress(WorkbenchError):
+                    self.journal.release_session(self.session_id)
+
+    async def _pump(self) -> None:
+        q = self._queue
+        assert q is not None
+        put = q.put
+        async for item in self.feed:
+            await put(item)
+            if self._stop_requested:
+                break
+        await put(_END)
+
+    async def _core(self) -> None:
+        q = self._queue
+        assert q is not None
+        process = self._process
+        get_nowait = q.get_nowait
+        while True:
+            item = await q.get()
+            if item is _END:
+                return
+            process(item)
+            for _ in range(4096):
+                try:
+                    item = get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if item is _END:
+                    return
+                process(item)
+            if self.on_progress is not None:
+                self.on_progress(self)
+
+    def _process(self, item: Any) -> None:
+        engine = self.engine
+        t = type(item)
+        if t is Bar:
+            engine.on_bar(item)
+        elif t is QuoteTick:
+            engine.on_quote(item)
+        elif t is TradeTick:
+            engine.on_trade(item)
+        elif t is _Control:
+            self._control(item)
+            return
+        elif t is _Timer:
+            item.callback(item.event)
+            self._commit()
+            return
+        elif t is _Tick:
+            engine.record(engine.account_state())
+            self._commit()
+            return
+        else:
+            engine.process(item)
+            self._commit()
+            return
+        self.position += 1
+        stats = self.stats
+        stats.data_events += 1
+        stats.last_data_ts = item.ts_init
+        if self.recorder is not None:
+            self.recorder.record(item)
+        writer = self.writer
+        if writer is not None and writer.buffer:
+            self._commit()
+
+    def checkpoint(self) -> dict[str, Any]:
+        """What a restart needs besides the events: data position, order-id sequence, broker book."""
+        state: dict[str, Any] = {"position": self.position, "order_seq": self.engine._order_seq}
+        snap = getattr(self.engine.broker, "snapshot", None)
+        if snap is not None:
+            state["broker"] = snap()
+        return state
+
+    def _commit(self, final: bool = False) -> None:
+        if self.writer is not None:
+            self.writer.commit(self.checkpoint())
+
+    def _control(self, control: _Control) -> None:
+        engine = self.engine
+        self.stats.commands += 1
+        now = engine.now_ns()
+        cid = control.command_id if control.command_id is not None else -1
+        engine.record(ev.CommandReceived(ts_event=now, command_id=cid, name=control.name, args=control.args,
+                                         source=control.source))
+        try:
+            detail = engine.execute(control.command)
+            ok = True
+        except WorkbenchError as exc:
+            detail, ok = str(exc), False
+        engine.record(ev.CommandAcknowledged(ts_event=engine.now_ns(), command_id=cid, name=control.name, ok=ok,
+                                             detail=detail))
+        self._commit()
+        if self.journal is not None and control.command_id is not None:
+            if ok:
+                self.journal.acknowledge_command(control.command_id, True, detail)
+            else:
+                self.journal.reject_command(control.command_id, detail)
+
+    async def _poll(self) -> None:
+        journal = self.journal
+        last_beat = time.monotonic()
+        while True:
+            await asyncio.sleep(self.command_poll_interval)
+            for rec in journal.pending_commands(self.session_id):
+                if rec.command_id in self._seen_commands:
+                    continue
+                self._seen_commands.add(rec.command_id)
+                factory = cmd.CONTROL_COMMANDS.get(rec.name)
+                args = dict(rec.args or {})
+                try:
+                    if factory is None:
+                        raise CommandError(f"unknown command {rec.name!r}")
+                    command = factory(**args)
+                except (CommandError, TypeError) as exc:
+                    journal.reject_command(rec.command_id, f"rejected: {exc}")
+                    continue
+                self._put_control(_Control(command, rec.name, rec.command_id, rec.source or "journal", args))
+            if time.monotonic() - last_beat >= self.heartbeat_interval:
+                journal.heartbeat(self.session_id)
+                last_beat = time.monotonic()
+
+    async def _ticker(self) -> None:
+        q = self._queue
+        assert q is not None
+        while True:
+            await asyncio.sleep(self.snapshot_interval)
+            q.put_nowait(_TICK)
+
+
+def _make_durable(engine: TradingEngine, runner: LiveRunner) -> None:
+    """Wrap the broker's calls so the journal is committed before anything leaves for the broker."""
+    broker = engine.broker
+    for name in ("submit_order", "cancel_order", "modify_order"):
+        original = getattr(broker, name)
+
+        def wrapped(*args: Any, _original: Callable[..., None] = original, **kwargs: Any) -> None:
+            runner._commit()
+            _original(*args, **kwargs)
+
+        setattr(broker, name, wrapped)

@@ -1,0 +1,149 @@
+"""Crash recovery: rebuild an engine from its journal, then reconcile it with the broker.
+
+Restarting a session (DESIGN rule 5):
+
+1. :func:`rebuild` replays the journaled events into a fresh engine *without side effects*:
+   orders (through the same state machine), fills into the portfolio (positions, cash, realized
+   P&L), held contingent orders, the order-id sequence, the trading state and pause.
+2. Strategy-visible market state (indicators, windows) is rebuilt by
+   :meth:`~workbench.engine.engine.TradingEngine.warm_up` over the data before the resume point;
+   strategies' order calls are ignored while warming up (their effects are already journaled).
+3. :func:`reconcile` asks the broker for its orders, fills and positions, and journals a
+   ``ReconciliationCorrected`` for every difference, followed by the event that corrects it (a
+   missing fill is booked; an order the broker closed is closed), before trading resumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from workbench.engine.engine import TradingEngine
+from workbench.model import events as ev
+from workbench.model.enums import ContingencyType, OrderStatus
+from workbench.model.orders import Order
+
+_EPS = 1e-9
+
+
+@dataclass
+class RebuildReport:
+    """What :func:`rebuild` restored."""
+
+    events: int = 0
+    orders: int = 0
+    open_orders: int = 0
+    fills: int = 0
+    order_seq: int = 0
+    positions: dict[str, float] = field(default_factory=dict)
+    cash: float = 0.0
+
+
+def _seq_of(order_id: str, prefix: str) -> int:
+    tail = order_id[len(prefix):] if order_id.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() else 0
+
+
+def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
+    """Apply journaled ``events`` to a fresh ``engine`` (no broker calls, nothing re-journaled)."""
+    report = RebuildReport()
+    orders = engine.orders
+    pf = engine.portfolio
+    for e in events:
+        report.events += 1
+        t = type(e)
+        if t is ev.OrderInitialized:
+            order = Order(e)  # type: ignore[arg-type]
+            orders[order.order_id] = order
+            report.order_seq = max(report.order_seq, _seq_of(order.order_id, engine.order_id_prefix))
+        elif isinstance(e, ev.OrderEvent):
+            order = orders.get(e.order_id)
+            if order is None:
+                continue
+            order.apply(e)
+            if t is ev.OrderFilled:
+                report.fills += 1
+                pf.apply_fill(e.symbol, e.side, e.last_quantity, e.last_price, e.commission, e.ts_event,  # type: ignore[attr-defined]
+                              e.fill_id)  # type: ignore[attr-defined]
+        elif t is ev.TradingStateChanged:
+            engine.risk.state = e.state  # type: ignore[attr-defined]
+            engine.risk.state_reason = e.reason  # type: ignore[attr-defined]
+        elif t is ev.CommandAcknowledged and e.ok:  # type: ignore[attr-defined]
+            if e.name == "pause":  # type: ignore[attr-defined]
+                engine.paused = True
+            elif e.name == "resume":  # type: ignore[attr-defined]
+                engine.paused = False
+    engine._open_orders = {oid: o for oid, o in orders.items() if o.status.is_open}
+    for parent in orders.values():
+        if parent.contingency is ContingencyType.OTO and parent.linked_order_ids:
+            held = [orders[c] for c in parent.linked_order_ids
+                    if c in orders and orders[c].status is OrderStatus.INITIALIZED]
+            if held:
+                engine._children[parent.order_id] = held
+    engine._order_seq = max(engine._order_seq, report.order_seq)
+    report.orders = len(orders)
+    report.open_orders = len(engine._open_orders)
+    report.order_seq = engine._order_seq
+    report.positions = {s: p.quantity for s, p in pf.positions.items() if not p.is_flat}
+    report.cash = pf.cash
+    return report
+
+
+def _correct(engine: TradingEngine, kind: str, detail: str, order_id: str = "", symbol: str = "") -> ev.ReconciliationCorrected:
+    c = ev.ReconciliationCorrected(ts_event=engine.now_ns(), kind=kind, detail=detail, order_id=order_id, symbol=symbol)
+    engine.record(c)
+    return c
+
+
+def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.ReconciliationCorrected]:
+    """Compare the rebuilt ``engine`` with the broker's reports; journal and apply corrections.
+
+    Returns the corrections (empty when journal and broker agree).
+    """
+    broker = broker if broker is not None else engine.broker
+    out: list[ev.ReconciliationCorrected] = []
+    known_fills = {e.fill_id for o in engine.orders.values() for e in o.events if type(e) is ev.OrderFilled}
+    for fr in sorted(broker.fill_reports(), key=lambda f: f.ts_event):  # type: ignore[attr-defined]
+        if fr.fill_id in known_fills:
+            continue
+        order = engine.orders.get(fr.order_id)
+        if order is None or order.is_closed or fr.quantity > order.leaves_quantity + _EPS:
+            out.append(_correct(engine, "unmatched_fill",
+                                f"broker fill {fr.fill_id} ({fr.side} {fr.quantity:g} {fr.symbol} @ {fr.price}) "
+                                f"matches no open order in the journal", fr.order_id, fr.symbol))
+            continue
+        out.append(_correct(engine, "missing_fill", f"broker fill {fr.fill_id} of {fr.quantity:g} @ {fr.price} was "
+                            "not in the journal: booked", fr.order_id, fr.symbol))
+        engine._apply(ev.OrderFilled(ts_event=fr.ts_event, order_id=fr.order_id, symbol=fr.symbol, fill_id=fr.fill_id,
+                                     side=fr.side, last_quantity=fr.quantity, last_price=fr.price,
+                                     commission=fr.commission))
+    reports = {r.order_id: r for r in broker.order_status_reports()}  # type: ignore[attr-defined]
+    for order in list(engine._open_orders.values()):
+        r = reports.get(order.order_id)
+        now = engine.now_ns()
+        if r is None:
+            out.append(_correct(engine, "order_unknown_at_broker", f"order {order.order_id} is open in the journal but "
+                                "unknown at the broker: closed", order.order_id, order.symbol))
+            event: ev.OrderEvent = (ev.OrderRejected(ts_event=now, order_id=order.order_id, symbol=order.symbol,
+                                                     reason="unknown at broker after restart")
+                                    if order.status is OrderStatus.SUBMITTED else
+                                    ev.OrderCanceled(ts_event=now, order_id=order.order_id, symbol=order.symbol,
+                                                     reason="unknown at broker after restart"))
+            engine._apply(event)
+        elif r.status.is_closed and r.status is not OrderStatus.FILLED:
+            out.append(_correct(engine, "order_closed_at_broker", f"order {order.order_id} is {r.status} at the broker "
+                                f"but {order.status} in the journal", order.order_id, order.symbol))
+            cls = ev.OrderExpired if r.status is OrderStatus.EXPIRED else ev.OrderCanceled
+            engine._apply(cls(ts_event=r.ts_last, order_id=order.order_id, symbol=order.symbol))
+        elif r.status is OrderStatus.ACCEPTED and order.status is OrderStatus.SUBMITTED:
+            engine._apply(ev.OrderAccepted(ts_event=r.ts_last, order_id=order.order_id, symbol=order.symbol,
+                                           broker_order_id=r.broker_order_id))
+    pf = engine.portfolio
+    for pr in broker.position_reports():  # type: ignore[attr-defined]
+        mine = pf.quantity(pr.symbol)
+        if abs(mine - pr.quantity) > _EPS:
+            out.append(_correct(engine, "position_mismatch", f"{pr.symbol}: journal {mine:g}, broker {pr.quantity:g} "
+                                "after booking missing fills; manual review needed", symbol=pr.symbol))
+    for parent_id in [p for p, kids in engine._children.items() if engine.orders[p].status is OrderStatus.FILLED]:
+        engine._arm_children(engine.orders[parent_id])
+    return out

@@ -1,0 +1,326 @@
+"""Paper-trading sessions: journal + engine + simulated broker + replayed feed + live runner.
+
+:func:`paper_session` builds a session that a notebook can ``start()`` on its running loop (or
+``await``), and that ``workbench paper`` runs from the command line. :func:`resume_session`
+restarts a journaled session by its id after a crash: rebuild from the journal, warm strategies
+up on the data before the resume point, reconcile with the (restored) simulated broker, resume.
+
+Everything needed to restart is stored with the session: the strategy name and parameters, the
+data spec and the speed are the session's ``parameters`` in the journal.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from workbench.brokers.fills import CommissionModel, FillModel
+from workbench.engine.backtest import BacktestResult, build_engine, make_result
+from workbench.engine.live import LiveRunner
+from workbench.engine.reconcile import rebuild, reconcile
+from workbench.engine.strategy import Strategy
+from workbench.errors import ConfigError
+from workbench.feeds.replay import ReplayFeed, regular_hours
+from workbench.feeds.stream import MarketDataStream
+from workbench.model import events as ev
+
+DEFAULT_JOURNAL = Path("workbench_data") / "journal.sqlite"
+
+
+def default_journal_url() -> str:
+    """``$WORKBENCH_JOURNAL`` or ``sqlite:///workbench_data/journal.sqlite`` (relative to the cwd)."""
+    env = os.environ.get("WORKBENCH_JOURNAL")
+    if env:
+        return env if "://" in env else f"sqlite:///{Path(env).resolve()}"
+    return f"sqlite:///{DEFAULT_JOURNAL.resolve()}"
+
+
+def open_journal(journal: Any = None, synchronous: str = "NORMAL") -> Any:
+    """A :class:`~workbench.persistence.Journal` from a Journal, URL, path or None (default).
+
+    Paper sessions use SQLite ``synchronous=NORMAL`` in WAL mode: a committed event survives a
+    crash of the process (the failure the recovery tests inject) but may not survive a power cut;
+    pass ``"FULL"`` for that (live trading uses FULL).
+    """
+    from workbench.persistence import Journal
+
+    if isinstance(journal, Journal):
+        return journal
+    url = default_journal_url() if journal is None else str(journal)
+    if "://" not in url:
+        url = f"sqlite:///{Path(url).resolve()}"
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return Journal(url, synchronous=synchronous)
+
+
+def load_stream(data: Any = "demo", *, regular: bool = True) -> Any:
+    """Market data for a session: ``"demo"`` (shipped SPY minute bars + quotes), a recording
+    directory, a CSV/Parquet bar file, a MarketDataStream, or canonical frames."""
+    from workbench.feeds.recorder import Recording
+
+    if isinstance(data, MarketDataStream | Recording):
+        return data
+    if isinstance(data, str | Path):
+        spec = str(data)
+        if spec == "demo":
+            from workbench.feeds.samples import load_demo_spy
+
+            frames = load_demo_spy()
+        elif Path(spec).is_dir():
+            return Recording(spec)
+        else:
+            from workbench.feeds.loaders import load_bars
+
+            frames = (load_bars(spec)[0],)
+    elif isinstance(data, pd.DataFrame):
+        frames = (data,)
+    else:
+        frames = tuple(data)
+    if regular:
+        frames = tuple(regular_hours(f) for f in frames)
+    return MarketDataStream(*frames)
+
+
+def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strategy:
+    """An example strategy by name (see :data:`workbench.strategies.EXAMPLES`) or ``module:Class``."""
+    from workbench.strategies import EXAMPLES
+
+    cls = EXAMPLES.get(name)
+    if cls is None and ":" in name:
+        import importlib
+
+        module, _, attr = name.partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+    if cls is None:
+        raise ConfigError(f"strategy: unknown {name!r}; known: {sorted(EXAMPLES)} or 'module:Class'")
+    return cls(**dict(params or {}))
+
+
+def _strategy_name(strategy: Strategy) -> str:
+    from workbench.strategies import EXAMPLES
+
+    for name, cls in EXAMPLES.items():
+        if type(strategy) is cls:
+            return name
+    return f"{type(strategy).__module__}:{type(strategy).__qualname__}"
+
+
+@dataclass
+class PaperSession:
+    """A running (or finished) paper session. Control it from a notebook or a script.
+
+    Use ``session.start()`` to schedule it on the running loop (returns at once), ``await
+    session`` to wait for the end, and ``pause()``, ``resume()``, ``cancel_all()``,
+    ``flatten()``, ``kill()``, ``stop()`` to control it; each control is journaled.
+    """
+
+    session_id: str
+    engine: Any
+    runner: LiveRunner
+    journal: Any
+    feed: ReplayFeed
+    corrections: list[ev.ReconciliationCorrected]
+
+    def start(self) -> Any:
+        return self.runner.start()
+
+    def __await__(self):
+        return self.runner.__await__()
+
+    def pause(self) -> None:
+        self.runner.pause()
+
+    def resume(self) -> None:
+        self.runner.resume()
+
+    def cancel_all(self) -> None:
+        self.runner.cancel_all()
+
+    def flatten(self) -> None:
+        self.runner.flatten()
+
+    def kill(self, reason: str = "kill switch (notebook)") -> None:
+        self.runner.kill(reason)
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+    @property
+    def done(self) -> bool:
+        return self.runner.done
+
+    @property
+    def progress(self) -> float:
+        """Share of the replay delivered (0..1)."""
+        return self.feed.position / max(len(self.feed), 1)
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and P&L now: orders, fills, open positions, equity, realized/unrealized P&L (currency)."""
+        eng = self.engine
+        pf = eng.portfolio
+        fills = sum(1 for o in eng.orders.values() for e in o.events if type(e) is ev.OrderFilled)
+        return {
+            "session_id": self.session_id,
+            "state": self.runner.state,
+            "paused": eng.paused,
+            "trading_state": str(eng.risk.state),
+            "data_events": self.runner.position,
+            "progress": self.progress,
+            "orders": len(eng.orders),
+            "open_orders": len(eng.open_orders()),
+            "fills": fills,
+            "positions": {p.symbol: p.quantity for p in pf.open_positions()},
+            "equity": pf.equity,
+            "cash": pf.cash,
+            "realized_pnl": pf.realized_pnl,
+            "unrealized_pnl": pf.unrealized_pnl,
+            "pnl": pf.equity - pf.starting_cash,
+        }
+
+    def result(self) -> BacktestResult:
+        """Orders, fills, trades, positions and equity of the session as DataFrames."""
+        return make_result(self.engine)
+
+    def _repr_html_(self) -> str:
+        from workbench.model.display import table_html
+
+        s = self.summary()
+        s["positions"] = ", ".join(f"{k} {v:g}" for k, v in s["positions"].items()) or "flat"
+        return table_html(f"Paper session {self.session_id}", list(s.items()))
+
+
+def paper_session(
+    strategy: Strategy | str = "sma_crossover",
+    *,
+    params: Mapping[str, Any] | None = None,
+    data: Any = "demo",
+    speed: float | None = None,
+    journal: Any = None,
+    session_id: str | None = None,
+    name: str = "",
+    starting_cash: float = 100_000.0,
+    fill_model: FillModel | None = None,
+    commission: CommissionModel | None = None,
+    regular: bool = True,
+    record_to: str | Path | None = None,
+    risk: Any = None,
+    durable_submit: bool = False,
+    on_progress: Callable[[LiveRunner], None] | None = None,
+    snapshot_interval: float = 1.0,
+) -> PaperSession:
+    """Build a paper session on a replayed stream with the simulated broker and the journal.
+
+    Parameters
+    ----------
+    strategy : Strategy | str
+        An instance, or an example name (``sma_crossover``, ...) with ``params``.
+    data : str | MarketDataStream | Recording | DataFrame(s)
+        ``"demo"`` = the shipped SPY minute bars with quotes (regular hours).
+    speed : float | None
+        Multiple of real time; None = as fast as possible.
+    journal : Journal | str | None
+        Default: :func:`default_journal_url`.
+    record_to : path | None
+        Record every market data item received to Parquet in this directory.
+    """
+    if isinstance(strategy, str):
+        strategy_name, strategy = strategy, make_strategy(strategy, params)
+    else:
+        strategy_name = _strategy_name(strategy)
+    params = strategy.params.model_dump()
+    jr = open_journal(journal)
+    data_spec = data if isinstance(data, str) else "custom"
+    parameters = {"strategy": strategy_name, "params": params, "data": data_spec, "speed": speed,
+                  "starting_cash": starting_cash, "regular": regular}
+    sid = jr.create_session(session_id, name=name or f"paper {strategy_name}", mode="paper", strategy=strategy_name,
+                            parameters=parameters)
+    stream = load_stream(data, regular=regular)
+    feed = ReplayFeed(stream, speed=speed)
+    engine = build_engine(strategy, starting_cash=starting_cash, fill_model=fill_model, commission=commission,
+                          risk=risk, clock=feed.clock, keep_events=False)
+    recorder = None
+    if record_to is not None:
+        from workbench.feeds.recorder import Recorder
+
+        recorder = Recorder(record_to)
+    runner = LiveRunner(engine, feed, journal=jr, session_id=sid, recorder=recorder, durable_submit=durable_submit,
+                        on_progress=on_progress, snapshot_interval=snapshot_interval)
+    engine.record(ev.SessionStarted(ts_event=engine.now_ns(), session_id=sid, mode="paper", strategy=strategy_name,
+                                    parameters=params))
+    _stop_hook(runner, sid)
+    return PaperSession(sid, engine, runner, jr, feed, [])
+
+
+def _stop_hook(runner: LiveRunner, sid: str) -> None:
+    engine = runner.engine
+    original_stop = engine.stop
+
+    def stop() -> None:
+        original_stop()
+        engine.record(engine.account_state())
+        engine.record(ev.SessionStopped(ts_event=engine.now_ns(), session_id=sid,
+                                        reason="stopped" if runner._stop_requested else "end of data"))
+
+    engine.stop = stop  # type: ignore[method-assign]
+
+
+def resume_session(
+    session_id: str,
+    *,
+    journal: Any = None,
+    data: Any = None,
+    speed: float | str | None = "saved",
+    strategy: Strategy | None = None,
+    on_progress: Callable[[LiveRunner], None] | None = None,
+    snapshot_interval: float = 1.0,
+) -> PaperSession:
+    """Restart a journaled paper session after a crash (rebuild, warm up, reconcile, resume).
+
+    The strategy, its parameters, the data and the speed come from the session's journaled
+    parameters unless given.
+
+    Raises
+    ------
+    ConfigError
+        If the session's parameters cannot rebuild the strategy or data.
+    SessionLocked
+        If another live process runs the session (raised when the session starts).
+    """
+    jr = open_journal(journal)
+    row = jr.session(session_id)
+    saved = dict(row.get("parameters") or {})
+    if strategy is None:
+        strategy = make_strategy(saved.get("strategy", "sma_crossover"), saved.get("params"))
+    if data is None:
+        data = saved.get("data", "demo")
+        if data == "custom":
+            raise ConfigError(f"session {session_id}: its data was not a named source: pass data=")
+    if speed == "saved":
+        speed = saved.get("speed")
+    stream = load_stream(data, regular=bool(saved.get("regular", True)))
+    state = jr.load_state(session_id) or {}
+    position = int(state.get("position", 0))
+    feed = ReplayFeed(stream, speed=speed, start=position)  # type: ignore[arg-type]
+    engine = build_engine(strategy, starting_cash=float(saved.get("starting_cash", 100_000.0)), clock=feed.clock,
+                          keep_events=False)
+    broker = engine.broker
+    if "broker" in state and hasattr(broker, "restore"):
+        broker.restore(state["broker"])
+    rebuild(engine, jr.events(session_id))
+    engine._order_seq = max(engine._order_seq, int(state.get("order_seq", 0)))
+    engine.warm_up(itertools.islice(iter(stream), position))
+    runner = LiveRunner(engine, feed, journal=jr, session_id=session_id, position=position, on_progress=on_progress,
+                        snapshot_interval=snapshot_interval)
+    engine.record(ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode="paper",
+                                    strategy=saved.get("strategy", ""), parameters=dict(strategy.params.model_dump()),
+                                    resumed=True))
+    corrections = reconcile(engine, broker)
+    _stop_hook(runner, session_id)
+    return PaperSession(session_id, engine, runner, jr, feed, corrections)
