@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -35,11 +37,13 @@ from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
 
 _END = object()
+_log = logging.getLogger(__name__)
+_INF = math.inf
 
 
 @dataclass(slots=True)
 class _Control:
-    command: cmd.Command
+    command: cmd.Command | None  # None: a runner-level command (``stop``)
     name: str
     command_id: int | None = None
     source: str = "api"
@@ -92,6 +96,8 @@ class RunnerStats:
 
     started_wall: float = 0.0
     data_events: int = 0
+    rejected: int = 0
+    last_rejection: str = ""
     commands: int = 0
     last_data_wall: float = 0.0
     last_data_ts: int = 0
@@ -300,10 +306,21 @@ class LiveRunner:
         engine = self.engine
         t = type(item)
         if t is Bar:
+            if not (0.0 < item.low <= item.high < _INF and 0.0 < item.open < _INF and 0.0 < item.close < _INF
+                    and 0.0 <= item.volume < _INF and type(item.ts_init) is int):
+                self._reject(item, "bar with a non-finite, non-positive or inconsistent field")
+                return
             engine.on_bar(item)
         elif t is QuoteTick:
+            if not (0.0 < item.bid < _INF and 0.0 < item.ask < _INF and 0.0 <= item.bid_size < _INF
+                    and 0.0 <= item.ask_size < _INF and type(item.ts_init) is int):
+                self._reject(item, "quote with a non-finite or non-positive field")
+                return
             engine.on_quote(item)
         elif t is TradeTick:
+            if not (0.0 < item.price < _INF and 0.0 <= item.size < _INF and type(item.ts_init) is int):
+                self._reject(item, "trade with a non-finite or non-positive field")
+                return
             engine.on_trade(item)
         elif t is _Control:
             self._control(item)
@@ -316,9 +333,12 @@ class LiveRunner:
             engine.record(engine.account_state())
             self._commit()
             return
-        else:
+        elif isinstance(item, cmd.Command | ev.OrderEvent):
             engine.process(item)
             self._commit()
+            return
+        else:
+            self._reject(item, f"not market data: {t.__name__}")
             return
         self.position += 1
         stats = self.stats
@@ -329,6 +349,23 @@ class LiveRunner:
         writer = self.writer
         if writer is not None and writer.buffer:
             self._commit()
+
+    def _reject(self, item: Any, reason: str) -> None:
+        """Drop a malformed feed item: counted in ``stats.rejected``, logged, nothing journaled.
+
+        It still advances ``position`` (it took a place in the feed), so a resumed replay skips it too.
+        """
+        self.position += 1
+        stats = self.stats
+        stats.rejected += 1
+        try:
+            text = repr(item)
+        except Exception:  # a garbage object may not even repr
+            text = f"<{type(item).__name__}>"
+        stats.last_rejection = f"{reason}: {text[:200]}"
+        if stats.rejected <= 10 or stats.rejected % 1000 == 0:
+            _log.warning("session %s: rejected feed item #%d (%s)", self.session_id, stats.rejected,
+                         stats.last_rejection)
 
     def checkpoint(self) -> dict[str, Any]:
         """What a restart needs besides the events: data position, order-id sequence, broker book."""
@@ -350,18 +387,19 @@ class LiveRunner:
         engine.record(ev.CommandReceived(ts_event=now, command_id=cid, name=control.name, args=control.args,
                                          source=control.source))
         try:
-            detail = engine.execute(control.command)
+            if control.command is None:  # ``stop``: end the session after this input
+                self.stop()
+                detail = "stopping"
+            else:
+                detail = engine.execute(control.command)
             ok = True
-        except WorkbenchError as exc:
-            detail, ok = str(exc), False
+        except (WorkbenchError, ValueError, KeyError, TypeError) as exc:
+            detail, ok = f"{type(exc).__name__}: {exc}", False
+        # The acknowledgement, with the command's id, marks the ``commands`` row acknowledged or
+        # rejected in the same transaction (journal projection): no separate acknowledge_command().
         engine.record(ev.CommandAcknowledged(ts_event=engine.now_ns(), command_id=cid, name=control.name, ok=ok,
                                              detail=detail))
         self._commit()
-        if self.journal is not None and control.command_id is not None:
-            if ok:
-                self.journal.acknowledge_command(control.command_id, True, detail)
-            else:
-                self.journal.reject_command(control.command_id, detail)
 
     async def _poll(self) -> None:
         journal = self.journal
@@ -375,9 +413,13 @@ class LiveRunner:
                 factory = cmd.CONTROL_COMMANDS.get(rec.name)
                 args = dict(rec.args or {})
                 try:
-                    if factory is None:
-                        raise CommandError(f"unknown command {rec.name!r}")
-                    command = factory(**args)
+                    if rec.name == "stop" and not args:
+                        command = None
+                    elif factory is None:
+                        raise CommandError(f"command {rec.name!r} is not supported by a paper/live session; "
+                                           f"supported: {sorted([*cmd.CONTROL_COMMANDS, 'stop'])}")
+                    else:
+                        command = factory(**args)
                 except (CommandError, TypeError) as exc:
                     journal.reject_command(rec.command_id, f"rejected: {exc}")
                     continue
