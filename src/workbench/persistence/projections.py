@@ -36,38 +36,55 @@ Pending = dict[sa.Table, list[dict[str, Any]]]
 _Handler = Callable[[sa.Connection, str, int, Any, Pending], None]
 
 o = t.orders.c
+p = t.positions.c
+_B = sa.bindparam
 
 
-def _order_update(conn: sa.Connection, session_id: str, event: ev.OrderEvent, seq: int, **values: Any) -> None:
-    stmt = (
+def _float(name: str) -> sa.BindParameter:
+    return sa.bindparam(name, type_=sa.Float)
+
+
+# Statements are built once with bind parameters: building and cache-keying a statement per event
+# costs more than executing it.
+def _order_update(**values: Any) -> sa.Update:
+    return (
         sa.update(t.orders)
-        .where(o.session_id == session_id, o.order_id == event.order_id)
-        .values(ts_last=event.ts_event, seq=seq, **values)
+        .where(o.session_id == _B("b_session"), o.order_id == _B("b_order"))
+        .values(ts_last=_B("b_ts"), seq=_B("b_seq"), **values)
     )
-    if conn.execute(stmt).rowcount == 0:
-        log.warning(
-            "journal: %s for order %s of session %s has no OrderInitialized; orders table not updated",
-            type(event).__name__,
-            event.order_id,
-            session_id,
-        )
 
 
-def _status(status: OrderStatus) -> Callable[..., None]:
+def _order_handler(stmt: sa.Update, **fields: str) -> _Handler:
+    """Handler running ``stmt`` with the event's ``fields`` (bind name -> event attribute)."""
+    items = tuple(fields.items())
+
     def handler(conn: sa.Connection, session_id: str, seq: int, event: Any, pending: Pending) -> None:
-        values: dict[str, Any] = {"status": status.value}
-        if hasattr(event, "reason"):
-            values["reason"] = event.reason
-        if isinstance(event, ev.OrderAccepted):
-            values["broker_order_id"] = event.broker_order_id
-        _order_update(conn, session_id, event, seq, **values)
+        params = {"b_session": session_id, "b_order": event.order_id, "b_ts": event.ts_event, "b_seq": seq}
+        for bind, attribute in items:
+            params[bind] = getattr(event, attribute)
+        if conn.execute(stmt, params).rowcount == 0:
+            log.warning(
+                "journal: %s for order %s of session %s has no OrderInitialized; orders table not updated",
+                type(event).__name__,
+                event.order_id,
+                session_id,
+            )
 
     return handler
 
 
+def _status(status: OrderStatus, **fields: str) -> _Handler:
+    """Move to ``status``; ``fields`` are extra columns copied from the event (column -> attribute)."""
+    stmt = _order_update(status=status.value, **{column: _B(f"b_{column}") for column in fields})
+    return _order_handler(stmt, **{f"b_{column}": attribute for column, attribute in fields.items()})
+
+
+_INSERT_ORDER = sa.insert(t.orders)
+
+
 def _initialized(conn: sa.Connection, session_id: str, seq: int, event: ev.OrderInitialized, pending: Pending) -> None:
     conn.execute(
-        sa.insert(t.orders),
+        _INSERT_ORDER,
         {
             "session_id": session_id,
             "order_id": event.order_id,
@@ -94,88 +111,94 @@ def _initialized(conn: sa.Connection, session_id: str, seq: int, event: ev.Order
     )
 
 
-def _pending(status: OrderStatus) -> Callable[..., None]:
-    def handler(conn: sa.Connection, session_id: str, seq: int, event: Any, pending: Pending) -> None:
-        already = o.status.in_(_PENDING)
-        _order_update(
-            conn,
-            session_id,
-            event,
-            seq,
-            status=status.value,
-            status_before_pending=sa.case((already, o.status_before_pending), else_=o.status),
-        )
-
-    return handler
-
-
-def _back_from_pending(conn: sa.Connection, session_id: str, seq: int, event: Any, pending: Pending) -> None:
-    """Cancel/modify rejected: back to the status before the pending state (as Order.apply)."""
-    in_pending = o.status.in_(_PENDING)
-    restored = sa.func.coalesce(o.status_before_pending, OrderStatus.ACCEPTED.value)
-    _order_update(
-        conn,
-        session_id,
-        event,
-        seq,
-        status=sa.case((in_pending, restored), else_=o.status),
-        status_before_pending=sa.case((in_pending, None), else_=o.status_before_pending),
-        reason=event.reason,
+def _pending(status: OrderStatus) -> _Handler:
+    """Enter a pending state, remembering the status to return to (unless already pending)."""
+    already = o.status.in_(_PENDING)
+    stmt = _order_update(
+        status=status.value, status_before_pending=sa.case((already, o.status_before_pending), else_=o.status)
     )
+    return _order_handler(stmt)
 
 
-def _modified(conn: sa.Connection, session_id: str, seq: int, event: ev.OrderModified, pending: Pending) -> None:
-    values: dict[str, Any] = {
-        "status": sa.func.coalesce(o.status_before_pending, OrderStatus.ACCEPTED.value),
-        "status_before_pending": None,
-        "quantity": event.quantity,
-    }
-    if event.limit_price is not None:
-        values["limit_price"] = event.limit_price
-    if event.stop_price is not None:
-        values["stop_price"] = event.stop_price
-    _order_update(conn, session_id, event, seq, **values)
+_in_pending = o.status.in_(_PENDING)
+_restored = sa.func.coalesce(o.status_before_pending, OrderStatus.ACCEPTED.value)
+
+# Cancel/modify rejected: back to the status before the pending state (as Order.apply).
+_back_from_pending = _order_handler(
+    _order_update(
+        status=sa.case((_in_pending, _restored), else_=o.status),
+        status_before_pending=sa.case((_in_pending, None), else_=o.status_before_pending),
+        reason=_B("b_reason"),
+    ),
+    b_reason="reason",
+)
+
+# Modified: new terms; back to the status before pending; a None price keeps the old one.
+_modified = _order_handler(
+    _order_update(
+        status=_restored,
+        status_before_pending=None,
+        quantity=_float("b_quantity"),
+        limit_price=sa.func.coalesce(_float("b_limit"), o.limit_price),
+        stop_price=sa.func.coalesce(_float("b_stop"), o.stop_price),
+    ),
+    b_quantity="quantity",
+    b_limit="limit_price",
+    b_stop="stop_price",
+)
+
+_new_filled = o.filled_quantity + _float("b_quantity")
+_done = _new_filled >= o.quantity - _EPS
+_fill_order = _order_handler(
+    _order_update(
+        status=sa.case((_done, OrderStatus.FILLED.value), else_=OrderStatus.PARTIALLY_FILLED.value),
+        filled_quantity=sa.case((_done, o.quantity), else_=_new_filled),
+        avg_fill_price=(o.avg_fill_price * o.filled_quantity + _float("b_price") * _float("b_quantity"))
+        / _new_filled,
+        commission=o.commission + _float("b_commission"),
+    ),
+    b_quantity="last_quantity",
+    b_price="last_price",
+    b_commission="commission",
+)
 
 
 def _filled(conn: sa.Connection, session_id: str, seq: int, event: ev.OrderFilled, pending: Pending) -> None:
-    new_filled = o.filled_quantity + event.last_quantity
-    done = new_filled >= o.quantity - _EPS
-    _order_update(
-        conn,
-        session_id,
-        event,
-        seq,
-        status=sa.case((done, OrderStatus.FILLED.value), else_=OrderStatus.PARTIALLY_FILLED.value),
-        filled_quantity=sa.case((done, o.quantity), else_=new_filled),
-        avg_fill_price=(o.avg_fill_price * o.filled_quantity + event.last_price * event.last_quantity) / new_filled,
-        commission=o.commission + event.commission,
-    )
+    _fill_order(conn, session_id, seq, event, pending)
     _copy_fill(conn, session_id, seq, event, pending)
 
 
 def _denied(conn: sa.Connection, session_id: str, seq: int, event: ev.OrderDenied, pending: Pending) -> None:
-    _status(OrderStatus.DENIED)(conn, session_id, seq, event, pending)
+    _deny_order(conn, session_id, seq, event, pending)
     _risk_row(pending, session_id, seq, event, kind="order_denied", rule=event.rule, message=event.reason,
               action="deny", symbol=event.symbol, order_id=event.order_id)
 
 
+_POSITION_VALUES = {
+    name: _B(f"b_{name}") for name in ("quantity", "avg_price", "realized_pnl", "status", "last_fill_id", "ts_last", "seq")
+}
+_position_where = (p.session_id == _B("b_session_id"), p.symbol == _B("b_symbol"))
+_UPDATE_POSITION = sa.update(t.positions).where(*_position_where).values(**_POSITION_VALUES)
+_REOPEN_POSITION = sa.update(t.positions).where(*_position_where).values(ts_opened=_B("b_ts_opened"), **_POSITION_VALUES)
+_INSERT_POSITION = sa.insert(t.positions)
+
+
 def _position(conn: sa.Connection, session_id: str, seq: int, event: ev.PositionEvent, pending: Pending) -> None:
-    p = t.positions.c
     values: dict[str, Any] = {
+        "session_id": session_id,
+        "symbol": event.symbol,
         "quantity": event.quantity,
         "avg_price": event.avg_price,
         "realized_pnl": event.realized_pnl,
         "status": "closed" if isinstance(event, ev.PositionClosed) else "open",
         "last_fill_id": event.last_fill_id,
         "ts_last": event.ts_event,
+        "ts_opened": event.ts_event,
         "seq": seq,
     }
-    if isinstance(event, ev.PositionOpened):
-        values["ts_opened"] = event.ts_event
-    stmt = sa.update(t.positions).where(p.session_id == session_id, p.symbol == event.symbol).values(**values)
-    if conn.execute(stmt).rowcount == 0:
-        values.setdefault("ts_opened", event.ts_event)
-        conn.execute(sa.insert(t.positions), {"session_id": session_id, "symbol": event.symbol, **values})
+    stmt = _REOPEN_POSITION if isinstance(event, ev.PositionOpened) else _UPDATE_POSITION
+    if conn.execute(stmt, {f"b_{key}": value for key, value in values.items()}).rowcount == 0:
+        conn.execute(_INSERT_POSITION, values)
 
 
 def _copy(table: sa.Table, **renamed: str) -> _Handler:
@@ -216,50 +239,63 @@ def _trading_state(
               action=event.state.value, state=event.state.value)
 
 
+_c = t.commands.c
+_ACKNOWLEDGE = (
+    sa.update(t.commands)
+    .where(_c.command_id == _B("b_command_id"), _c.session_id == _B("b_session_id"), _c.status == "pending")
+    .values(status=_B("b_status"), ts_acknowledged=_B("b_ts"), detail=_B("b_detail"), ack_seq=_B("b_seq"))
+)
+
+
 def _command_acknowledged(
     conn: sa.Connection, session_id: str, seq: int, event: ev.CommandAcknowledged, pending: Pending
 ) -> None:
-    c = t.commands.c
     conn.execute(
-        sa.update(t.commands)
-        .where(c.command_id == event.command_id, c.session_id == session_id, c.status == "pending")
-        .values(
-            status="acknowledged" if event.ok else "rejected",
-            ts_acknowledged=event.ts_event,
-            detail=event.detail,
-            ack_seq=seq,
-        )
+        _ACKNOWLEDGE,
+        {
+            "b_command_id": event.command_id,
+            "b_session_id": session_id,
+            "b_status": "acknowledged" if event.ok else "rejected",
+            "b_ts": event.ts_event,
+            "b_detail": event.detail,
+            "b_seq": seq,
+        },
     )
+
+
+_s = t.sessions.c
+_SESSION_STARTED = (
+    sa.update(t.sessions)
+    .where(_s.session_id == _B("b_session_id"))
+    .values(status="running", ts_started=sa.func.coalesce(_s.ts_started, _B("b_ts", type_=sa.BigInteger)),
+            ts_stopped=None)
+)
+_SESSION_STOPPED = (
+    sa.update(t.sessions).where(_s.session_id == _B("b_session_id")).values(status="stopped", ts_stopped=_B("b_ts"))
+)
 
 
 def _session_started(conn: sa.Connection, session_id: str, seq: int, event: ev.SessionStarted, pending: Pending) -> None:
-    s = t.sessions.c
-    conn.execute(
-        sa.update(t.sessions)
-        .where(s.session_id == session_id)
-        .values(status="running", ts_started=sa.func.coalesce(s.ts_started, event.ts_event), ts_stopped=None)
-    )
+    conn.execute(_SESSION_STARTED, {"b_session_id": session_id, "b_ts": event.ts_event})
 
 
 def _session_stopped(conn: sa.Connection, session_id: str, seq: int, event: ev.SessionStopped, pending: Pending) -> None:
-    s = t.sessions.c
-    conn.execute(
-        sa.update(t.sessions).where(s.session_id == session_id).values(status="stopped", ts_stopped=event.ts_event)
-    )
+    conn.execute(_SESSION_STOPPED, {"b_session_id": session_id, "b_ts": event.ts_event})
 
 
 _copy_fill = _copy(t.fills, quantity="last_quantity", price="last_price")
+_deny_order = _status(OrderStatus.DENIED, reason="reason")
 
 _HANDLERS: dict[type, _Handler] = {
     ev.OrderInitialized: _initialized,
     ev.OrderDenied: _denied,
     ev.OrderSubmitted: _status(OrderStatus.SUBMITTED),
-    ev.OrderAccepted: _status(OrderStatus.ACCEPTED),
-    ev.OrderRejected: _status(OrderStatus.REJECTED),
+    ev.OrderAccepted: _status(OrderStatus.ACCEPTED, broker_order_id="broker_order_id"),
+    ev.OrderRejected: _status(OrderStatus.REJECTED, reason="reason"),
     ev.OrderTriggered: _status(OrderStatus.TRIGGERED),
     ev.OrderPendingCancel: _pending(OrderStatus.PENDING_CANCEL),
     ev.OrderPendingReplace: _pending(OrderStatus.PENDING_REPLACE),
-    ev.OrderCanceled: _status(OrderStatus.CANCELED),
+    ev.OrderCanceled: _status(OrderStatus.CANCELED, reason="reason"),
     ev.OrderCancelRejected: _back_from_pending,
     ev.OrderModified: _modified,
     ev.OrderModifyRejected: _back_from_pending,
@@ -288,9 +324,12 @@ def project(conn: sa.Connection, session_id: str, seq: int, event: ev.Event, pen
         handler(conn, session_id, seq, event, pending)
 
 
+_INSERTS = {table: sa.insert(table) for table in (t.fills, t.equity_snapshots, t.signals, t.risk_events, t.alerts)}
+
+
 def flush(conn: sa.Connection, pending: Pending) -> None:
     """Write the collected insert-only rows (one ``executemany`` per table) and clear ``pending``."""
     for table, rows in pending.items():
         if rows:
-            conn.execute(sa.insert(table), rows)
+            conn.execute(_INSERTS[table], rows)
     pending.clear()

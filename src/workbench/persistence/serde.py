@@ -349,7 +349,7 @@ class EventCodec:
         return out
 
     def dumps(self, event: Event) -> str:
-        """Encode ``event`` to canonical JSON text (compact, UTF-8, no NaN literals)."""
+        """Encode ``event`` to canonical JSON text (compact, ASCII-only, no NaN literals)."""
         return dumps(self.encode(event))
 
     # ------------------------------------------------------------------------------- decode
@@ -417,8 +417,8 @@ class EventCodec:
 
 # ---------------------------------------------------------------------------------- module helpers
 def dumps(payload: Any) -> str:
-    """Canonical JSON text of an already JSON-able value: compact separators, no NaN literals."""
-    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Canonical JSON text of an already JSON-able value: compact, ASCII-only (\\u escapes), no NaN literals."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
 def checksum(text: str) -> str:
