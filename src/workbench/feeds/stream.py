@@ -68,8 +68,9 @@ class MarketDataStream:
         position = 0
         for source in sources:
             if isinstance(source, pd.DataFrame):
-                frame = to_canonical(source, detect_kind(source))
-                parts[detect_kind(source)].append((frame, np.arange(position, position + len(frame))))
+                kind = detect_kind(source)
+                frame = to_canonical(source, kind)
+                parts[kind].append((frame, np.arange(position, position + len(frame))))
                 position += len(frame)
             elif isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
                 raise DataError(f"a stream source must be a DataFrame or an iterable of market data, got {type(source)}")
@@ -82,7 +83,10 @@ class MarketDataStream:
 
     @classmethod
     def from_objects(cls, objects: Iterable[MarketData], *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> MarketDataStream:
-        """Stream of already-built objects (sorted into delivery order; ties keep the given order)."""
+        """Stream of already-built objects (sorted into delivery order; ties keep the given order).
+
+        The objects are stored as columns, so iteration yields new objects equal to the given ones.
+        """
         return cls(objects, chunk_size=chunk_size)
 
     # -- construction -----------------------------------------------------------------------
