@@ -146,6 +146,18 @@ def cmd_paper(args: argparse.Namespace) -> int:
     if args.resume:
         session = resume_session(args.resume, journal=args.journal,
                                  speed=_speed(args.speed) if args.speed is not None else "saved")
+    elif args.config:
+        from workbench.config import load_config
+
+        config = load_config(args.config, confirm_live=args.confirm_live)
+        if config.mode == "live":
+            print("error: no live broker adapter is configured in this build; use mode: paper", file=sys.stderr)
+            return 2
+        if args.speed is not None:
+            config = config.model_copy(update={"session": config.session.model_copy(
+                update={"speed": _speed(args.speed)})})
+        session = paper_session(config=config, journal=args.journal, session_id=args.session_id,
+                                record_to=args.record)
     else:
         session = paper_session(args.strategy, params=_params(args.param), data=args.data,
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
@@ -230,6 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--record", default=None, metavar="DIR", help="record the market data to Parquet")
     pp.add_argument("--cash", type=float, default=100_000.0)
     pp.add_argument("--quiet", action="store_true")
+    pp.add_argument("--config", default=None, help="YAML config (session, broker, journal, risk sections)")
+    pp.add_argument("--confirm-live", action="store_true", help="explicit opt-in required by mode: live")
     pp.set_defaults(func=cmd_paper)
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")

@@ -214,6 +214,7 @@ def paper_session(
     durable_submit: bool = False,
     on_progress: Callable[[LiveRunner], None] | None = None,
     snapshot_interval: float = 1.0,
+    config: Any = None,
 ) -> PaperSession:
     """Build a paper session on a replayed stream with the simulated broker and the journal.
 
@@ -229,7 +230,20 @@ def paper_session(
         Default: :func:`default_journal_url`.
     record_to : path | None
         Record every market data item received to Parquet in this directory.
+    config : WorkbenchConfig | None
+        A loaded config (:func:`workbench.config.load_config`): its session, broker, journal and
+        risk sections replace the corresponding arguments; it is stored with the session so a
+        restart rebuilds the same risk engine, alerts and fill model.
     """
+    alerts = None
+    if config is not None:
+        sc = config.session
+        strategy, params, data, speed = sc.strategy, sc.params, sc.data, sc.speed
+        starting_cash, regular = sc.starting_cash, sc.regular_hours
+        fill_model, commission = config.fill_model(), config.commission_model()
+        risk, alerts = _risk_and_alerts(config)
+        if journal is None:
+            journal = open_journal(config.journal.url, config.journal.synchronous)
     if isinstance(strategy, str):
         strategy_name, strategy = strategy, make_strategy(strategy, params)
     else:
@@ -239,12 +253,16 @@ def paper_session(
     data_spec = data if isinstance(data, str) else "custom"
     parameters = {"strategy": strategy_name, "params": params, "data": data_spec, "speed": speed,
                   "starting_cash": starting_cash, "regular": regular}
+    if config is not None:
+        parameters["config"] = config.model_dump(mode="json")
     sid = jr.create_session(session_id, name=name or f"paper {strategy_name}", mode="paper", strategy=strategy_name,
                             parameters=parameters)
     stream = load_stream(data, regular=regular)
     feed = ReplayFeed(stream, speed=speed)
     engine = build_engine(strategy, starting_cash=starting_cash, fill_model=fill_model, commission=commission,
                           risk=risk, clock=feed.clock, keep_events=False)
+    if alerts is not None:
+        alerts.attach(engine)
     recorder = None
     if record_to is not None:
         from workbench.feeds.recorder import Recorder
@@ -256,6 +274,12 @@ def paper_session(
                                     parameters=params))
     _stop_hook(runner, sid)
     return PaperSession(sid, engine, runner, jr, feed, [])
+
+
+def _risk_and_alerts(config: Any) -> tuple[Any, Any]:
+    from workbench.risk.factory import build_alert_manager, build_risk_engine
+
+    return build_risk_engine(config.risk), build_alert_manager(config.risk)
 
 
 def _stop_hook(runner: LiveRunner, sid: str) -> None:
@@ -308,8 +332,18 @@ def resume_session(
     state = jr.load_state(session_id) or {}
     position = int(state.get("position", 0))
     feed = ReplayFeed(stream, speed=speed, start=position)  # type: ignore[arg-type]
+    options: dict[str, Any] = {}
+    alerts = None
+    if "config" in saved:
+        from workbench.config import load_config
+
+        config = load_config(saved["config"], confirm_live=True)
+        options = {"fill_model": config.fill_model(), "commission": config.commission_model()}
+        options["risk"], alerts = _risk_and_alerts(config)
     engine = build_engine(strategy, starting_cash=float(saved.get("starting_cash", 100_000.0)), clock=feed.clock,
-                          keep_events=False)
+                          keep_events=False, **options)
+    if alerts is not None:
+        alerts.attach(engine)
     broker = engine.broker
     if "broker" in state and hasattr(broker, "restore"):
         broker.restore(state["broker"])
