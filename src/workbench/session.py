@@ -11,6 +11,7 @@ data spec and the speed are the session's ``parameters`` in the journal.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 from collections.abc import Callable, Mapping
@@ -349,12 +350,35 @@ def resume_session(
         broker.restore(state["broker"])
     rebuild(engine, jr.events(session_id))
     engine._order_seq = max(engine._order_seq, int(state.get("order_seq", 0)))
-    engine.warm_up(itertools.islice(iter(stream), position))
     runner = LiveRunner(engine, feed, journal=jr, session_id=session_id, position=position, on_progress=on_progress,
                         snapshot_interval=snapshot_interval)
-    engine.record(ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode="paper",
-                                    strategy=saved.get("strategy", ""), parameters=dict(strategy.params.model_dump()),
-                                    resumed=True))
-    corrections = reconcile(engine, broker)
+    corrections: list[ev.ReconciliationCorrected] = []
+    started = ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode="paper",
+                                strategy=saved.get("strategy", ""), parameters=dict(strategy.params.model_dump()),
+                                resumed=True)
+    _resume_hook(engine, itertools.islice(iter(stream), position), started, corrections)
     _stop_hook(runner, session_id)
     return PaperSession(session_id, engine, runner, jr, feed, corrections)
+
+
+def _resume_hook(engine: Any, history: Any, started: ev.SessionStarted,
+                 corrections: list[ev.ReconciliationCorrected]) -> None:
+    """Make ``engine.start()`` (called by the runner on the running loop, with the session lock held)
+    start the strategies, warm them up on ``history``, journal ``started`` and reconcile.
+
+    Strategies' ``on_start`` runs first (it creates their state; timers need the running loop) with
+    order calls ignored, as during the warm-up: what they ordered is already in the journal.
+    """
+    original_start = engine.start
+
+    def start() -> None:
+        engine.warming_up = True
+        try:
+            original_start()
+        finally:
+            engine.warming_up = False
+        engine.warm_up(history)
+        engine.record(dataclasses.replace(started, ts_event=engine.now_ns()))  # the clock is at the resume point
+        corrections.extend(reconcile(engine, engine.broker))
+
+    engine.start = start  # type: ignore[method-assign]
