@@ -6,7 +6,10 @@ on a return series, and :func:`summary` of a run), :mod:`~workbench.analytics.pe
 and calendar-period views), :mod:`~workbench.analytics.trade_metrics` (win rate, profit factor,
 expectancy, exposure, turnover, P&L tables), :mod:`~workbench.analytics.benchmark` (shipped SPY
 benchmark, alignment) and
-:mod:`~workbench.analytics.tearsheet` (plotly figures, standalone HTML).
+:mod:`~workbench.analytics.tearsheet` (plotly figures, standalone HTML),
+:mod:`~workbench.analytics.report` (daily report of a journaled session, ``workbench report``),
+:mod:`~workbench.analytics.compare` (backtest vs live on the session's recorded data) and
+:mod:`~workbench.analytics.tca` (transaction cost analysis).
 
 The package-level name ``tearsheet`` is the function (as ``summary`` is in
 :mod:`~workbench.analytics.metrics`); import module contents with
@@ -14,6 +17,7 @@ The package-level name ``tearsheet`` is the function (as ``summary`` is in
 """
 
 from workbench.analytics.benchmark import align_benchmark_returns, benchmark_prices, load_benchmark_prices
+from workbench.analytics.compare import Comparison, compare_runs, compare_session
 from workbench.analytics.metrics import (
     SUMMARY_UNITS,
     TRADING_DAYS_PER_YEAR,
@@ -36,6 +40,8 @@ from workbench.analytics.metrics import (
     underwater,
 )
 from workbench.analytics.periodic import monthly_returns_table, period_returns, rolling_sharpe, rolling_volatility
+from workbench.analytics.report import DailyReport, daily_report
+from workbench.analytics.tca import TransactionCosts, session_tca, transaction_costs
 from workbench.analytics.tearsheet import Tearsheet, tearsheet
 from workbench.analytics.timeseries import EXCHANGE_TIMEZONE, daily_last, equity_series, returns_from_equity
 from workbench.analytics.trade_metrics import (
@@ -54,10 +60,13 @@ from workbench.analytics.trade_metrics import (
 )
 
 __all__ = [
+    "Comparison",
+    "DailyReport",
     "EXCHANGE_TIMEZONE",
     "SUMMARY_UNITS",
     "TRADING_DAYS_PER_YEAR",
     "Tearsheet",
+    "TransactionCosts",
     "align_benchmark_returns",
     "alpha_beta",
     "annualized_volatility",
@@ -66,6 +75,9 @@ __all__ = [
     "benchmark_prices",
     "cagr",
     "calmar_ratio",
+    "compare_runs",
+    "compare_session",
+    "daily_report",
     "daily_last",
     "downside_deviation",
     "drawdown_periods",
@@ -82,6 +94,7 @@ __all__ = [
     "pnl_table",
     "profit_factor",
     "returns_from_equity",
+    "session_tca",
     "rolling_sharpe",
     "rolling_volatility",
     "sharpe_ratio",
@@ -93,6 +106,7 @@ __all__ = [
     "trade_count",
     "traded_notional",
     "trades_per_year",
+    "transaction_costs",
     "tracking_error",
     "turnover",
     "underwater",
