@@ -25,6 +25,7 @@ from workbench.engine.backtest import run_backtest
 from workbench.feeds import MarketDataStream
 from workbench.feeds.samples import load_lean_hourly
 from workbench.strategies import SmaCrossover
+from workbench.strategies.sma_crossover import TIE_TOLERANCE
 
 FAST, SLOW, QUANTITY, CASH = 10, 30, 100, 50_000_000.0
 
@@ -40,13 +41,16 @@ def pandas_crosscheck(bars: pd.DataFrame) -> tuple[int, float]:
 
     Rule: regime = 1 while SMA(fast) > SMA(slow) of closes (0 before the slow window is full);
     a regime change at bar t trades at bar t+1's open; final equity marks at the last close.
+    "Above" uses the strategy's documented relative tie tolerance (``TIE_TOLERANCE``): averages
+    that are equal in exact arithmetic differ only by float rounding noise, whose sign depends on
+    the summation order (pandas' rolling sum vs the engine's running sum).
     """
     trips, pnl_total, open_value = 0, 0.0, 0.0
     for _, g in bars.sort_values(["symbol", "ts_init"], kind="stable").groupby("symbol", sort=True):
         close, opens = g["close"], g["open"].to_numpy()
         fast = close.rolling(FAST).mean()
         slow = close.rolling(SLOW).mean()
-        regime = (fast > slow).astype(int).where(slow.notna(), 0).to_numpy()
+        regime = ((fast - slow) > TIE_TOLERANCE * slow.abs()).astype(int).where(slow.notna(), 0).to_numpy()
         change = np.flatnonzero(np.diff(np.concatenate([[0], regime])) != 0)
         change = change[change + 1 < len(g)]  # the last bar's order never fills
         fills = opens[change + 1]
