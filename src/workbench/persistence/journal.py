@@ -43,7 +43,7 @@ from workbench.persistence import queries
 from workbench.persistence import schema as t
 from workbench.persistence.commands import CommandRecord, validate_command
 from workbench.persistence.database import WRITE, connect_engine, ensure_schema, normalize_url, translate_errors
-from workbench.persistence.projections import flush, project
+from workbench.persistence.projections import Batch, flush, project
 from workbench.persistence.serde import DEFAULT_CODEC, EventCodec, checksum, dumps, json_value
 
 __all__ = ["MODES", "Journal", "LockInfo"]
@@ -382,11 +382,11 @@ class Journal:
                 for i, (event, text) in enumerate(zip(batch, texts))
             ]
             conn.execute(_INSERT_EVENTS, rows)
-            pending: dict = {}
             try:
+                work = Batch(conn, session_id, batch)
                 for i, event in enumerate(batch):
-                    project(conn, session_id, first + i, event, pending)
-                flush(conn, pending)
+                    project(conn, session_id, first + i, event, work)
+                flush(conn, work)
             except sa.exc.IntegrityError as exc:
                 raise JournalError(
                     f"cannot append to session {session_id!r}: projection rejected the batch "

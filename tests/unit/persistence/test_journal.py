@@ -130,3 +130,19 @@ def test_many_events_page_through(tmp_path) -> None:
         journal.append_many(sid, stream)
         assert [e.ts_event for e in journal.events(sid, after_seq=10)] == list(range(10, 5001))
         assert journal.verify(sid) == 5001
+
+
+def test_checkpoint_state_is_committed_with_the_events(journal: Journal) -> None:
+    sid = journal.create_session(mode="paper")
+    assert journal.load_state(sid) is None
+    journal.append_many(sid, [_submitted(1), _submitted(2)], state={"bar_index": 2, "next_order": 7})
+    assert journal.load_state(sid) == {"bar_index": 2, "next_order": 7, "last_seq": 2}
+    bad = ev.OrderCanceled(ts_event=3, order_id="o", symbol=None)  # type: ignore[arg-type]
+    with pytest.raises(JournalError):
+        journal.append_many(sid, [_submitted(3), bad], state={"bar_index": 3})
+    assert journal.load_state(sid)["bar_index"] == 2  # the failed batch left the checkpoint alone
+    journal.append_many(sid, [], state={"bar_index": 4})
+    assert journal.load_state(sid) == {"bar_index": 4, "last_seq": 2}
+    with pytest.raises(JournalError, match="not JSON-able"):
+        journal.append_many(sid, [_submitted(5)], state={"when": object()})
+    assert journal.last_seq(sid) == 2

@@ -174,3 +174,32 @@ def test_empty_frames_keep_their_columns(journal: Journal) -> None:
     sid = journal.create_session(mode="paper")
     assert {"order_id", "status", "avg_fill_price"} <= set(journal.orders(sid).columns)
     assert journal.fills(sid).empty and "fill_id" in journal.fills(sid).columns
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 1000])
+def test_batch_boundaries_do_not_change_the_projection(journal: Journal, chunk: int) -> None:
+    """Orders and positions are folded in memory per batch: any split of the stream gives the same rows."""
+    stream = ORDER_EVENTS + OTHER_EVENTS
+    reference = journal.create_session("one-by-one", mode="paper")
+    split = journal.create_session("split", mode="paper")
+    for event in stream:
+        journal.append(reference, event)
+    for start in range(0, len(stream), chunk):
+        journal.append_many(split, stream[start : start + chunk])
+    for frame in ("orders", "positions"):
+        expected = getattr(journal, frame)(reference).drop(columns="session_id")
+        actual = getattr(journal, frame)(split).drop(columns="session_id")
+        pd.testing.assert_frame_equal(actual, expected)
+
+
+def test_orphan_order_events_and_duplicate_orders(journal: Journal, caplog: pytest.LogCaptureFixture) -> None:
+    from workbench.errors import JournalError
+
+    sid = journal.create_session(mode="paper")
+    journal.append(sid, _o(ev.OrderCanceled, 1, "ghost", reason="reconciled"))  # journaled, not projected
+    assert "no OrderInitialized" in caplog.text
+    assert journal.orders(sid).empty and journal.last_seq(sid) == 1
+    init = _init(2, "o1", OrderSide.BUY, OrderType.MARKET, 1.0)
+    with pytest.raises(JournalError, match="duplicate OrderInitialized for order 'o1'"):
+        journal.append_many(sid, [init, _o(ev.OrderSubmitted, 3, "o1"), init])
+    assert journal.last_seq(sid) == 1 and journal.orders(sid).empty  # the whole batch was rolled back
