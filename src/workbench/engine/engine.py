@@ -460,9 +460,11 @@ class TradingEngine:
             limit_price = inst.round_price(limit_price)
         if stop_price is not None:
             stop_price = inst.round_price(stop_price)
-        if order.is_closed:
+        if order.is_closed or order.status is OrderStatus.PENDING_CANCEL:
             return
-        self._apply(ev.OrderPendingReplace(ts_event=self.now_ns(), order_id=order_id, symbol=order.symbol))
+        if order.status in (OrderStatus.ACCEPTED, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED):
+            # not yet acknowledged (SUBMITTED) or a replace already pending: the broker's answer decides
+            self._apply(ev.OrderPendingReplace(ts_event=self.now_ns(), order_id=order_id, symbol=order.symbol))
         self.broker.modify_order(order_id, quantity, limit_price, stop_price)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
@@ -536,7 +538,42 @@ class TradingEngine:
         if t is cmd.CancelOrder:
             self.cancel_order(command.order_id)  # type: ignore[attr-defined]
             return "cancel requested"
+        if t is cmd.PlaceOrder:
+            return self._place_manual(command)  # type: ignore[arg-type]
+        if t is cmd.SetLimit:
+            return self._set_limit(command)  # type: ignore[arg-type]
         raise CommandError(f"unsupported command {t.__name__}")
+
+    def _place_manual(self, c: cmd.PlaceOrder) -> str:
+        try:
+            order = self.create_order(
+                c.symbol.upper(), OrderSide(c.side.upper()), c.quantity, OrderType(c.order_type.upper()),
+                limit_price=c.limit_price, stop_price=c.stop_price, time_in_force=TimeInForce(c.time_in_force.upper()),
+                strategy_id="manual", tag="manual",
+            )
+        except ValueError as exc:
+            raise CommandError(f"submit_order: {exc}") from None
+        self.submit_order(order)
+        if order.status is OrderStatus.DENIED:
+            raise CommandError(f"order {order.order_id} denied: {order.reason}")
+        return f"order {order.order_id} submitted ({order.side} {order.quantity:g} {order.symbol} {order.order_type})"
+
+    def _set_limit(self, c: cmd.SetLimit) -> str:
+        rule_name, _, attribute = c.name.partition(".")
+        attribute = attribute or "limit"
+        for rule in [*self.risk.rules, *getattr(self.risk, "monitors", [])]:
+            if getattr(rule, "name", None) == rule_name:
+                old = getattr(rule, attribute, None)
+                if not isinstance(old, int | float) or isinstance(old, bool):
+                    raise CommandError(f"set_limit: rule {rule_name!r} has no numeric {attribute!r}")
+                if not c.value > 0:
+                    raise CommandError(f"set_limit: value must be > 0, got {c.value!r}")
+                setattr(rule, attribute, type(old)(c.value))
+                self.record(ev.RiskEvent(ts_event=self.now_ns(), rule=rule_name, action="set_limit", value=c.value,
+                                         limit=float(old), message=f"{c.name} changed from {old:g} to {c.value:g}"))
+                return f"{c.name}: {old:g} -> {c.value:g}"
+        known = sorted(getattr(r, "name", "?") for r in self.risk.rules)
+        raise CommandError(f"set_limit: no configured rule {rule_name!r}; configured: {known}")
 
     # ------------------------------------------------------------------------- broker events
     def _on_broker_event(self, event: ev.OrderEvent) -> None:

@@ -60,10 +60,38 @@ class KillSwitch(Command):
     flatten: bool = True
 
 
+@dataclass(**_CMD)
+class PlaceOrder(Command):
+    """A manual order (order ticket): created by the engine and sent through the risk engine.
+
+    ``quantity`` in shares; prices in currency; ``side``, ``order_type``, ``time_in_force`` as the
+    values of the matching enums.
+    """
+
+    symbol: str
+    side: str
+    quantity: float
+    order_type: str = "MARKET"
+    limit_price: float | None = None
+    stop_price: float | None = None
+    time_in_force: str = "DAY"
+
+
+@dataclass(**_CMD)
+class SetLimit(Command):
+    """Change a risk limit: ``name`` is ``<rule name>`` or ``<rule name>.<attribute>`` (default
+    attribute ``limit``), ``value`` the new number."""
+
+    name: str
+    value: float
+
+
 CONTROL_COMMANDS: dict[str, type[Command]] = {
     "pause": Pause,
     "resume": Resume,
     "cancel_all": CancelAllOrders,
     "flatten": Flatten,
     "kill": KillSwitch,
+    "submit_order": PlaceOrder,
+    "set_limit": SetLimit,
 }
