@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from workbench.model import events as ev
 from workbench.model.enums import OrderSide, OrderStatus, TradingState
 from workbench.model.orders import Order
+from workbench.risk.impact import order_impact
 from workbench.risk.pending import PendingOrders
 
 if TYPE_CHECKING:
@@ -144,7 +145,10 @@ class RiskEngine:
         state = self.state
         if state is not TradingState.ACTIVE:
             qty = context.portfolio.quantity(order.symbol)
-            reducing = reduces_position(order, qty)
+            if order.reduce_only:  # flatten/kill/exit orders: judged on the position alone (cancels may be in flight)
+                reducing = reduces_position(order, qty)
+            else:  # must reduce even if every open order on the same side fills too
+                reducing = qty != 0 and not order_impact(order, context).adds_risk
             if state is TradingState.HALTED and not (order.reduce_only and reducing):
                 return self._deny("trading_state", f"trading is HALTED ({self.state_reason}); order denied")
             if state is TradingState.REDUCE_ONLY and not reducing:
