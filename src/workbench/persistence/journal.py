@@ -27,11 +27,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -39,10 +37,11 @@ import sqlalchemy as sa
 
 from workbench.errors import CommandError, JournalError, SessionLocked
 from workbench.model.events import CommandAcknowledged, Event
-from workbench.persistence import queries
+from workbench.persistence import locking, queries
 from workbench.persistence import schema as t
 from workbench.persistence.commands import CommandRecord, validate_command
 from workbench.persistence.database import WRITE, connect_engine, ensure_schema, normalize_url, translate_errors
+from workbench.persistence.locking import LockInfo
 from workbench.persistence.projections import Batch, flush, project
 from workbench.persistence.serde import DEFAULT_CODEC, EventCodec, checksum, dumps, json_value
 
@@ -71,35 +70,6 @@ def _state_text(state: Mapping[str, Any]) -> str:
         return json.dumps(state, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise JournalError(f"session state is not JSON-able: {exc}") from exc
-
-
-@dataclass(frozen=True, slots=True)
-class LockInfo:
-    """Who holds a session: ``token`` (unique per acquisition), ``owner`` label, ``pid``, ``host``,
-    ``ts_heartbeat`` (ns since epoch UTC)."""
-
-    session_id: str
-    token: str
-    owner: str
-    pid: int
-    host: str
-    ts_heartbeat: int
-
-
-def _pid_alive(pid: int) -> bool:
-    """True if ``pid`` runs on this host (a zombie counts as dead)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            state = handle.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
 
 
 class Journal:
@@ -263,32 +233,10 @@ class Journal:
         JournalError
             Unknown session.
         """
-        token = uuid.uuid4().hex
-        pid, host, now = os.getpid(), socket.gethostname(), time.time_ns()
-        mine = {"owner_token": token, "owner_name": owner, "owner_pid": pid, "owner_host": host, "ts_heartbeat": now}
         with translate_errors(self._where), self._write() as conn, conn.begin():
-            row = conn.execute(sa.select(t.sessions).where(s.session_id == session_id)).mappings().first()
-            if row is None:
-                raise JournalError(f"unknown session {session_id!r} in {self._where}")
-            held = row["owner_token"]
-            if held is not None and held != self._held.get(session_id):
-                age = (now - (row["ts_heartbeat"] or 0)) / 1e9
-                dead = row["owner_host"] == host and not _pid_alive(row["owner_pid"])
-                if not dead and age <= stale_after:
-                    raise SessionLocked(
-                        f"session {session_id!r} is already running in process {row['owner_pid']} on host "
-                        f"{row['owner_host']!r} (owner {row['owner_name']!r}, last heartbeat {age:.1f} s ago); "
-                        f"stop that process first, or wait until its heartbeat is older than {stale_after:g} s"
-                    )
-            updated = conn.execute(
-                sa.update(t.sessions)
-                .where(s.session_id == session_id, s.owner_token.is_(None) if held is None else s.owner_token == held)
-                .values(**mine)
-            )
-            if updated.rowcount != 1:
-                raise SessionLocked(f"session {session_id!r} was taken by another process at the same moment")
-        self._held[session_id] = token
-        return LockInfo(session_id, token, owner, pid, host, now)
+            info = locking.acquire(conn, session_id, owner, self._held.get(session_id), stale_after, self._where)
+        self._held[session_id] = info.token
+        return info
 
     def heartbeat(self, session_id: str) -> None:
         """Refresh the lock's heartbeat; SessionLocked if this object no longer holds the lock."""
@@ -296,12 +244,8 @@ class Journal:
         if token is None:
             raise SessionLocked(f"this process does not hold session {session_id!r}")
         with translate_errors(self._where), self._write() as conn, conn.begin():
-            result = conn.execute(
-                sa.update(t.sessions)
-                .where(s.session_id == session_id, s.owner_token == token)
-                .values(ts_heartbeat=time.time_ns())
-            )
-        if result.rowcount != 1:
+            still_mine = locking.heartbeat(conn, session_id, token)
+        if not still_mine:
             del self._held[session_id]
             raise SessionLocked(f"session {session_id!r} lock was taken over by another process (stale heartbeat?)")
 
@@ -311,21 +255,11 @@ class Journal:
         if token is None:
             return
         with translate_errors(self._where), self._write() as conn, conn.begin():
-            conn.execute(
-                sa.update(t.sessions)
-                .where(s.session_id == session_id, s.owner_token == token)
-                .values(owner_token=None, owner_name=None, owner_pid=None, owner_host=None, ts_heartbeat=None)
-            )
+            locking.release(conn, session_id, token)
 
     def lock_holder(self, session_id: str) -> LockInfo | None:
         """Who holds ``session_id`` now, or None."""
-        row = self.session(session_id)
-        if row["owner_token"] is None:
-            return None
-        return LockInfo(
-            session_id, row["owner_token"], row["owner_name"] or "", row["owner_pid"], row["owner_host"],
-            row["ts_heartbeat"],
-        )
+        return locking.holder(self.session(session_id))
 
     # ------------------------------------------------------------------------------- append
     def append(self, session_id: str, event: Event) -> int:
