@@ -160,11 +160,15 @@ def _local_times(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
 
 def _missing_sessions(dates: pd.DatetimeIndex, exchange: str = "XNYS") -> list[dt.date]:
     """Exchange sessions between the first and last date that have no journaled equity."""
+    import warnings
+
     import exchange_calendars as xcals
 
     if len(dates) < 2:
         return []
-    sessions = xcals.get_calendar(exchange).sessions_in_range(dates[0], dates[-1])
+    with warnings.catch_warnings():  # the library's own pandas deprecation warnings
+        warnings.simplefilter("ignore")
+        sessions = xcals.get_calendar(exchange).sessions_in_range(dates[0], dates[-1])
     have = set(dates.date)
     return [d.date() for d in sessions if d.date() not in have]
 
