@@ -28,11 +28,14 @@ class OrderImpact:
     """Worst-case effect of one order (see the module docstring); ``price`` is None if unknown."""
 
     __slots__ = (
-        "adds_risk", "buy", "last_price", "multiplier", "notional", "notional_after", "order", "position",
-        "position_value", "price", "quantity_after",
+        "_gross", "adds_risk", "buy", "context", "last_price", "multiplier", "notional", "notional_after", "order",
+        "pending", "position", "position_value", "price", "quantity_after",
     )
 
     def __init__(self, order: Order, context: Any) -> None:
+        self.context = context
+        self.pending = _pending(context)
+        self._gross: float | None = None
         pf = context.portfolio
         symbol = order.symbol
         self.order = order
@@ -45,7 +48,14 @@ class OrderImpact:
         self.last_price = last
         price = order.limit_price or order.stop_price or last
         self.price = price
-        pend_q, pend_n = pending_side(context, symbol, buy)
+        pending = self.pending
+        if pending is not None:
+            if buy:
+                pend_q, pend_n = pending.buy_quantity.get(symbol, 0.0), pending.buy_notional.get(symbol, 0.0)
+            else:
+                pend_q, pend_n = pending.sell_quantity.get(symbol, 0.0), pending.sell_notional.get(symbol, 0.0)
+        else:
+            pend_q, pend_n = pending_side(context, symbol, buy)
         pv = q * (last if last is not None else (pos.avg_price if pos is not None else 0.0)) * mult
         self.position_value = pv
         self.notional = order.quantity * price * mult if price is not None else None
@@ -57,6 +67,33 @@ class OrderImpact:
             self.quantity_after = q - pend_q - order.quantity
             self.adds_risk = self.quantity_after < -1e-9
             self.notional_after = pv - pend_n - (self.notional or 0.0)
+
+    def gross_after(self) -> float | None:
+        """Gross exposure (currency) if this order and every open order filled, worst side per symbol.
+
+        None when the order's price is unknown. Other symbols' open orders count through
+        :attr:`PendingOrders.extra_gross` (valued when their orders or position last changed).
+        """
+        if self.price is None:
+            return None
+        if self._gross is not None:
+            return self._gross
+        context, symbol = self.context, self.order.symbol
+        pf = context.portfolio
+        pending = self.pending
+        gross = pf.gross_value
+        if pending is not None:
+            gross += pending.extra_gross_total - pending.extra_gross.get(symbol, 0.0)
+        else:
+            for s in pending_symbols(context) - {symbol}:
+                pv_s = pf.exposure(s)
+                gross += max(abs(pv_s + pending_side(context, s, True)[1]),
+                             abs(pv_s - pending_side(context, s, False)[1])) - abs(pv_s)
+        pv = self.position_value
+        opposite_n = pending_side(context, symbol, not self.buy)[1]
+        opposite = pv - opposite_n if self.buy else pv + opposite_n
+        self._gross = gross - abs(pv) + max(abs(self.notional_after), abs(opposite))
+        return self._gross
 
 
 def pending_side(context: Any, symbol: str, buy: bool) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from workbench.model.orders import Order
-from workbench.risk.impact import order_impact, pending_side, pending_symbols, pending_totals
+from workbench.risk.impact import order_impact, pending_symbols, pending_totals
 
 NS_PER_SECOND = 1_000_000_000
 
@@ -143,23 +143,7 @@ class MaxOpenPositions:
 
 
 def _worst_gross(order: Order, context: Any) -> float | None:
-    """Gross exposure (currency) if this order and every open order filled, worst case per symbol."""
-    im = order_impact(order, context)
-    if im.price is None:
-        return None
-    pf = context.portfolio
-    gross = pf.gross_value
-    symbols = pending_symbols(context)
-    symbols.discard(order.symbol)
-    for s in symbols:
-        pv = pf.exposure(s)
-        buy_n = pending_side(context, s, True)[1]
-        sell_n = pending_side(context, s, False)[1]
-        gross += max(abs(pv + buy_n), abs(pv - sell_n)) - abs(pv)
-    pv = im.position_value
-    opposite_n = pending_side(context, order.symbol, not im.buy)[1]
-    opposite = pv - opposite_n if im.buy else pv + opposite_n
-    return gross - abs(pv) + max(abs(im.notional_after), abs(opposite))
+    return order_impact(order, context).gross_after()
 
 
 class MaxGrossExposure(LimitRule):
