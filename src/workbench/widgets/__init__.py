@@ -7,40 +7,63 @@ Components (each an ``ipywidgets.VBox`` bound to a :class:`JournalView`, updated
 :class:`OrderTicket`. :class:`Dashboard` composes them with a session picker and a refresh timer
 on the kernel's event loop. :func:`serve_dashboard` serves ``dashboards/ops.ipynb`` with Voila.
 Research charts for backtests are in :mod:`workbench.widgets.research`.
+
+Names are imported on first use (PEP 562), so ``workbench dashboard`` starts without loading
+pandas, plotly or SQLAlchemy in the server process.
 """
 
-from workbench.widgets.base import Component, as_view
-from workbench.widgets.charts import EquityChart
-from workbench.widgets.controls import Controls, OrderTicket, ticket_args
-from workbench.widgets.dashboard import DEFAULT_JOURNAL_PATH, JOURNAL_ENV, Dashboard, default_journal_url
-from workbench.widgets.source import Health, JournalView, Snapshot
-from workbench.widgets.status import Overview, OverviewNumbers, RiskStatus, SystemHealth, limits_used, overview_numbers
-from workbench.widgets.tables import AlertsList, Blotter, LogView, PositionsTable, SignalsTable, positions_rows
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_JOURNAL_PATH",
-    "JOURNAL_ENV",
-    "AlertsList",
-    "Blotter",
-    "Component",
-    "Controls",
-    "Dashboard",
-    "EquityChart",
-    "Health",
-    "JournalView",
-    "LogView",
-    "OrderTicket",
-    "Overview",
-    "OverviewNumbers",
-    "PositionsTable",
-    "RiskStatus",
-    "SignalsTable",
-    "Snapshot",
-    "SystemHealth",
-    "as_view",
-    "default_journal_url",
-    "limits_used",
-    "overview_numbers",
-    "positions_rows",
-    "ticket_args",
-]
+import importlib
+import os
+from typing import Any
+
+from workbench.widgets.startup import DASHBOARD_KERNEL_ENV, skip_slow_optional_imports
+
+if os.environ.get(DASHBOARD_KERNEL_ENV) == "1":
+    skip_slow_optional_imports()
+
+_EXPORTS = {
+    "Component": "base",
+    "as_view": "base",
+    "EquityChart": "charts",
+    "Controls": "controls",
+    "OrderTicket": "controls",
+    "ticket_args": "controls",
+    "DEFAULT_JOURNAL_PATH": "dashboard",
+    "JOURNAL_ENV": "dashboard",
+    "Dashboard": "dashboard",
+    "default_journal_url": "dashboard",
+    "Health": "source",
+    "JournalView": "source",
+    "Snapshot": "source",
+    "Overview": "status",
+    "OverviewNumbers": "status",
+    "RiskStatus": "status",
+    "SystemHealth": "status",
+    "limits_used": "status",
+    "overview_numbers": "status",
+    "AlertsList": "tables",
+    "Blotter": "tables",
+    "LogView": "tables",
+    "PositionsTable": "tables",
+    "SignalsTable": "tables",
+    "positions_rows": "tables",
+    "serve_dashboard": "serve",
+    "prepare_dashboard": "serve",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'workbench.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"workbench.widgets.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -42,6 +42,9 @@ class Component(widgets.VBox):
     """
 
     title = ""
+    volatile = False
+    """True when the component shows something that changes without a new event (ages, the
+    command queue): the dashboard then updates it on every refresh, others only after new events."""
 
     def __init__(self, source: JournalView | Journal | str | os.PathLike[str], session_id: str | None = None, *,
                  live: Any = None, **kwargs: Any) -> None:

@@ -62,6 +62,7 @@ class Controls(Component):
     """
 
     title = "Controls"
+    volatile = True
 
     def __init__(self, *args: Any, rows: int = 8, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -182,6 +183,7 @@ class OrderTicket(Component):
     """
 
     title = "Order ticket"
+    volatile = True
 
     def __init__(self, *args: Any, symbol: str = "SPY", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,6 +26,7 @@ from workbench.persistence.database import normalize_url
 from workbench.widgets.charts import EquityChart
 from workbench.widgets.controls import Controls, OrderTicket
 from workbench.widgets.html import STYLE
+from workbench.widgets.serve import DEFAULT_JOURNAL_PATH, JOURNAL_ENV
 from workbench.widgets.source import JournalView, Snapshot
 from workbench.widgets.status import Overview, RiskStatus, SystemHealth
 from workbench.widgets.tables import AlertsList, Blotter, LogView, PositionsTable, SignalsTable
@@ -34,11 +35,6 @@ __all__ = ["DEFAULT_JOURNAL_PATH", "JOURNAL_ENV", "Dashboard", "default_journal_
 
 log = logging.getLogger(__name__)
 
-JOURNAL_ENV = "WORKBENCH_JOURNAL"
-"""Environment variable naming the journal (URL or SQLite path) the dashboard reads."""
-
-DEFAULT_JOURNAL_PATH = "./workbench_data/journal.sqlite"
-"""Journal used when :data:`JOURNAL_ENV` is not set (the CLI's default)."""
 
 
 def default_journal_url() -> str:
@@ -69,13 +65,18 @@ class Dashboard(widgets.VBox):
     live : object, optional
         A running paper/live session object in this kernel (see :class:`JournalView`).
     interval : float
-        Seconds between refreshes once :meth:`start` is called (at least 0.1).
+        Seconds between full refreshes once :meth:`start` is called (at least 0.1).
+    poll : float
+        Seconds between cheap checks of the session's ``last_seq`` (at least 0.05); a new event
+        triggers a refresh at once, so a fill shows up within about ``poll`` seconds plus one refresh.
     """
 
     def __init__(self, journal: Journal | str | os.PathLike[str] | None = None, session_id: str | None = None, *,
-                 live: Any = None, interval: float = 1.0) -> None:
+                 live: Any = None, interval: float = 1.0, poll: float = 0.2) -> None:
         if interval < 0.1:
             raise ValueError(f"interval must be at least 0.1 s, got {interval!r}")
+        if poll < 0.05:
+            raise ValueError(f"poll must be at least 0.05 s, got {poll!r}")
         self.interval = float(interval)
         self.url = journal.url if isinstance(journal, Journal) else normalize_url(journal or default_journal_url())
         self._journal = journal if isinstance(journal, Journal) else None
@@ -84,6 +85,11 @@ class Dashboard(widgets.VBox):
         self._task: asyncio.Task[None] | None = None
         self._session_ids: tuple[str, ...] = ()
         self.refresh_count = 0
+        self.poll = float(poll)
+        self._shown_seq = -1
+        self._shown_session: str | None = None
+        self.sessions_every = 5.0
+        self._sessions_read = -1e9
         self._refreshing = False
         self.last_refresh_seconds = 0.0
         self.picker = widgets.Dropdown(options=[], description="session", layout=widgets.Layout(width="460px"))
@@ -99,7 +105,7 @@ class Dashboard(widgets.VBox):
     # ------------------------------------------------------------------------------ layout
     def _build(self, view: JournalView) -> None:
         self.overview = Overview(view)
-        self.chart = EquityChart(view)
+        self.chart = EquityChart(view, width=640)
         self.positions = PositionsTable(view)
         self.blotter = Blotter(view)
         self.signals = SignalsTable(view)
@@ -190,14 +196,20 @@ class Dashboard(widgets.VBox):
             view = self._open()
             if view is None:
                 return None
-            self._sync_sessions(view)
+            if time.monotonic() - self._sessions_read >= self.sessions_every or view.session_id is None:
+                self._sync_sessions(view)
+                self._sessions_read = time.monotonic()
             if self.picker.value is not None and view.session_id != self.picker.value:
                 view.session_id = self.picker.value
             if view.session_id is None:
                 return None
             snap = view.snapshot()
+            self._shown_seq = snap.health.last_seq
+            everything = snap.changed or self.view.live is not None or self._shown_session != snap.session_id
+            self._shown_session = snap.session_id
             for component in self.components:
-                component.update(snap)
+                if everything or component.volatile:
+                    component.update(snap)
             if self.message.value:
                 self.message.value = ""
         except Exception as exc:  # keep the page alive; show what went wrong
@@ -237,9 +249,23 @@ class Dashboard(widgets.VBox):
         return self._task
 
     async def _run(self) -> None:
+        last_full = time.monotonic()
         while True:
-            await asyncio.sleep(self.interval)
-            self.refresh()
+            await asyncio.sleep(min(self.poll, self.interval))
+            due = time.monotonic() - last_full >= self.interval
+            if due or self._journal_moved():
+                self.refresh()
+                last_full = time.monotonic()
+
+    def _journal_moved(self) -> bool:
+        """True when the shown session has events the page has not shown yet (one indexed query)."""
+        view = self.view
+        if view is None or view.session_id is None:
+            return False
+        try:
+            return view.journal.last_seq(view.session_id) != self._shown_seq
+        except Exception:  # the next full refresh reports it
+            return True
 
     def stop(self) -> None:
         """Stop the periodic refresh (the page keeps its last values)."""

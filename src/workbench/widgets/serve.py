@@ -13,6 +13,7 @@ as ``python -m workbench.widgets.serve``.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import secrets
 import socket
@@ -22,13 +23,31 @@ import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
 
-from workbench.persistence.database import normalize_url
-from workbench.widgets.dashboard import JOURNAL_ENV, default_journal_url
+from workbench.widgets.startup import DASHBOARD_KERNEL_ENV
 
-__all__ = ["DashboardServer", "add_dashboard_parser", "dashboard_notebook", "main", "prepare_dashboard",
+JOURNAL_ENV = "WORKBENCH_JOURNAL"
+"""Environment variable naming the journal (URL or SQLite path) the dashboard reads."""
+
+DEFAULT_JOURNAL_PATH = "./workbench_data/journal.sqlite"
+"""Journal used when :data:`JOURNAL_ENV` is not set (the CLI's default)."""
+
+__all__ = ["DashboardServer", "absolute_journal_url", "add_dashboard_parser", "dashboard_notebook", "main", "prepare_dashboard",
            "run_dashboard", "serve_dashboard"]
 
 HOST = "127.0.0.1"
+
+PLOTLY_ESM_ENV = "WORKBENCH_PLOTLY_ESM"
+"""Environment variable with the URL of plotly's widget bundle served by the dashboard's Voila
+(read by :class:`~workbench.widgets.charts.EquityChart`)."""
+
+
+def plotly_bundle_dir() -> Path | None:
+    """Directory holding plotly's ``widgetbundle.js`` (found without importing plotly), or None."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "package_data"
+    return folder if (folder / "widgetbundle.js").is_file() else None
 
 
 def dashboard_notebook() -> Path:
@@ -53,13 +72,16 @@ def free_port(host: str = HOST) -> int:
         return int(sock.getsockname()[1])
 
 
-def _absolute_url(journal_url: str | os.PathLike[str]) -> str:
-    """The journal URL with a relative SQLite path made absolute (Voila's kernels run elsewhere)."""
-    url = normalize_url(journal_url)
+def absolute_journal_url(journal_url: str | os.PathLike[str]) -> str:
+    """A journal URL with a plain or relative SQLite path made absolute (Voila's kernels run in the
+    notebook's directory); other URLs are returned unchanged."""
+    text = os.fspath(journal_url)
+    if "://" not in text:
+        return f"sqlite:///{Path(text).expanduser().resolve()}"
     prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite://":
-        return prefix + str(Path(url[len(prefix):]).resolve())
-    return url
+    if text.startswith(prefix) and not text.startswith(prefix + "/"):
+        return prefix + str(Path(text[len(prefix):]).expanduser().resolve())
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,15 +130,21 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         raise FileNotFoundError(f"dashboard notebook {path} does not exist")
     port = int(port) if port is not None else free_port()
     token = token or secrets.token_urlsafe(24)
-    url = _absolute_url(journal_url if journal_url is not None else default_journal_url())
+    url = absolute_journal_url(journal_url or os.environ.get(JOURNAL_ENV) or DEFAULT_JOURNAL_PATH)
     env = dict(os.environ)
     env[JOURNAL_ENV] = url
     if session_id:
         env["WORKBENCH_SESSION"] = session_id
     else:
         env.pop("WORKBENCH_SESSION", None)
+    env[DASHBOARD_KERNEL_ENV] = "1"
+    bundle = plotly_bundle_dir()
+    if bundle is not None:
+        # plotly's FigureWidget is an anywidget whose ~5 MB JavaScript would otherwise travel through the
+        # kernel's websocket for every page view; the browser loads it from this URL instead.
+        env[PLOTLY_ESM_ENV] = f"http://{HOST}:{port}/voila/labextensions/widgetbundle.js"
     argv = [
-        sys.executable, "-m", "voila", str(path),
+        sys.executable, "-m", "workbench.widgets.voila_main", str(path),
         "--no-browser",
         f"--Voila.ip={HOST}",
         f"--port={port}",
@@ -125,7 +153,11 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         "--Voila.identity_provider_class=workbench.widgets.auth.TokenOnlyIdentityProvider",
         "--show_tracebacks=False",
         "--VoilaExecutor.show_tracebacks=False",
+        # plotly >= 6 renders FigureWidget through anywidget: its old JupyterLab extension (4.7 MB) is unused
+        "--VoilaConfiguration.extension_denylist=['jupyterlab-plotly']",
     ]
+    if bundle is not None:
+        argv.append(f"--VoilaConfiguration.extra_labextensions_path=['{bundle}']")
     return DashboardServer(argv, env, f"http://{HOST}:{port}/?token={token}", port, token, url)
 
 

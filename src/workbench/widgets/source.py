@@ -163,6 +163,9 @@ class JournalView:
         self._session_id = session_id
         self._cache: Snapshot | None = None
         self.log_types: tuple[str, ...] | None = None
+        self.commands_every = 2.0
+        self._commands_dirty = True
+        self._commands_read = 0.0
 
     # ---------------------------------------------------------------------------- session
     @property
@@ -197,11 +200,19 @@ class JournalView:
         """
         if self._session_id is None:
             raise ValueError("no session selected: choose a session before sending a command")
-        return self.journal.submit_command(self._session_id, name, args, source=source)
+        command_id = self.journal.submit_command(self._session_id, name, args, source=source)
+        self._commands_dirty = True
+        return command_id
 
     # ---------------------------------------------------------------------------- snapshot
     def snapshot(self) -> Snapshot:
-        """Read the session's current state (see the module docstring for what is re-read).
+        """Read the session's current state.
+
+        Only the frames touched by the event types appended since the previous snapshot are
+        re-read (e.g. a fill re-reads orders, fills, positions, equity and the log, not signals
+        or alerts). The command queue is re-read when a command event was journaled, after
+        :meth:`submit_command`, and at least every :attr:`commands_every` seconds (commands
+        queued by other processes). Health is recomputed every time.
 
         Raises
         ------
@@ -216,33 +227,49 @@ class JournalView:
         j = self.journal
         session = j.session(sid)
         last_seq = int(session["last_seq"])
-        commands = j.commands(sid, limit=ROW_LIMITS["commands"])
         health = self._health(sid, session)
-        live_positions = self._live_positions()
         cached = self._cache
-        if cached is not None and cached.health.last_seq == last_seq:
-            snap = dataclasses.replace(cached, session=session, commands=commands, health=health,
-                                       live_positions=live_positions, changed=False,
-                                       ts_taken=pd.Timestamp.now(tz="UTC"))
+        if cached is None:
+            stale = set(_FRAMES) | {"commands", "log", "trading_state"}
+        elif cached.health.last_seq == last_seq:
+            stale = set()
         else:
-            snap = Snapshot(
-                session_id=sid,
-                session=session,
-                positions=j.positions(sid),
-                orders=_tail(j.orders(sid), ROW_LIMITS["orders"]),
-                fills=j.fills(sid, limit=ROW_LIMITS["fills"]),
-                equity=j.equity(sid, limit=ROW_LIMITS["equity"]),
-                signals=j.signals(sid, limit=ROW_LIMITS["signals"]),
-                risk_events=j.risk_events(sid, limit=ROW_LIMITS["risk_events"]),
-                alerts=j.alerts(sid, limit=ROW_LIMITS["alerts"]),
-                commands=commands,
-                log=self._log(sid),
-                health=health,
-                trading_state=self._trading_state(sid),
-                live_positions=live_positions,
-            )
+            stale = self._stale(sid, cached.health.last_seq)
+        now = time.monotonic()
+        if self._commands_dirty or now - self._commands_read >= self.commands_every:
+            stale.add("commands")
+        values: dict[str, Any] = {}
+        for name in stale & set(_FRAMES):
+            values[name] = _FRAMES[name](j, sid)
+        if "commands" in stale:
+            values["commands"] = j.commands(sid, limit=ROW_LIMITS["commands"])
+            self._commands_dirty = False
+            self._commands_read = now
+        if "log" in stale:
+            values["log"] = self._log(sid)
+        if "trading_state" in stale:
+            values["trading_state"] = self._trading_state(sid)
+        common = {"session": session, "health": health, "live_positions": self._live_positions(),
+                  "changed": bool(stale - {"commands"}), "ts_taken": pd.Timestamp.now(tz="UTC")}
+        if cached is None:
+            snap = Snapshot(session_id=sid, **values, **common)
+        else:
+            snap = dataclasses.replace(cached, **values, **common)
         self._cache = snap
         return snap
+
+    def _stale(self, sid: str, after_seq: int) -> set[str]:
+        """Names of the snapshot parts changed by the event types appended after ``after_seq``."""
+        e = t.events.c
+        with self.journal.engine.connect() as conn:
+            types = set(conn.execute(
+                sa.select(e.type).where(e.session_id == sid, e.seq > after_seq).distinct()
+            ).scalars())
+        stale = {"log"}
+        for name, changing in _CHANGED_BY.items():
+            if types & changing:
+                stale.add(name)
+        return stale
 
     def _trading_state(self, sid: str) -> tuple[str, str]:
         r = t.risk_events.c
@@ -321,3 +348,29 @@ class JournalView:
 
 def _tail(frame: pd.DataFrame, n: int) -> pd.DataFrame:
     return frame.iloc[-n:] if len(frame) > n else frame
+
+
+_ORDER_TYPES = frozenset(LOG_CATEGORIES["orders"] or ())
+_FRAMES: dict[str, Any] = {
+    "positions": lambda j, sid: j.positions(sid),
+    "orders": lambda j, sid: _tail(j.orders(sid), ROW_LIMITS["orders"]),
+    "fills": lambda j, sid: j.fills(sid, limit=ROW_LIMITS["fills"]),
+    "equity": lambda j, sid: j.equity(sid, limit=ROW_LIMITS["equity"]),
+    "signals": lambda j, sid: j.signals(sid, limit=ROW_LIMITS["signals"]),
+    "risk_events": lambda j, sid: j.risk_events(sid, limit=ROW_LIMITS["risk_events"]),
+    "alerts": lambda j, sid: j.alerts(sid, limit=ROW_LIMITS["alerts"]),
+}
+"""How each frame of a snapshot is read."""
+
+_CHANGED_BY: dict[str, frozenset[str]] = {
+    "positions": frozenset({"PositionOpened", "PositionChanged", "PositionClosed", "ReconciliationCorrected"}),
+    "orders": _ORDER_TYPES | {"ReconciliationCorrected"},
+    "fills": frozenset({"OrderFilled", "ReconciliationCorrected"}),
+    "equity": frozenset({"AccountState"}),
+    "signals": frozenset({"SignalGenerated"}),
+    "risk_events": frozenset({"RiskEvent", "OrderDenied", "TradingStateChanged"}),
+    "alerts": frozenset({"AlertRaised"}),
+    "trading_state": frozenset({"TradingStateChanged"}),
+    "commands": frozenset({"CommandReceived", "CommandAcknowledged"}),
+}
+"""Event types whose arrival makes each part of a snapshot stale."""

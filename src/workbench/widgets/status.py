@@ -166,6 +166,7 @@ class SystemHealth(Component):
     """
 
     title = "System health"
+    volatile = True
 
     def __init__(self, *args: Any, stale_after: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -42,6 +42,7 @@ class ScriptedSession:
         self.journal = journal
         self.session_id = journal.create_session(session_id, mode=mode, strategy="scripted",
                                                  parameters={"starting_cash": starting_cash})
+        journal.acquire_session(self.session_id, "workbench.widgets.testing.ScriptedSession")
         self._last_ns = 0
         self.clock = SimClock(self._now())
         self.engine = build_engine([], starting_cash=starting_cash, clock=self.clock, event_sink=self._sink)
@@ -56,6 +57,16 @@ class ScriptedSession:
     def _sink(self, event: ev.Event) -> None:
         self.journal.append(self.session_id, event)
 
+    def heartbeat(self) -> None:
+        """Refresh the session lock's heartbeat (what a running engine does periodically)."""
+        self.journal.heartbeat(self.session_id)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Journal SessionStopped and release the session lock."""
+        self.engine.stop()
+        self._sink(ev.SessionStopped(ts_event=self._now(), session_id=self.session_id, reason=reason))
+        self.journal.release_session(self.session_id)
+
     def record(self, event: ev.Event) -> None:
         """Journal any event (e.g. a ConnectionStatusChanged, RiskEvent or AlertRaised)."""
         self.engine.record(event)
@@ -64,6 +75,7 @@ class ScriptedSession:
         """Deliver a quote now: marks positions and lets the simulated broker match working orders."""
         ts = self._now()
         self.engine.on_quote(QuoteTick(symbol, bid, ask, size, size, ts, ts))
+        self.heartbeat()
 
     def trade(self, symbol: str, side: OrderSide | str, quantity: float, price: float) -> Order:
         """Send a market order and fill it at ``price`` with the next quote; journal an AccountState.
