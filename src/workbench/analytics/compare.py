@@ -35,7 +35,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.analytics.matching import DIFFERS, EXTRA, MATCHED, MISSING, MismatchContext, match_by_time
+from workbench.analytics.matching import (
+    DIFFERS,
+    EXTRA,
+    MATCHED,
+    MISSING,
+    MismatchContext,
+    match_by_sequence,
+    match_by_time,
+)
 from workbench.analytics.session_frames import RunRecord, run_record, side_sign, to_time
 from workbench.errors import ConfigError
 
@@ -181,10 +189,17 @@ def _frames_of(items: list[Any]) -> dict[str, pd.DataFrame]:
 
 
 # ------------------------------------------------------------------------------------ matching
-def _signals(live: RunRecord, bt: RunRecord, tolerance: int, ctx: MismatchContext) -> pd.DataFrame:
+def _pairs(live: pd.DataFrame, backtest: pd.DataFrame, keys: list[str], time_column: str, tolerance: int | None,
+           compare: list[str]) -> list[tuple[int | None, int | None]]:
+    if tolerance is None:
+        return match_by_sequence(live, backtest, keys, time_column, compare)
+    return match_by_time(live, backtest, keys, time_column, tolerance)
+
+
+def _signals(live: RunRecord, bt: RunRecord, tolerance: int | None, ctx: MismatchContext) -> pd.DataFrame:
     ls, bs = live.signals, bt.signals
     rows = []
-    for i, j in match_by_time(ls, bs, ["symbol"], "ts_event", tolerance):
+    for i, j in _pairs(ls, bs, ["symbol"], "ts_event", tolerance, ["direction"]):
         a = ls.iloc[i] if i is not None else None
         b = bs.iloc[j] if j is not None else None
         ref = a if a is not None else b
@@ -218,10 +233,10 @@ def _seconds(a: Any, b: Any) -> float:
     return np.nan if a is None or b is None or pd.isna(a) or pd.isna(b) else (int(a) - int(b)) / 1e9
 
 
-def _orders(live: RunRecord, bt: RunRecord, tolerance: int, ctx: MismatchContext) -> tuple[pd.DataFrame, list]:
+def _orders(live: RunRecord, bt: RunRecord, tolerance: int | None, ctx: MismatchContext) -> tuple[pd.DataFrame, list]:
     lo, bo = live.orders, bt.orders
     rows, pairs = [], []
-    for i, j in match_by_time(lo, bo, ["symbol", "side", "order_type"], "ts_init", tolerance):
+    for i, j in _pairs(lo, bo, ["symbol", "side", "order_type"], "ts_init", tolerance, ["quantity", "tag"]):
         a = lo.iloc[i] if i is not None else None
         b = bo.iloc[j] if j is not None else None
         ref = a if a is not None else b
@@ -363,7 +378,7 @@ def compare_runs(
     starting_cash: float,
     recorded: Iterable[Any] | None = None,
     backtest_data: Iterable[Any] | None = None,
-    tolerance: int = 0,
+    tolerance: int | None = 0,
     parameter_differences: Mapping[str, tuple[Any, Any]] | None = None,
     session_id: str = "",
     notes: Iterable[str] = (),
@@ -382,8 +397,10 @@ def compare_runs(
         The data the live session received (for the data range, TCA and data differences).
     backtest_data : iterable of market data, optional
         The backtest's stream when it is not ``recorded`` (differences are then listed).
-    tolerance : int
-        Matching tolerance in ns (0 = equal timestamps).
+    tolerance : int | None
+        Matching tolerance in ns (0 = equal timestamps); None = align by sequence instead of time
+        (signals on direction, orders on quantity and tag; see
+        :func:`~workbench.analytics.matching.match_by_sequence`).
     parameter_differences : mapping, optional
         Strategy parameter -> (live, backtest) values that differ, for the explanations.
     """
@@ -470,11 +487,6 @@ def _recording(recording: Any, saved: Mapping[str, Any], notes: list[str]) -> An
     return recording
 
 
-def _median_half_gap(items: list[Any]) -> int:
-    ts = np.unique(np.fromiter((x.ts_init for x in items), dtype=np.int64, count=len(items)))
-    return int(np.median(np.diff(ts)) // 2) if len(ts) > 1 else 0
-
-
 def compare_session(
     session_id: str,
     journal: Any = None,
@@ -510,10 +522,12 @@ def compare_session(
         commission). Pass the session's models to compare under the same fill model.
     starting_cash : float, optional
         Default: the session's.
-    tolerance : int ns | Timedelta | None
-        Matching tolerance; default 0 for a session replayed at full speed (``speed`` None), else
-        half the median spacing of the recorded timestamps (paced replays stamp orders with the
-        wall-driven clock).
+    tolerance : int ns | Timedelta | "sequence" | None
+        Matching tolerance; default (None) 0 for a session replayed at full speed (``speed`` None),
+        else ``"sequence"``: a paced replay stamps signals and orders with its replay clock, which
+        runs ahead of the data being processed whenever processing lags (at speed 20000 a lag of
+        1 ms is 20 s of data time), so its runs are aligned by sequence, not by time (fills keep
+        the data's timestamps; time to fill can then be negative).
 
     Raises
     ------
@@ -546,10 +560,17 @@ def compare_session(
     if commission is not None:
         options["commission"] = commission
     result = run_backtest(strategy, backtest_data if backtest_data is not None else recorded, progress=False, **options)
+    tol: int | None
     if tolerance is None:
-        tol = 0 if saved.get("speed") is None else _median_half_gap(recorded)
+        tol = 0 if saved.get("speed") is None else None
+    elif isinstance(tolerance, str) and tolerance == "sequence":
+        tol = None
     else:
         tol = int(pd.Timedelta(tolerance).value) if isinstance(tolerance, pd.Timedelta) else int(tolerance)
+    if tol is None:
+        notes.append(f"the session was paced (speed {saved.get('speed')}): its signal and order timestamps come from "
+                     "the replay clock, which runs ahead of the data when processing lags, so the runs were aligned "
+                     "by sequence; times to fill of the live run can be off (even negative) by that lag")
     if cash != float(saved.get("starting_cash", cash)):
         notes.append(f"the backtest starts with {cash:,.2f}, the session with {saved.get('starting_cash')}")
     return compare_runs(live_events, result, starting_cash=float(saved.get("starting_cash", cash)), recorded=recorded,

@@ -22,7 +22,7 @@ import pandas as pd
 
 from workbench.analytics.session_frames import RunRecord
 
-__all__ = ["MismatchContext", "match_by_time"]
+__all__ = ["MismatchContext", "match_by_sequence", "match_by_time"]
 
 MATCHED, MISSING, EXTRA, DIFFERS = "matched", "missing", "extra", "differs"
 """Status values: both sides / backtest only / live only / both sides at the same time but different."""
@@ -60,6 +60,43 @@ def match_by_time(
         pairs.extend((int(x), None) for x in a[i:])
         pairs.extend((None, int(x)) for x in b[j:])
     return pairs
+
+
+def match_by_sequence(
+    live: pd.DataFrame, backtest: pd.DataFrame, keys: Sequence[str], time_column: str, compare: Sequence[str] = ()
+) -> list[tuple[int | None, int | None]]:
+    """Like :func:`match_by_time` but aligning the two sequences of each group by content, not time.
+
+    Within a group the rows (in time order) are compared on ``compare`` columns and aligned with
+    :class:`difflib.SequenceMatcher` (longest matching blocks; insertions and deletions become
+    unpaired rows). For runs whose timestamps are not comparable (a paced replay stamps orders with
+    a clock that runs ahead of the data when processing lags).
+    """
+    import difflib
+
+    pairs: list[tuple[int | None, int | None]] = []
+    left_groups = {k: g for k, g in _groups(live, keys)}
+    right_groups = {k: g for k, g in _groups(backtest, keys)}
+    for key in sorted(set(left_groups) | set(right_groups), key=str):
+        a = _time_sorted(live, left_groups.get(key, np.empty(0, dtype=np.int64)), time_column)
+        b = _time_sorted(backtest, right_groups.get(key, np.empty(0, dtype=np.int64)), time_column)
+        ka = [tuple(live.iloc[int(i)][c] for c in compare) for i in a]
+        kb = [tuple(backtest.iloc[int(j)][c] for c in compare) for j in b]
+        matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                pairs.extend((int(a[i]), int(b[j])) for i, j in zip(range(i1, i2), range(j1, j2)))
+            else:
+                pairs.extend((int(a[i]), None) for i in range(i1, i2))
+                pairs.extend((None, int(b[j])) for j in range(j1, j2))
+    return pairs
+
+
+def _time_sorted(frame: pd.DataFrame, rows: np.ndarray, time_column: str) -> np.ndarray:
+    if not len(rows):
+        return rows
+    times = frame[time_column].to_numpy(np.int64)[rows]
+    return rows[np.argsort(times, kind="stable")]
 
 
 def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[tuple, np.ndarray]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from workbench.analytics.matching import MismatchContext, match_by_time
+from workbench.analytics.matching import MismatchContext, match_by_sequence, match_by_time
 from workbench.analytics.session_frames import run_record
 from workbench.model import events as ev
 from workbench.model.enums import OrderSide, OrderType, TradingState
@@ -72,3 +72,15 @@ def test_explanations_name_pause_halt_restart_and_positions():
     assert ctx.explain("SPY", 15 * SECOND, "matched") == ""
     quiet = MismatchContext(run_record([]), run_record([]))
     assert quiet.explain("SPY", 0, "missing").startswith("no cause found")
+
+
+def test_match_by_sequence_aligns_content_not_time():
+    """The live run has one more entry/exit pair (positions 2 and 3); times are not comparable."""
+    live = pd.DataFrame({"symbol": "A", "ts": [100, 200, 300, 400, 500, 600], "direction": [1, 0, 1, -1, 1, 0]})
+    backtest = pd.DataFrame({"symbol": "A", "ts": [1, 2, 5, 6], "direction": [1, 0, 1, 0]})
+    pairs = match_by_sequence(live, backtest, ["symbol"], "ts", ["direction"])
+    matched = sorted(p for p in pairs if None not in p)
+    assert len(matched) == 4 and [j for _, j in matched] == [0, 1, 2, 3]
+    assert all(live["direction"][i] == backtest["direction"][j] for i, j in matched)
+    assert [i for i, _ in matched] == sorted(i for i, _ in matched)  # order preserved
+    assert len([i for i, j in pairs if j is None]) == 2 and all(i is not None for i, _ in pairs)
