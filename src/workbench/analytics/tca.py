@@ -18,6 +18,10 @@ Per fill (``sign`` = +1 for a buy, -1 for a sell; bps = 1e-4; positive slippage 
   fill of the same order (from :mod:`workbench.analytics.compare`);
 * ``time_to_fill`` -- seconds from submission to the fill.
 
+Times are the journal's: a session replayed at full speed stamps orders with the data's time, so
+the arrival quote is exact; a paced replay stamps them with its replay clock, which runs ahead of
+the data when processing lags, so its arrival quotes can be later than the true ones.
+
 Per order: ``fill_rate`` = filled quantity / ordered quantity (orders that reached the broker).
 Aggregates (:meth:`TransactionCosts.by`) weight bps by fill notional (quantity x price):
 ``sum(bps_i x notional_i) / sum(notional_i)``.
