@@ -63,6 +63,10 @@ def _update(table: sa.Table, key: str, columns: Sequence[str]) -> sa.Update:
 
 
 _INSERT_ORDER = sa.insert(t.orders)
+_SELECT_ORDER = sa.select(t.orders).where(o.session_id == _B("b_session_id"), o.order_id == _B("b_order_id"))
+_SELECT_ORDERS = sa.select(t.orders).where(
+    o.session_id == _B("b_session_id"), o.order_id.in_(_B("b_order_ids", expanding=True))
+)
 _UPDATE_ORDER = _update(t.orders, "order_id", _ORDER_MUTABLE)
 _INSERT_POSITION = sa.insert(t.positions)
 _UPDATE_POSITION = _update(t.positions, "symbol", _POSITION_MUTABLE)
@@ -163,8 +167,12 @@ class LatestState:
         needed -= {e.order_id for e in events if isinstance(e, ev.OrderInitialized)}
         ids = sorted(needed)
         for start in range(0, len(ids), _CHUNK):
-            query = sa.select(t.orders).where(o.session_id == session_id, o.order_id.in_(ids[start : start + _CHUNK]))
-            for row in conn.execute(query).mappings():
+            chunk = ids[start : start + _CHUNK]
+            if len(chunk) == 1:
+                result = conn.execute(_SELECT_ORDER, {"b_session_id": session_id, "b_order_id": chunk[0]})
+            else:
+                result = conn.execute(_SELECT_ORDERS, {"b_session_id": session_id, "b_order_ids": chunk})
+            for row in result.mappings():
                 self._orders[row["order_id"]] = dict(row)
 
     def order_initialized(self, seq: int, event: ev.OrderInitialized) -> None:
