@@ -28,29 +28,11 @@ __all__ = ["COMMAND_NAMES", "EXTRA_COMMANDS", "CommandRecord", "validate_command
 
 EXTRA_COMMANDS: dict[str, dict[str, type]] = {
     "stop": {},
-    "set_limit": {"name": str, "value": float},
-    "submit_order": {
-        "symbol": str,
-        "side": str,
-        "quantity": float,
-        "order_type": str,
-        "limit_price": float | None,
-        "stop_price": float | None,
-        "time_in_force": str,
-    },
 }
-"""Commands beyond ``CONTROL_COMMANDS``, with their required args:
-
+"""Commands beyond ``CONTROL_COMMANDS`` (which also has ``submit_order``: a manual order from the
+dashboard's order ticket, and ``set_limit``: change a risk limit), with their required args:
 ``stop``
     stop the session gracefully (no args).
-``set_limit``
-    change a risk limit: ``{"name": <rule parameter>, "value": <number>}``.
-``submit_order``
-    a manual order (the dashboard's order ticket): ``symbol``, ``side`` (``"BUY"``/``"SELL"``),
-    ``quantity`` (shares, > 0), ``order_type`` (an :class:`~workbench.model.enums.OrderType`
-    value), ``limit_price``/``stop_price`` (currency or None), ``time_in_force`` (a
-    :class:`~workbench.model.enums.TimeInForce` value). The engine creates the order and submits
-    it through the risk engine; the acknowledgement's detail names the order id or the denial.
 """
 
 COMMAND_NAMES: frozenset[str] = frozenset(CONTROL_COMMANDS) | frozenset(EXTRA_COMMANDS)
@@ -92,8 +74,11 @@ def validate_command(name: str, args: Mapping[str, Any] | None) -> dict[str, Any
     if name in CONTROL_COMMANDS:
         cls = CONTROL_COMMANDS[name]
         hints = typing.get_type_hints(cls)
-        allowed = {f.name for f in dataclasses.fields(cls)} - {"ts_init"}
-        required: set[str] = set()
+        fields = [f for f in dataclasses.fields(cls) if f.name != "ts_init"]
+        allowed = {f.name for f in fields}
+        required: set[str] = {
+            f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        }
     else:
         hints = EXTRA_COMMANDS[name]
         allowed = required = set(hints)

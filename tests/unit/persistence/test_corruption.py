@@ -125,7 +125,7 @@ def test_unknown_and_malformed_commands(journal: Journal) -> None:
 
 
 def test_command_acknowledgement_rules(journal: Journal) -> None:
-    from workbench.model.commands import KillSwitch
+    from workbench.model.commands import KillSwitch, SetLimit
 
     sid = journal.create_session("s", mode="paper")
     kill = journal.submit_command(sid, "kill", {"reason": "drawdown", "flatten": False}, source="cli")
@@ -133,11 +133,14 @@ def test_command_acknowledgement_rules(journal: Journal) -> None:
     pending = journal.pending_commands(sid)
     assert [p.command_id for p in pending] == [kill, limit]
     assert pending[0].to_command(ts_init=9) == KillSwitch(ts_init=9, reason="drawdown", flatten=False)
-    assert pending[1].to_command() is None and pending[1].args == {"name": "max_position", "value": 500}
+    assert pending[1].to_command() == SetLimit(name="max_position", value=500)
     seq = journal.reject_command(limit, "limit max_position is not adjustable")
     assert journal.command(limit).status == "rejected" and journal.command(limit).ack_seq == seq
     journal.acknowledge_command(kill, True, "halted", ts_event=123)
     assert journal.command(kill).ts_acknowledged == 123
+    stop = journal.submit_command(sid, "stop")
+    assert journal.command(stop).to_command() is None  # a runtime command, not an engine Command
+    journal.acknowledge_command(stop, True, "stopping")
     assert journal.pending_commands(sid) == []
     with pytest.raises(CommandError, match=r"command \d+ \(kill\) is already acknowledged"):
         journal.acknowledge_command(kill)
