@@ -103,9 +103,10 @@ class MaxPositionPercentOfEquity(LimitRule):
 
     name = "max_position_percent_equity"
 
-    def __init__(self, percent: float) -> None:
-        super().__init__(percent)
-        self.percent = self.limit
+    @property
+    def percent(self) -> float:
+        """The limit (fraction of equity); ``limit`` is the same number (``SetLimit`` changes it)."""
+        return self.limit
 
     def check(self, order: Order, context: Any) -> str | None:
         im = order_impact(order, context)

@@ -240,3 +240,15 @@ def test_correlation_limit_signed_by_direction():
     assert place(eng, "BBB", SELL, 1).status is not OrderStatus.DENIED  # short BBB hedges long AAA
     assert place(eng, "CCC", BUY, 1).status is not OrderStatus.DENIED
     assert not math.isnan(independent)
+
+
+def test_set_limit_command_changes_a_configured_rule():
+    from workbench.model.commands import SetLimit
+
+    eng = make_engine([r.MaxOrderQuantity(100), r.MaxPositionPercentOfEquity(0.5)])
+    push_bar(eng, "SPY", 100.0, T0)
+    eng.execute(SetLimit(name="max_order_quantity", value=50))
+    assert reason_of(place(eng, "SPY", BUY, 51)) == "max_order_quantity: order quantity 51 exceeds limit 50 (SPY)"
+    eng.execute(SetLimit(name="max_position_percent_equity", value=0.01))  # 1% of 100,000 = 10 shares at 100
+    assert place(eng, "SPY", BUY, 10).status is OrderStatus.ACCEPTED
+    assert "limit 1.00%" in reason_of(place(eng, "SPY", BUY, 1))
