@@ -129,7 +129,8 @@ class RiskEngine:
         if self.engine is engine:
             return
         self.engine = engine
-        self.pending.attach(engine)
+        if self.rules or self.monitors:  # without rules nothing reads it: keep backtests free of its cost
+            self.pending.attach(engine)
         for m in self.monitors:
             m.attach(engine, self)
 
