@@ -131,6 +131,9 @@ class LiveRunner:
         Seconds.
     queue_size : int
         Bound of the input queue (back-pressure on the feed).
+    max_blocking : float
+        Seconds the core may process queued inputs before it yields to the loop once (so other
+        coroutines, e.g. a notebook's widgets, keep running while the session works through a backlog).
     """
 
     def __init__(
@@ -147,6 +150,7 @@ class LiveRunner:
         snapshot_interval: float = 1.0,
         heartbeat_interval: float = 5.0,
         queue_size: int = 4096,
+        max_blocking: float = 0.01,
         on_progress: Callable[[LiveRunner], None] | None = None,
     ) -> None:
         if journal is not None and not session_id:
@@ -161,6 +165,7 @@ class LiveRunner:
         self.snapshot_interval = snapshot_interval
         self.heartbeat_interval = heartbeat_interval
         self.on_progress = on_progress
+        self.max_blocking = max_blocking
         self.stats = RunnerStats()
         self.state = "created"
         self.error: BaseException | None = None
@@ -286,12 +291,15 @@ class LiveRunner:
         assert q is not None
         process = self._process
         get_nowait = q.get_nowait
+        monotonic = time.monotonic
+        max_blocking = self.max_blocking
         while True:
             item = await q.get()
             if item is _END:
                 return
+            until = monotonic() + max_blocking
             process(item)
-            for _ in range(4096):
+            while True:
                 try:
                     item = get_nowait()
                 except asyncio.QueueEmpty:
@@ -299,6 +307,11 @@ class LiveRunner:
                 if item is _END:
                     return
                 process(item)
+                if monotonic() > until:  # let the loop's other tasks (a notebook's widgets) run
+                    if self.on_progress is not None:
+                        self.on_progress(self)
+                    await asyncio.sleep(0)
+                    until = monotonic() + max_blocking
             if self.on_progress is not None:
                 self.on_progress(self)
 

@@ -48,7 +48,8 @@ class ReplayFeed:
     start : int
         Number of items to skip (resume position).
     yield_every : int
-        At full speed, yield to the event loop every this many items so a notebook stays responsive.
+        At full speed, or when a paced replay falls behind its clock, yield to the event loop every
+        this many items so a notebook stays responsive.
     """
 
     def __init__(
@@ -97,6 +98,8 @@ class ReplayFeed:
         clock: ReplayClock = self.clock
         first = True
         session_close = None
+        behind = 0  # items delivered without waiting (the replay is behind the clock)
+        every = self.yield_every
         for item in self._items():
             ts = item.ts_init
             if first:
@@ -111,5 +114,11 @@ class ReplayFeed:
             delay = clock.wall_delay(ts)
             if delay > 0:
                 await asyncio.sleep(delay)
+                behind = 0
+            else:
+                behind += 1
+                if behind == every:  # still yield to the loop now and then (a notebook stays responsive)
+                    behind = 0
+                    await asyncio.sleep(0)
             self.position += 1
             yield item
