@@ -147,4 +147,4 @@ def test_command_acknowledgement_rules(journal: Journal) -> None:
     with pytest.raises(CommandError, match="no command with id 999"):
         journal.reject_command(999, "x")
     assert [(e.command_id, e.ok, e.detail) for e in journal.events(sid)] == [
-        (limit, False, "limit max_position is not adjustable"), (kill, True, "halted")]
+        (limit, False, "limit max_position is not adjustable"), (kill, True, "halted"), (stop, True, "stopping")]
