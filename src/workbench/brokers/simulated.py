@@ -9,7 +9,7 @@ in :mod:`workbench.brokers.fills`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -316,12 +316,15 @@ class SimulatedBroker:
         self._volume_left[sym] = bar.volume * cap if cap is not None and bar.volume == bar.volume else math.inf
         tick = self.instrument(sym).tick_size
         # intrabar order: market first, then stop types, then limits
-        ranked = sorted(
-            (so for so in orders if not so.status.is_closed),
-            key=lambda so: 0 if so.order_type in (OrderType.MARKET, OrderType.MARKET_ON_OPEN,
-                                                  OrderType.MARKET_ON_CLOSE)
-            else (1 if so.order_type in _STOP_TYPES and not so.triggered else 2),
-        )
+        if len(orders) == 1:  # the common case: nothing to rank (a copy: fills remove from ``orders``)
+            ranked: Iterable[_SimOrder] = (orders[0],)
+        else:
+            ranked = sorted(
+                (so for so in orders if not so.status.is_closed),
+                key=lambda so: 0 if so.order_type in (OrderType.MARKET, OrderType.MARKET_ON_OPEN,
+                                                      OrderType.MARKET_ON_CLOSE)
+                else (1 if so.order_type in _STOP_TYPES and not so.triggered else 2),
+            )
         o, h, lo, ts = bar.open, bar.high, bar.low, bar.ts_event
         for so in ranked:
             if so.status.is_closed:
@@ -417,26 +420,35 @@ class SimulatedBroker:
         return book.get(symbol, self._last.get(symbol))
 
     # ------------------------------------------------------------------------------- checks
+    def _pending(self, symbol: str) -> float:
+        """Signed leaves quantity of the working orders in ``symbol`` (shares)."""
+        pending = 0.0
+        for so in self._open.get(symbol, ()):
+            if not so.status.is_closed:
+                pending += so.quantity - so.filled if so.side is BUY else so.filled - so.quantity
+        return pending
+
     def _pre_check(self, order: Order) -> str:
         cfg = self.config
-        pos = self.positions.get(order.symbol, [0.0, 0.0])[0]
-        pending = sum(
-            so.leaves * (1 if so.side is BUY else -1) for so in self._open.get(order.symbol, ()) if not so.status.is_closed
-        )
+        symbol = order.symbol
+        book = self.positions.get(symbol)
+        pos = book[0] if book is not None else 0.0
+        pending = self._pending(symbol)
         after = pos + pending + order.signed_quantity
         if not cfg.allow_short and after < -_EPS and order.side is not BUY:
-            return f"short selling not allowed: {order.symbol} position would be {after:g}"
+            return f"short selling not allowed: {symbol} position would be {after:g}"
         t = order.order_type
-        if t in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (order.limit_price and order.limit_price > 0):
-            return f"{t} order needs a positive limit_price, got {order.limit_price!r}"
-        if t in (OrderType.STOP, OrderType.STOP_LIMIT) and not (order.stop_price and order.stop_price > 0):
-            return f"{t} order needs a positive stop_price, got {order.stop_price!r}"
-        if t is OrderType.TRAILING_STOP and not (order.trailing_offset and order.trailing_offset > 0):
-            return f"TRAILING_STOP order needs a positive trailing_offset, got {order.trailing_offset!r}"
+        if t is not OrderType.MARKET:
+            if t in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (order.limit_price and order.limit_price > 0):
+                return f"{t} order needs a positive limit_price, got {order.limit_price!r}"
+            if t in (OrderType.STOP, OrderType.STOP_LIMIT) and not (order.stop_price and order.stop_price > 0):
+                return f"{t} order needs a positive stop_price, got {order.stop_price!r}"
+            if t is OrderType.TRAILING_STOP and not (order.trailing_offset and order.trailing_offset > 0):
+                return f"TRAILING_STOP order needs a positive trailing_offset, got {order.trailing_offset!r}"
         if cfg.check_buying_power:
-            price = order.limit_price or order.stop_price or self._ref_price(order.symbol, order.side)
+            price = order.limit_price or order.stop_price or self._ref_price(symbol, order.side)
             if price:
-                mult = self.instrument(order.symbol).multiplier
+                mult = self.instrument(symbol).multiplier
                 added = (abs(after) - abs(pos + pending)) * price * mult
                 if added > 0:
                     available = self.buying_power()
@@ -459,15 +471,23 @@ class SimulatedBroker:
     def buying_power(self) -> float:
         """``equity * leverage`` minus gross exposure minus open buy-order exposure (currency)."""
         net = gross = 0.0
+        bids, asks, lasts, instruments = self._bid, self._ask, self._last, self.instruments
         for s, (q, avg) in self.positions.items():
             if q:
-                v = q * self._mark(s, avg) * self.instrument(s).multiplier
+                b, a = bids.get(s), asks.get(s)  # mark as in _mark, inlined: once per position per order
+                mark = (b + a) * 0.5 if b is not None and a is not None else lasts.get(s, avg)
+                inst = instruments.get(s) or self.instrument(s)
+                v = q * mark * inst.multiplier
                 net += v
                 gross += v if v > 0 else -v
         reserved = 0.0
         for s, orders in self._open.items():
-            pos = self.positions.get(s, [0.0, 0.0])[0]
-            pend = sum(so.leaves * (1 if so.side is BUY else -1) for so in orders if not so.status.is_closed)
+            book = self.positions.get(s)
+            pos = book[0] if book is not None else 0.0
+            pend = 0.0
+            for so in orders:
+                if not so.status.is_closed:
+                    pend += so.quantity - so.filled if so.side is BUY else so.filled - so.quantity
             extra = abs(pos + pend) - abs(pos)
             if extra > 0:
                 reserved += extra * self._mark(s, 0.0) * self.instrument(s).multiplier
