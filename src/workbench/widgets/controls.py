@@ -176,10 +176,12 @@ def ticket_args(symbol: str, side: str, quantity: float, order_type: str, limit_
 class OrderTicket(Component):
     """Manual order entry: symbol, side, quantity, type, limit/stop price, time in force.
 
-    Without a live session the order is sent as a ``submit_order`` command through the journal;
-    with one (``live.engine``), it is created on that engine and submitted through its risk
-    engine at once. Either way the status line reports the outcome (order id and status, the
-    risk engine's denial, or the command's acknowledgement).
+    The order is sent as a ``submit_order`` command through the journal (a running
+    :class:`~workbench.engine.live.LiveRunner` polls it and submits through its risk engine). A
+    live object with an ``engine`` but no ``journal`` (an engine driven by hand in a notebook)
+    gets the order on that engine directly, through its risk engine. Either way the status line
+    reports the outcome (order id and status, the risk engine's denial, or the command's
+    acknowledgement).
     """
 
     title = "Order ticket"
@@ -223,8 +225,9 @@ class OrderTicket(Component):
         """Submit the order; return the order id (live engine) or the command id (journal), None on error."""
         try:
             args = self.args()
-            engine = getattr(self.view.live, "engine", None)
-            if engine is not None:
+            live = self.view.live
+            engine = getattr(live, "engine", None)
+            if engine is not None and getattr(live, "journal", None) is None:
                 return self._submit_live(engine, args)
             command_id = self.view.submit_command("submit_order", args)
         except (WorkbenchError, ValueError, KeyError) as exc:

@@ -73,6 +73,7 @@ class Dashboard(widgets.VBox):
 
     def __init__(self, journal: Journal | str | os.PathLike[str] | None = None, session_id: str | None = None, *,
                  live: Any = None, interval: float = 1.0, poll: float = 0.2) -> None:
+        self._task: asyncio.Task[None] | None = None
         if interval < 0.1:
             raise ValueError(f"interval must be at least 0.1 s, got {interval!r}")
         if poll < 0.05:
@@ -82,7 +83,6 @@ class Dashboard(widgets.VBox):
         self._journal = journal if isinstance(journal, Journal) else None
         self._wanted = session_id
         self._live = live
-        self._task: asyncio.Task[None] | None = None
         self._session_ids: tuple[str, ...] = ()
         self.refresh_count = 0
         self.poll = float(poll)

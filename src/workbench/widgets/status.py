@@ -102,8 +102,9 @@ def limits_used(snapshot: Snapshot, live: Any = None) -> pd.DataFrame:
 
     From the running engine when ``live.engine.risk.limits_used()`` exists (a DataFrame with
     ``rule``, ``value``, ``limit``), else from the latest journaled RiskEvent of each rule that
-    carried a value and a limit. Columns: ``rule``, ``value``, ``limit``, ``used_percent``
-    (= 100 x |value| / |limit|), ``ts_event`` (NaT for live values).
+    carried a value and a limit (limit changes by ``set_limit`` excluded). Columns: ``rule``,
+    ``value``, ``limit``, ``used_percent`` (= 100 x |value| / |limit|), ``ts_event`` (NaT for
+    live values).
     """
     risk = getattr(getattr(live, "engine", None), "risk", None)
     source = getattr(risk, "limits_used", None)
@@ -113,7 +114,8 @@ def limits_used(snapshot: Snapshot, live: Any = None) -> pd.DataFrame:
             frame["ts_event"] = pd.NaT
     else:
         ev = snapshot.risk_events
-        ev = ev[ev["kind"].eq("risk") & ev["value"].notna() & ev["limit"].notna()] if len(ev) else ev
+        if len(ev):  # set_limit events carry (new value, old limit), not a reading
+            ev = ev[ev["kind"].eq("risk") & ev["action"].ne("set_limit") & ev["value"].notna() & ev["limit"].notna()]
         frame = ev.groupby("rule", as_index=False).last()[["rule", "value", "limit", "ts_event"]] if len(ev) else (
             pd.DataFrame(columns=["rule", "value", "limit", "ts_event"]))
     frame = frame.copy()

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from workbench.clock import SimClock
 from workbench.engine.backtest import build_engine
+from workbench.errors import CommandError
 from workbench.model import events as ev
 from workbench.model.data import QuoteTick
 from workbench.model.enums import OrderSide, OrderType, TimeInForce
@@ -97,31 +98,24 @@ class ScriptedSession:
     def process_commands(self, names: Iterable[str] | None = None) -> list[CommandRecord]:
         """Carry out the pending control commands (optionally only ``names``) and acknowledge them.
 
-        ``pause``, ``resume``, ``cancel_all``, ``flatten`` and ``kill`` go to
-        :meth:`TradingEngine.execute`; ``submit_order`` creates and submits the order; anything
-        else is rejected with a reason. Returns the records processed.
+        Every command of :data:`workbench.model.commands.CONTROL_COMMANDS` goes to
+        :meth:`TradingEngine.execute` (``submit_order`` through the risk engine); a CommandError
+        (e.g. a denied order) or an unsupported name is journaled as a rejection with its reason.
+        Returns the records processed.
         """
         wanted = None if names is None else set(names)
         done = []
         for record in self.journal.pending_commands(self.session_id):
             if wanted is not None and record.name not in wanted:
                 continue
-            command = record.to_command(self._now())
-            if command is not None:
+            try:
+                command = record.to_command(self._now())
+                if command is None:
+                    raise CommandError(f"{record.name} is not supported by this session")
                 detail = self.engine.execute(command)
-                self.journal.acknowledge_command(record.command_id, True, detail, ts_event=self._now())
-            elif record.name == "submit_order":
-                a = record.args
-                order = self.engine.create_order(
-                    a["symbol"], OrderSide(a["side"]), a["quantity"], OrderType(a["order_type"]),
-                    limit_price=a["limit_price"], stop_price=a["stop_price"],
-                    time_in_force=TimeInForce(a["time_in_force"]), tag="ticket",
-                )
-                self.engine.submit_order(order)
-                self.journal.acknowledge_command(record.command_id, True, f"order {order.order_id} {order.status}",
-                                                 ts_event=self._now())
+            except CommandError as exc:
+                self.journal.reject_command(record.command_id, str(exc), ts_event=self._now())
             else:
-                self.journal.reject_command(record.command_id, f"{record.name} is not supported by this session",
-                                            ts_event=self._now())
+                self.journal.acknowledge_command(record.command_id, True, detail, ts_event=self._now())
             done.append(record)
         return done
