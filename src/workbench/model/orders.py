@@ -13,7 +13,8 @@ State table (``from -> allowed to``)::
     TRIGGERED        -> PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED, PARTIALLY_FILLED, FILLED, TRIGGERED
     PENDING_REPLACE  -> ACCEPTED/TRIGGERED/PARTIALLY_FILLED (modified or modify rejected: back to
                         the status before), PENDING_CANCEL, CANCELED, EXPIRED, PARTIALLY_FILLED, FILLED
-    PENDING_CANCEL   -> CANCELED, PARTIALLY_FILLED, FILLED, EXPIRED, (cancel rejected: back to before)
+    PENDING_CANCEL   -> CANCELED, PARTIALLY_FILLED, FILLED, EXPIRED, (cancel rejected: back to before),
+                        REJECTED (the broker refused the order before the cancel request reached it)
     PARTIALLY_FILLED -> PARTIALLY_FILLED, FILLED, PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED
     DENIED, REJECTED, FILLED, CANCELED, EXPIRED: terminal
 
@@ -68,7 +69,7 @@ _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         }
     ),
     S.PENDING_CANCEL: frozenset(
-        {S.CANCELED, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED, S.ACCEPTED, S.TRIGGERED}
+        {S.CANCELED, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED, S.ACCEPTED, S.TRIGGERED, S.REJECTED}
     ),
     S.PARTIALLY_FILLED: frozenset(
         {S.PARTIALLY_FILLED, S.FILLED, S.PENDING_CANCEL, S.PENDING_REPLACE, S.CANCELED, S.EXPIRED}

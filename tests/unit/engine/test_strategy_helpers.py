@@ -95,3 +95,22 @@ def test_buy_and_sell_infer_the_order_type(trading) -> None:
     )})
     assert [o.order_type for o in trading.orders(r)] == [
         OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP]
+
+
+def test_modify_and_cancel_before_the_broker_acknowledged(trading) -> None:
+    """Inside one callback the broker's answers are not in yet: modify/cancel must still work."""
+    b = trading.bar
+    data = [b(0, 100, 100.5, 99.5, 100), b(1, 100, 100.5, 99.8, 100.2), b(2, 100.3, 100.6, 99.9, 100.4)]
+
+    def place_and_change(s, d) -> None:
+        order = s.buy("SPY", 100, limit_price=99)
+        s.modify(order, limit_price=100.0)
+        s.modify(order, quantity=40)
+        other = s.buy("SPY", 10, limit_price=50)
+        s.cancel(other)
+        s.modify(other, limit_price=51)  # cancel pending: ignored
+
+    r = trading.run(data, {0: place_and_change})
+    order, other = trading.orders(r)
+    assert (order.status, order.quantity, order.limit_price, order.avg_fill_price) == (S.FILLED, 40, 100.0, 100.0)
+    assert other.status is S.CANCELED
