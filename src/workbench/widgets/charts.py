@@ -47,9 +47,10 @@ class EquityChart(Component):
     def __init__(self, *args: Any, height: int = 360, width: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         base = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.04)
-        base.add_trace(go.Scatter(x=[], y=[], mode="lines", name="equity", line={"color": "#1f77b4"}), row=1, col=1)
+        base.add_trace(go.Scatter(x=[], y=[], mode="lines", name="equity",
+                                  line={"color": "#1f77b4", "shape": "hv"}), row=1, col=1)
         base.add_trace(go.Scatter(x=[], y=[], mode="lines", name="P&L", fill="tozeroy",
-                                  line={"color": "#2ca02c"}), row=2, col=1)
+                                  line={"color": "#2ca02c", "shape": "hv"}), row=2, col=1)
         base.update_layout(height=height, width=width, autosize=width is None, showlegend=False, uirevision="keep",
                            margin={"l": 60, "r": 10, "t": 10, "b": 30})
         base.update_xaxes(type="date")

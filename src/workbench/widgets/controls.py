@@ -191,7 +191,8 @@ class OrderTicket(Component):
         super().__init__(*args, **kwargs)
         narrow = widgets.Layout(width="200px")
         self.symbol = widgets.Text(value=symbol, description="symbol", layout=narrow)
-        self.side = widgets.ToggleButtons(options=["BUY", "SELL"], value="BUY", description="side")
+        self.side = widgets.ToggleButtons(options=["BUY", "SELL"], value="BUY", style={"button_width": "70px"},
+                                          layout=widgets.Layout(width="auto"))
         self.quantity = widgets.FloatText(value=100.0, description="quantity", layout=narrow)
         self.order_type = widgets.Dropdown(options=[str(t) for t in TICKET_ORDER_TYPES], value="MARKET",
                                            description="type", layout=narrow)
@@ -206,8 +207,8 @@ class OrderTicket(Component):
         self.last_command_id: int | None = None
         self.children = (
             self.heading,
-            widgets.HBox([self.symbol, self.quantity, self.order_type, self.time_in_force]),
-            widgets.HBox([self.side, self.limit_price, self.stop_price, self.submit]),
+            widgets.HBox([self.side, self.symbol, self.quantity, self.time_in_force]),
+            widgets.HBox([self.order_type, self.limit_price, self.stop_price, self.submit]),
             self.status,
         )
 

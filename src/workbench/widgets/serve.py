@@ -189,7 +189,7 @@ def serve_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int
 def add_dashboard_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add ``dashboard`` to a CLI's subparsers; its handler is stored as ``func`` (:func:`run_dashboard`)."""
     parser = subparsers.add_parser("dashboard", help="serve the ops dashboard (Voila) on 127.0.0.1 with a token",
-                                   description=__doc__.splitlines()[0])
+                                   description="Serve the ops dashboard with Voila on 127.0.0.1 behind a token.")
     _add_arguments(parser)
     parser.set_defaults(func=run_dashboard)
     return parser
@@ -213,7 +213,8 @@ def run_dashboard(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m workbench.widgets.serve [--journal ...]`` (same options as ``workbench dashboard``)."""
-    parser = argparse.ArgumentParser(prog="workbench dashboard", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="workbench dashboard",
+                                     description="Serve the ops dashboard with Voila on 127.0.0.1 behind a token.")
     _add_arguments(parser)
     return run_dashboard(parser.parse_args(argv))
 
