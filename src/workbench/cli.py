@@ -144,7 +144,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
     if args.resume:
-        session = resume_session(args.resume, journal=args.journal,
+        session = resume_session(args.resume, journal=args.journal, record_to=args.record,
                                  speed=_speed(args.speed) if args.speed is not None else "saved")
     elif args.config:
         from workbench.config import load_config

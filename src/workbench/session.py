@@ -305,8 +305,12 @@ def resume_session(
     strategy: Strategy | None = None,
     on_progress: Callable[[LiveRunner], None] | None = None,
     snapshot_interval: float = 1.0,
+    record_to: str | Path | None = None,
 ) -> PaperSession:
     """Restart a journaled paper session after a crash (rebuild, warm up, reconcile, resume).
+
+    With ``record_to`` (the session's recording directory) the recording continues: items the
+    crashed process had not flushed are re-recorded from the data before trading resumes.
 
     The strategy, its parameters, the data and the speed come from the session's journaled
     parameters unless given.
@@ -350,8 +354,17 @@ def resume_session(
         broker.restore(state["broker"])
     rebuild(engine, jr.events(session_id))
     engine._order_seq = max(engine._order_seq, int(state.get("order_seq", 0)))
+    recorder = None
+    if record_to is not None:
+        from workbench.feeds.recorder import Recorder
+
+        upto = int(state.get("recorded_upto", position))
+        recorder = Recorder(record_to, start_seq=upto)
+        for item in itertools.islice(iter(stream), upto, position):
+            recorder.record(item)
+        recorder.flush()
     runner = LiveRunner(engine, feed, journal=jr, session_id=session_id, position=position, on_progress=on_progress,
-                        snapshot_interval=snapshot_interval)
+                        snapshot_interval=snapshot_interval, recorder=recorder)
     corrections: list[ev.ReconciliationCorrected] = []
     started = ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode="paper",
                                 strategy=saved.get("strategy", ""), parameters=dict(strategy.params.model_dump()),

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.clock import TimeEvent, TimerCallback
+from workbench.clock import ReplayClock, TimeEvent, TimerCallback
 from workbench.engine.engine import TradingEngine
 from workbench.errors import CommandError, WorkbenchError
 from workbench.model import commands as cmd
@@ -37,6 +37,7 @@ from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
 
 _END = object()
+_MARKET_TYPES = (Bar, QuoteTick, TradeTick)
 _log = logging.getLogger(__name__)
 _INF = math.inf
 
@@ -184,6 +185,9 @@ class LiveRunner:
         clock = engine.clock
         if hasattr(clock, "dispatch"):
             clock.dispatch = self._on_timer
+        # A paced replay's clock must not run ahead of the data being processed (when the engine lags
+        # the feed): it is pulled back to each item's time, so events are stamped in data time.
+        self._replay_clock = clock if isinstance(clock, ReplayClock) else None
 
     # --------------------------------------------------------------------------- public API
     def start(self) -> asyncio.Task[None]:
@@ -318,6 +322,9 @@ class LiveRunner:
     def _process(self, item: Any) -> None:
         engine = self.engine
         t = type(item)
+        rc = self._replay_clock
+        if rc is not None and t in _MARKET_TYPES and rc.timestamp_ns() > item.ts_init:
+            rc.rebase(item.ts_init)
         if t is Bar:
             if not (0.0 < item.low <= item.high < _INF and 0.0 < item.open < _INF and 0.0 < item.close < _INF
                     and 0.0 <= item.volume < _INF and type(item.ts_init) is int):
@@ -383,6 +390,8 @@ class LiveRunner:
     def checkpoint(self) -> dict[str, Any]:
         """What a restart needs besides the events: data position, order-id sequence, broker book."""
         state: dict[str, Any] = {"position": self.position, "order_seq": self.engine._order_seq}
+        if self.recorder is not None:
+            state["recorded_upto"] = self.recorder.flushed_upto
         snap = getattr(self.engine.broker, "snapshot", None)
         if snap is not None:
             state["broker"] = snap()

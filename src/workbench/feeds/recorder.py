@@ -1,10 +1,15 @@
 """Record any feed's market data to Parquet, and replay a recording exactly.
 
-A recording is a directory with one Parquet file per kind (``bars.parquet``, ``quotes.parquet``,
-``trades.parquet``) in the canonical layouts of :mod:`workbench.feeds.frames`, plus a ``seq``
-column: the order in which the items were received. :class:`Recording` replays them in that
-order, so the replayed events equal the recorded ones field by field (float64 and int64 are stored
-losslessly) and in the same order, even where a live feed delivered out of timestamp order.
+A recording is a directory of Parquet part files per kind (``bars-<seq>.parquet``,
+``quotes-<seq>.parquet``, ``trades-<seq>.parquet``) in the canonical layouts of
+:mod:`workbench.feeds.frames`, plus a ``seq`` column: the position of the item in the stream as
+received. :class:`Recording` replays them in ``seq`` order, so the replayed events equal the
+recorded ones field by field (float64 and int64 are stored losslessly) and in the same order, even
+where a live feed delivered out of timestamp order.
+
+Each flush writes complete part files, so a process killed while recording leaves readable files
+(it loses at most the unflushed items, and :attr:`Recorder.flushed_upto` says how far it got; a
+resumed session re-records from there). A seq recorded twice keeps its first copy.
 """
 
 from __future__ import annotations
@@ -23,8 +28,7 @@ from workbench.feeds.frames import BAR_COLUMNS, QUOTE_COLUMNS, TRADE_COLUMNS
 from workbench.model.data import Bar, MarketData, QuoteTick, TradeTick
 from workbench.model.enums import OrderSide
 
-_FILES = {Bar: ("bars.parquet", BAR_COLUMNS), QuoteTick: ("quotes.parquet", QUOTE_COLUMNS),
-          TradeTick: ("trades.parquet", TRADE_COLUMNS)}
+_FILES = {Bar: ("bars", BAR_COLUMNS), QuoteTick: ("quotes", QUOTE_COLUMNS), TradeTick: ("trades", TRADE_COLUMNS)}
 _STR = {"symbol", "aggressor"}
 
 
@@ -36,18 +40,35 @@ def _row(item: MarketData, columns: tuple[str, ...]) -> tuple:
 
 
 class Recorder:
-    """Append market data items to Parquet files in ``directory`` (flushed every ``batch`` items).
+    """Append market data items to Parquet part files in ``directory``.
+
+    Parameters
+    ----------
+    directory : path
+    batch : int
+        Flush after this many items.
+    start_seq : int
+        Stream position of the first item recorded (a resumed session continues its recording).
+    flush_seconds : float
+        Also flush when this much wall time has passed since the last flush.
 
     Use as a context manager or call :meth:`close`; :meth:`record` is cheap (a tuple append).
     """
 
-    def __init__(self, directory: str | Path, batch: int = 10_000) -> None:
+    def __init__(self, directory: str | Path, batch: int = 10_000, *, start_seq: int = 0,
+                 flush_seconds: float = 1.0) -> None:
+        import time
+
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.batch = batch
-        self.count = 0
+        self.count = start_seq
+        self.flushed_upto = start_seq
+        self.flush_seconds = flush_seconds
+        self._clock = time.monotonic
+        self._last_flush = self._clock()
         self._rows: dict[type, list[tuple]] = {k: [] for k in _FILES}
-        self._writers: dict[type, pq.ParquetWriter] = {}
+        self._pending = 0
 
     def record(self, item: MarketData) -> None:
         kind = type(item)
@@ -56,10 +77,19 @@ class Recorder:
             raise DataError(f"Recorder.record: not market data: {kind.__name__}")
         rows.append((self.count, *_row(item, _FILES[kind][1])))
         self.count += 1
-        if len(rows) >= self.batch:
-            self._flush(kind)
+        self._pending += 1
+        if self._pending >= self.batch or self._clock() - self._last_flush >= self.flush_seconds:
+            self.flush()
 
-    def _flush(self, kind: type) -> None:
+    def flush(self) -> None:
+        """Write every pending item (one complete part file per kind)."""
+        for kind in _FILES:
+            self._write(kind)
+        self._pending = 0
+        self.flushed_upto = self.count
+        self._last_flush = self._clock()
+
+    def _write(self, kind: type) -> None:
         rows = self._rows[kind]
         if not rows:
             return
@@ -68,19 +98,14 @@ class Recorder:
         data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
         schema = pa.schema([(c, pa.string() if c in _STR else (pa.int64() if c in ("seq", "ts_event", "ts_init")
                                                                   else pa.float64())) for c in cols])
-        table = pa.table(data, schema=schema)
-        writer = self._writers.get(kind)
-        if writer is None:
-            writer = self._writers[kind] = pq.ParquetWriter(self.directory / name, schema)
-        writer.write_table(table)
+        path = self.directory / f"{name}-{rows[0][0]:012d}.parquet"
+        tmp = path.with_suffix(".tmp")
+        pq.write_table(pa.table(data, schema=schema), tmp)
+        tmp.replace(path)  # atomic: a part file is complete or absent
         rows.clear()
 
     def close(self) -> None:
-        for kind in _FILES:
-            self._flush(kind)
-        for w in self._writers.values():
-            w.close()
-        self._writers.clear()
+        self.flush()
 
     def __enter__(self) -> Recorder:
         return self
@@ -102,11 +127,13 @@ class Recording:
         self.directory = Path(directory)
         self.frames: dict[type, pd.DataFrame] = {}
         for kind, (name, _) in _FILES.items():
-            path = self.directory / name
-            if path.exists():
-                self.frames[kind] = pd.read_parquet(path).sort_values("seq", kind="stable").reset_index(drop=True)
+            parts = sorted(self.directory.glob(f"{name}-*.parquet"))
+            if parts:
+                frame = pd.concat([pd.read_parquet(p) for p in parts], ignore_index=True)
+                frame = frame.drop_duplicates("seq", keep="first").sort_values("seq", kind="stable")
+                self.frames[kind] = frame.reset_index(drop=True)
         if not self.frames:
-            raise DataError(f"no recording in {self.directory} (expected bars/quotes/trades.parquet)")
+            raise DataError(f"no recording in {self.directory} (expected bars-*/quotes-*/trades-*.parquet)")
 
     def __len__(self) -> int:
         return sum(len(f) for f in self.frames.values())
