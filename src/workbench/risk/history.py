@@ -80,6 +80,8 @@ class PriceHistory:
         self.boundary = SessionBoundary(exchange)
         self.times: deque[int] = deque(maxlen=window + 1)
         self._prices: dict[str, deque[float]] = {}
+        self.samples = 0  # observations taken so far (a version number for caches)
+        self._cache: dict[tuple[str, ...], np.ndarray] = {}
 
     def attach(self, engine: TradingEngine, risk: RiskEngine) -> None:
         pass
@@ -92,6 +94,8 @@ class PriceHistory:
         """Append one observation: ``prices`` (symbol -> price) at ``ts_ns``; unknown symbols get NaN."""
         n = len(self.times)
         self.times.append(ts_ns)
+        self.samples += 1
+        self._cache.clear()
         for symbol in prices:
             if symbol not in self._prices:
                 self._prices[symbol] = deque([math.nan] * n, maxlen=self.window + 1)
@@ -101,12 +105,22 @@ class PriceHistory:
     def returns(self, symbols: list[str]) -> np.ndarray:
         """Simple returns, shape ``(observations, len(symbols))``, rows with any NaN dropped.
 
-        A symbol never sampled gives an all-NaN column, so the result then has no rows.
+        A symbol never sampled gives an all-NaN column, so the result then has no rows. Results
+        are cached (read-only arrays) until the next sample.
         """
+        key = tuple(symbols)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
         n = len(self.times)
         if n < 2 or not symbols:
             return np.empty((0, len(symbols)))
         cols = [np.asarray(self._prices[s], dtype=float) if s in self._prices else np.full(n, np.nan) for s in symbols]
         prices = np.column_stack(cols)
         rets = prices[1:] / prices[:-1] - 1.0
-        return rets[~np.isnan(rets).any(axis=1)]
+        rets = rets[~np.isnan(rets).any(axis=1)]
+        rets.setflags(write=False)
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[key] = rets
+        return rets

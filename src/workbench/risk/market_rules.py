@@ -87,6 +87,21 @@ class CorrelationLimit:
         self.history = history
         self.window = window
         self.min_observations = min_observations
+        self._cache: dict[tuple[str, str], tuple[float, int]] = {}
+        self._version = -1
+
+    def correlation(self, a: str, b: str) -> tuple[float, int]:
+        """(correlation, observations) of the daily returns of ``a`` and ``b`` over the window."""
+        if self._version != self.history.samples:
+            self._cache.clear()
+            self._version = self.history.samples
+        found = self._cache.get((a, b))
+        if found is None:
+            rets = self.history.returns([a, b])[-self.window:]
+            n = rets.shape[0]
+            corr = float(np.corrcoef(rets[:, 0], rets[:, 1])[0, 1]) if n >= self.min_observations else float("nan")
+            found = self._cache[(a, b)] = (corr, n)
+        return found
 
     def check(self, order: Order, context: Any) -> str | None:
         im = order_impact(order, context)
@@ -95,14 +110,13 @@ class CorrelationLimit:
         new_dir = 1.0 if im.buy else -1.0
         held = [(s, p.quantity) for s, p in context.portfolio.positions.items() if s != order.symbol and not p.is_flat]
         for symbol, quantity in held:
-            rets = self.history.returns([order.symbol, symbol])[-self.window:]
-            if rets.shape[0] < self.min_observations:
+            corr, n = self.correlation(order.symbol, symbol)
+            if n < self.min_observations:
                 continue
-            corr = float(np.corrcoef(rets[:, 0], rets[:, 1])[0, 1])
             effective = corr * new_dir * (1.0 if quantity > 0 else -1.0)
             if effective > self.max_correlation:
                 side = "long" if new_dir > 0 else "short"
                 held_side = "long" if quantity > 0 else "short"
                 return (f"{self.name}: {order.symbol} ({side}) vs held {symbol} ({held_side}) correlation "
-                        f"{effective:.2f} over {rets.shape[0]} returns exceeds limit {self.max_correlation:.2f}")
+                        f"{effective:.2f} over {n} returns exceeds limit {self.max_correlation:.2f}")
         return None
