@@ -314,3 +314,26 @@ def test_market_orders_fill_before_limits_on_the_same_bar(trading) -> None:
     limit, market = trading.orders(r)
     assert market.filled_quantity == 100 and market.avg_fill_price == 101.0
     assert limit.filled_quantity == 0 and limit.status is OrderStatus.ACCEPTED
+
+
+# ---------------------------------------------------------------------------------- trade prints
+def _trade(trading, i: int, price: float, size: float = 100.0):
+    from workbench.model.data import TradeTick
+
+    ts = trading.T0 + i * trading.MINUTE
+    return TradeTick("SPY", price, size, ts, ts)
+
+
+def test_market_on_trade_prints_fills_at_the_next_trade(trading) -> None:
+    data = [_trade(trading, 0, 100.00), _trade(trading, 1, 100.07), _trade(trading, 2, 100.20)]
+    r = trading.run(data, {0: lambda s, d: s.buy("SPY", 100)})
+    f = one_fill(trading, r)
+    assert (f.last_price, f.ts_event) == (100.07, data[1].ts_event)
+
+
+def test_resting_limit_on_trade_prints_fills_on_a_print_at_the_limit(trading) -> None:
+    data = [_trade(trading, 0, 100.00), _trade(trading, 1, 99.50), _trade(trading, 2, 99.00), _trade(trading, 3, 98.0)]
+    r = trading.run(data, {0: lambda s, d: s.buy("SPY", 100, limit_price=99.0)})
+    f = one_fill(trading, r)
+    # 99.50 is above the limit; a print at 99.00 is a trade at the limit
+    assert (f.last_price, f.liquidity_side, f.ts_event) == (99.0, MAKER, data[2].ts_event)
