@@ -340,11 +340,13 @@ class TradingEngine:
     # ------------------------------------------------------------------------------ recording
     def record(self, event: ev.Event) -> None:
         """Journal ``event`` (event sink first, then the in-memory log) and publish it on the bus."""
-        if self.event_sink is not None:
-            self.event_sink(event)
+        sink = self.event_sink
+        if sink is not None:
+            sink(event)
         if self.keep_events:
             self.events.append(event)
-        self.bus.publish("events", event)
+        for handler in self.bus.handlers("events"):  # MessageBus.publish, inlined (6 events per order)
+            handler(event)
 
     # --------------------------------------------------------------------------------- orders
     def next_order_id(self) -> str:
@@ -382,23 +384,28 @@ class TradingEngine:
         ValueError
             If the quantity rounds to zero lots or a price is not positive.
         """
-        inst = self.instrument(symbol)
+        inst = self.portfolio.instrument(symbol)
         qty = inst.round_quantity(abs(quantity))
         if qty <= 0:
             raise ValueError(f"quantity {quantity!r} of {symbol} rounds to 0 lots (lot size {inst.lot_size})")
-        for name, value in (("limit_price", limit_price), ("stop_price", stop_price)):
-            if value is not None and not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
+        if limit_price is not None:
+            if not limit_price > 0:
+                raise ValueError(f"limit_price must be positive, got {limit_price!r}")
+            limit_price = inst.round_price(limit_price)
+        if stop_price is not None:
+            if not stop_price > 0:
+                raise ValueError(f"stop_price must be positive, got {stop_price!r}")
+            stop_price = inst.round_price(stop_price)
         init = ev.OrderInitialized(
-            ts_event=self.now_ns(),
+            ts_event=self.clock.timestamp_ns(),
             order_id=order_id or self.next_order_id(),
             symbol=symbol,
             side=side,
             order_type=order_type,
             quantity=qty,
             time_in_force=time_in_force,
-            limit_price=inst.round_price(limit_price) if limit_price is not None else None,
-            stop_price=inst.round_price(stop_price) if stop_price is not None else None,
+            limit_price=limit_price,
+            stop_price=stop_price,
             trailing_offset=trailing_offset,
             trailing_offset_type=trailing_offset_type,
             expire_time_ns=expire_time_ns,
@@ -477,6 +484,11 @@ class TradingEngine:
             if symbol is None or order.symbol == symbol:
                 self.cancel_order(order.order_id)
 
+    def create_and_submit_close(self, pos: Any, tag: str) -> Order:
+        """Close ``pos`` with a reduce-only market order tagged ``tag``."""
+        side = OrderSide.SELL if pos.quantity > 0 else OrderSide.BUY
+        return self.submit_order(self.create_order(pos.symbol, side, abs(pos.quantity), reduce_only=True, tag=tag))
+
     def flatten(self, symbol: str | None = None, tag: str = "flatten") -> list[Order]:
         """Cancel open orders and close positions with reduce-only market orders."""
         self.cancel_all_orders(symbol)
@@ -484,9 +496,7 @@ class TradingEngine:
         for pos in list(self.portfolio.positions.values()):
             if pos.is_flat or (symbol is not None and pos.symbol != symbol):
                 continue
-            side = OrderSide.SELL if pos.quantity > 0 else OrderSide.BUY
-            order = self.create_order(pos.symbol, side, abs(pos.quantity), reduce_only=True, tag=tag)
-            out.append(self.submit_order(order))
+            out.append(self.create_and_submit_close(pos, tag))
         return out
 
     # ----------------------------------------------------------------------- trading state
@@ -500,13 +510,21 @@ class TradingEngine:
     def kill_switch(self, reason: str = "kill switch", flatten: bool = True) -> None:
         """Halt trading, cancel every open order and (``flatten``) close every position. Idempotent."""
         self.set_trading_state(TradingState.HALTED, reason)
-        self.cancel_all_orders()
+        # the kill switch's own closing orders (from an earlier pull) keep working: pulling it again
+        # must not cancel and re-send them
+        closing = {o.order_id for o in self.open_orders() if o.tag == "kill_switch"} if flatten else set()
+        for order in [*self._open_orders.values()]:
+            if order.order_id not in closing:
+                self.cancel_order(order.order_id)
+        held = [c for kids in self._children.values() for c in kids if c.status is OrderStatus.INITIALIZED]
+        for child in held:
+            self.cancel_order(child.order_id)
         if flatten:
             pending = {o.symbol for o in self.open_orders()
                        if o.reduce_only and o.status is not OrderStatus.PENDING_CANCEL}
             for pos in list(self.portfolio.positions.values()):
                 if not pos.is_flat and pos.symbol not in pending:
-                    self.flatten(pos.symbol, tag="kill_switch")
+                    self.create_and_submit_close(pos, "kill_switch")
 
     def pause(self) -> None:
         """Stop delivering data to strategies (working orders stay; marks and matching go on)."""
@@ -595,21 +613,25 @@ class TradingEngine:
         if order is None:
             raise KeyError(f"{type(event).__name__} for unknown order {event.order_id!r}")
         order.apply(event)
-        if order.status.is_open:
-            self._open_orders[order.order_id] = order
-        else:
+        status = order.status
+        closed = status.is_closed
+        if closed:
             self._open_orders.pop(order.order_id, None)
+        elif status is not OrderStatus.INITIALIZED:
+            self._open_orders[order.order_id] = order
         self.record(event)
-        if type(event) is ev.OrderFilled:
+        filled = type(event) is ev.OrderFilled
+        if filled:
             self._book_fill(order, event)  # type: ignore[arg-type]
-        if order.is_closed:
+        if order.status.is_closed:  # (re-read: a bus subscriber or the fill may have moved the order on)
             self._on_order_closed(order)
         was_busy = self._busy
         self._busy = True
+        owner = order.strategy_id
         for s in self.strategies:
-            if s.strategy_id == order.strategy_id or not order.strategy_id:
+            if not owner or s.strategy_id == owner:
                 s.on_order_event(event)
-                if type(event) is ev.OrderFilled:
+                if filled:
                     s.on_fill(event)  # type: ignore[arg-type]
         self._busy = was_busy
 
