@@ -45,6 +45,7 @@ HEALTH_WINDOW_SECONDS = 10.0
 """Window (s) over which :attr:`Health.event_rate` counts journaled events."""
 
 _CONNECTION = "ConnectionStatusChanged"
+_MAX_LATENCY_MS = 3_600_000.0  # a larger ts_written - ts_event gap means replayed (historical) event times
 
 LOG_CATEGORIES: dict[str, tuple[str, ...] | None] = {
     "all": None,
@@ -75,7 +76,8 @@ class Health:
         Events written per second over the last :data:`HEALTH_WINDOW_SECONDS` seconds.
     latency_ms : float | None
         ``ts_written - ts_event`` of the newest event in milliseconds (how late the engine
-        journals what happened); only meaningful for paper/live sessions, None for backtests.
+        journals what happened); None for backtests and for replays whose event times are
+        historical (gap over an hour).
     heartbeat_age : float | None
         Seconds since the engine holding the session lock last sent a heartbeat; None when no
         process holds the session.
@@ -316,13 +318,16 @@ class JournalView:
         heartbeat = session.get("ts_heartbeat")
         owner = ""
         if session.get("owner_pid") is not None:
-            owner = f"{session.get('owner_name') or 'engine'} pid {session['owner_pid']} on {session.get('owner_host')}"
-        realtime = session.get("mode") in ("paper", "live")
+            label, pid = session.get("owner_name") or "engine", str(session["owner_pid"])
+            owner = f"{label}{'' if pid in label else ' pid ' + pid} on {session.get('owner_host')}"
+        lag = None if newest is None else (newest.ts_written - newest.ts_event) / 1e6
+        if session.get("mode") not in ("paper", "live") or lag is None or abs(lag) > _MAX_LATENCY_MS:
+            lag = None  # a backtest, or a replay whose event times are historical
         return Health(
             last_seq=int(session["last_seq"]),
             last_event_age=None if newest is None else max(0.0, (now - newest.ts_written) / 1e9),
             event_rate=recent / HEALTH_WINDOW_SECONDS,
-            latency_ms=(newest.ts_written - newest.ts_event) / 1e6 if newest is not None and realtime else None,
+            latency_ms=lag,
             heartbeat_age=None if heartbeat is None else max(0.0, (now - heartbeat) / 1e9),
             owner=owner,
             connections=connections,

@@ -44,7 +44,8 @@ def positions_rows(snapshot: Snapshot) -> pd.DataFrame:
 
 
 class PositionsTable(Component):
-    """Open positions (symbol, side, quantity, average price, cost basis, marks and P&L)."""
+    """Open positions (symbol, side, quantity, average price, cost basis, realized P&L; with a live
+    session also the last price and unrealized P&L)."""
 
     title = "Positions"
     columns = ("symbol", "side", "quantity", "avg_price", "cost_basis", "last_price", "unrealized_pnl",
@@ -56,7 +57,10 @@ class PositionsTable(Component):
         self.children = (self.heading, self.table)
 
     def update(self, snapshot: Snapshot) -> None:
-        self.table.show(table_html(positions_rows(snapshot), "positions", self.columns, FORMATS,
+        columns = self.columns
+        if snapshot.live_positions is None:  # the journal has no per-symbol marks
+            columns = tuple(c for c in columns if c not in ("last_price", "unrealized_pnl"))
+        self.table.show(table_html(positions_rows(snapshot), "positions", columns, FORMATS,
                                    empty="no open positions"))
 
 
