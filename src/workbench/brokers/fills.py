@@ -21,9 +21,11 @@ An order is only ever matched against market data that arrives **after** it was 
   ask for a buy; the bar high/low) by a fixed amount or a percent. On a bar the trigger is checked
   against the stop as it stood *before* the bar, and only then is the extreme updated with the
   bar: the conservative order.
-* **Intrabar order** (bars only): market orders first (at the open), then stop-type orders, then
-  limit orders. When a take-profit and a stop-loss of one OCO group are both touched inside the
-  same bar, the stop-loss is assumed hit first (the adverse path), and the sibling is canceled.
+* **Intrabar order** (bars only): what executes at the open first (market orders, and limit
+  orders the open trades through or at), then stop-type orders, then the other limit orders. When
+  a take-profit and a stop-loss of one OCO group are both touched inside the same bar, the
+  stop-loss is assumed hit first (the adverse path), and the sibling is canceled; a take-profit
+  the bar opens through fills first, since the open comes before anything inside the bar.
 * **Partial fills**: with ``max_volume_participation`` set, the fills on one bar are capped at
   that share of the bar's volume (all orders of the symbol together); the rest stays working.
 * **Time in force**: DAY orders expire at the close of the session in progress (or the next one

@@ -315,17 +315,13 @@ class SimulatedBroker:
         cap = fm.max_volume_participation
         self._volume_left[sym] = bar.volume * cap if cap is not None and bar.volume == bar.volume else math.inf
         tick = self.instrument(sym).tick_size
-        # intrabar order: market first, then stop types, then limits
+        o, h, lo, ts = bar.open, bar.high, bar.low, bar.ts_event
+        # intrabar order: what executes at the open first (market orders, limits marketable at the
+        # open), then stop types, then the other limits
         if len(orders) == 1:  # the common case: nothing to rank (a copy: fills remove from ``orders``)
             ranked: Iterable[_SimOrder] = (orders[0],)
         else:
-            ranked = sorted(
-                (so for so in orders if not so.status.is_closed),
-                key=lambda so: 0 if so.order_type in (OrderType.MARKET, OrderType.MARKET_ON_OPEN,
-                                                      OrderType.MARKET_ON_CLOSE)
-                else (1 if so.order_type in _STOP_TYPES and not so.triggered else 2),
-            )
-        o, h, lo, ts = bar.open, bar.high, bar.low, bar.ts_event
+            ranked = sorted((so for so in orders if not so.status.is_closed), key=lambda so: _intrabar_rank(so, o))
         for so in ranked:
             if so.status.is_closed:
                 continue  # canceled by an OCO sibling earlier in this bar
@@ -635,6 +631,19 @@ class SimulatedBroker:
         self._quoted = set(state["quoted"])
         self._bid, self._ask, self._last = dict(state["bid"]), dict(state["ask"]), dict(state["last"])
         self._ts = int(state["ts"])
+
+
+def _intrabar_rank(so: _SimOrder, open_price: float) -> int:
+    """0: executes at the bar's open (market, limit through the open); 1: stop types; 2: other limits."""
+    t = so.order_type
+    if t is OrderType.MARKET or t is OrderType.MARKET_ON_OPEN or t is OrderType.MARKET_ON_CLOSE:
+        return 0
+    if t in _STOP_TYPES and not so.triggered:
+        return 1
+    lim = so.limit_price
+    if (so.side is BUY and open_price <= lim) or (so.side is not BUY and open_price >= lim):
+        return 0
+    return 2
 
 
 def _plain(v: Any) -> Any:

@@ -186,3 +186,14 @@ def test_oto_child_canceled_with_unfilled_parent(trading) -> None:
     r = trading.run(data, {0: lambda s, d: _oto(s, d, OrderType.LIMIT), 1: lambda s, d: s.cancel("O-000001")})
     parent, child = trading.orders(r)
     assert (parent.status, child.status) == (S.CANCELED, S.CANCELED)
+
+
+def test_bracket_take_profit_gapped_through_at_the_open_fills_first(trading) -> None:
+    """The open comes before anything inside the bar: a gap through the take-profit is not ambiguous."""
+    b = trading.bar
+    data = [b(0, 100, 100.5, 99.5, 100), b(1, 100, 101, 99.5, 100.5), b(2, 112, 113, 94, 100)]
+    r = trading.run(data, {0: lambda s, d: s.bracket("SPY", BUY, 100, take_profit=110, stop_loss=95)})
+    _entry, tp, sl = trading.orders(r)
+    assert (tp.status, sl.status) == (S.FILLED, S.CANCELED)
+    assert tp.avg_fill_price == 112.0  # first look at the exit: marketable at the open
+    assert r.engine.portfolio.cash == pytest.approx(100_000 + 100 * 12)
