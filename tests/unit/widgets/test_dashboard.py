@@ -89,3 +89,18 @@ async def test_start_refreshes_on_the_running_loop_and_new_events_come_fast(tmp_
         await asyncio.sleep(0)
         assert not dash.running
         dash.close()
+
+
+def test_refreshing_creates_no_widgets(tmp_path):
+    from ipywidgets.widgets.widget import _instances
+
+    with Journal(tmp_path / "j.sqlite") as journal:
+        session = ScriptedSession(journal, "bounded")
+        dash = Dashboard(journal)
+        dash.refresh()
+        count = len(_instances)
+        for i in range(15):
+            session.trade("SPY", "BUY" if i % 2 == 0 else "SELL", 10, 100.0 + i)
+            dash.refresh()
+        assert len(_instances) == count
+        dash.close()
