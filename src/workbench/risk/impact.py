@@ -10,7 +10,8 @@ Worst case, for a BUY (a SELL mirrors it)::
     notional_after = position * last * multiplier + open buy notional
                      + order quantity * price * multiplier                   (currency, signed)
 
-where ``price`` is the order's own limit (else stop) price, else the last price, and open orders
+where ``price`` is the order's own limit (else stop) price, else the last price (a sell limit at
+the higher of its limit and the last price, since it fills at or above its limit), and open orders
 count at their own price. An order *adds risk* when it pushes the worst-case position away from
 zero on its side (``quantity_after > 0`` for a buy); orders that only reduce a position pass the
 position and exposure limits.
@@ -47,6 +48,10 @@ class OrderImpact:
         last = pf.last_prices.get(symbol)
         self.last_price = last
         price = order.limit_price or order.stop_price or last
+        if last is not None and order.limit_price is not None and order.side is OrderSide.SELL:
+            # a sell limit fills at or above its limit: a marketable one at the market, so its
+            # worst case for a notional limit is the higher of the two (a buy limit is capped by it)
+            price = max(order.limit_price, last)
         self.price = price
         pending = self.pending
         if pending is not None:
