@@ -16,9 +16,11 @@ import argparse
 import importlib.util
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import webbrowser
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,10 +156,10 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         "--show_tracebacks=False",
         "--VoilaExecutor.show_tracebacks=False",
         # plotly >= 6 renders FigureWidget through anywidget: its old JupyterLab extension (4.7 MB) is unused
-        "--VoilaConfiguration.extension_denylist=['jupyterlab-plotly']",
+        "--VoilaConfiguration.extension_denylist=jupyterlab-plotly",
     ]
     if bundle is not None:
-        argv.append(f"--VoilaConfiguration.extra_labextensions_path=['{bundle}']")
+        argv.append(f"--VoilaConfiguration.extra_labextensions_path={bundle}")
     return DashboardServer(argv, env, f"http://{HOST}:{port}/?token={token}", port, token, url)
 
 
@@ -173,6 +175,9 @@ def serve_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int
     print(f"workbench dashboard: journal {server.journal_url}", flush=True)
     print(f"workbench dashboard: open {server.url}", flush=True)
     process = subprocess.Popen(server.argv, env=server.env)
+    if threading.current_thread() is threading.main_thread():
+        # a SIGTERM to this process stops Voila too (it would otherwise outlive us)
+        signal.signal(signal.SIGTERM, lambda *_: process.terminate())
     if open_browser:
         webbrowser.open(server.url)
     try:
