@@ -153,6 +153,22 @@ class PaperSession:
     def stop(self) -> None:
         self.runner.stop()
 
+    def submit_order(
+        self, symbol: str, side: str, quantity: float, order_type: str = "MARKET", *,
+        limit_price: float | None = None, stop_price: float | None = None, time_in_force: str = "DAY",
+    ) -> None:
+        """Queue a manual order (like the order ticket): the engine creates it and sends it through
+        the risk engine; the outcome is journaled (``CommandAcknowledged`` names the order or the denial)."""
+        self.runner.request("submit_order", symbol=symbol, side=side, quantity=quantity, order_type=order_type,
+                            limit_price=limit_price, stop_price=stop_price, time_in_force=time_in_force)
+
+    async def wait(self, seconds: float) -> dict[str, Any]:
+        """Let the session trade for ``seconds`` (without blocking the loop); returns :meth:`summary`."""
+        import asyncio
+
+        await asyncio.sleep(seconds)
+        return self.summary()
+
     @property
     def done(self) -> bool:
         return self.runner.done
