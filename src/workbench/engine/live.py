@@ -20,6 +20,7 @@ The library never blocks the loop with ``time.sleep`` and never calls ``asyncio.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import math
@@ -37,6 +38,7 @@ from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
 
 _END = object()
+_WAKE = object()  # wakes the core waiting on an empty queue when an urgent input arrives
 _MARKET_TYPES = (Bar, QuoteTick, TradeTick)
 _log = logging.getLogger(__name__)
 _INF = math.inf
@@ -172,6 +174,8 @@ class LiveRunner:
         self.error: BaseException | None = None
         self._queue_size = queue_size
         self._queue: asyncio.Queue[Any] | None = None
+        # controls, stop, snapshots: handled before the next queued data item, never behind a backlog
+        self._urgent: collections.deque[Any] = collections.deque()
         self._task: asyncio.Task[None] | None = None
         self._aux: list[asyncio.Task[None]] = []
         self._seen_commands: set[int] = set()
@@ -203,8 +207,10 @@ class LiveRunner:
     def done(self) -> bool:
         return self._task is not None and self._task.done()
 
-    def request(self, name: str, **args: Any) -> None:
-        """Queue a control request by name (pause, resume, cancel_all, flatten, kill)."""
+    def request(self, name: str, /, **args: Any) -> None:
+        """Queue a control request by name (a key of ``CONTROL_COMMANDS``: pause, resume, cancel_all,
+        flatten, kill, submit_order, set_limit) with its fields, e.g. ``request("set_limit",
+        name="max_order_quantity", value=500.0)``."""
         factory = cmd.CONTROL_COMMANDS.get(name)
         if factory is None:
             raise CommandError(f"unknown command {name!r}; known: {sorted(cmd.CONTROL_COMMANDS)}")
@@ -226,20 +232,42 @@ class LiveRunner:
         self.request("kill", reason=reason)
 
     def stop(self) -> None:
-        """Stop after the input being processed; the session ends cleanly (journaled)."""
+        """Stop after the input being processed (and controls requested before this call); the
+        session ends cleanly (journaled). Data still queued is not processed."""
         self._stop_requested = True
         if self._queue is not None:
-            self._queue.put_nowait(_END)
+            self._put_urgent(_END)
 
     def _put_control(self, control: _Control) -> None:
         if self._queue is None:
             raise RuntimeError("the session is not running: call start() first")
-        self._queue.put_nowait(control)
+        self._put_urgent(control)
+
+    def _put_urgent(self, item: Any) -> None:
+        self._urgent.append(item)
+        q = self._queue
+        if q is not None and q.empty():  # the core may be waiting for data: wake it
+            q.put_nowait(_WAKE)
 
     # ----------------------------------------------------------------------------- runtime
     def _on_timer(self, callback: TimerCallback, event: TimeEvent) -> None:
-        if self._queue is not None:
-            self._queue.put_nowait(_Timer(callback, event))
+        q = self._queue
+        if q is None:
+            return
+        try:
+            q.put_nowait(_Timer(callback, event))  # in order with the data queued before it
+        except asyncio.QueueFull:
+            self._put_urgent(_Timer(callback, event))
+
+    def _connections(self, connected: bool) -> None:
+        """Journal the feed's and the broker's connection status (shown by the dashboard's health panel)."""
+        engine = self.engine
+        speed = getattr(self.feed, "speed", None)
+        feed_detail = type(self.feed).__name__ + (f" x{speed:g}" if speed else " max speed" if hasattr(self.feed, "speed")
+                                                  else "")
+        for component, detail in (("feed", feed_detail), ("broker", getattr(engine.broker, "name", "broker"))):
+            engine.record(ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
+                                                     detail=detail if connected else "session ended"))
 
     async def run(self) -> None:
         """The session: start, process inputs until the feed ends or :meth:`stop`, then stop."""
@@ -251,6 +279,7 @@ class LiveRunner:
             self.journal.acquire_session(self.session_id, owner=f"workbench pid {os.getpid()}")
         try:
             engine.start()
+            self._connections(True)
             self._commit()
             self._aux = [asyncio.create_task(self._pump())]
             if self.journal is not None:
@@ -259,6 +288,7 @@ class LiveRunner:
                 self._aux.append(asyncio.create_task(self._ticker()))
             await self._core()
             engine.stop()
+            self._connections(False)
             self._commit(final=True)
             self.state = "stopped"
         except BaseException as exc:
@@ -297,20 +327,27 @@ class LiveRunner:
         get_nowait = q.get_nowait
         monotonic = time.monotonic
         max_blocking = self.max_blocking
+        urgent = self._urgent
         while True:
             item = await q.get()
+            if urgent and self._run_urgent():
+                return
             if item is _END:
                 return
             until = monotonic() + max_blocking
-            process(item)
+            if item is not _WAKE:
+                process(item)
             while True:
+                if urgent and self._run_urgent():
+                    return
                 try:
                     item = get_nowait()
                 except asyncio.QueueEmpty:
                     break
                 if item is _END:
                     return
-                process(item)
+                if item is not _WAKE:
+                    process(item)
                 if monotonic() > until:  # let the loop's other tasks (a notebook's widgets) run
                     if self.on_progress is not None:
                         self.on_progress(self)
@@ -318,6 +355,16 @@ class LiveRunner:
                     until = monotonic() + max_blocking
             if self.on_progress is not None:
                 self.on_progress(self)
+
+    def _run_urgent(self) -> bool:
+        """Handle the urgent inputs in arrival order; True when one of them is a stop."""
+        urgent = self._urgent
+        while urgent:
+            item = urgent.popleft()
+            if item is _END:
+                return True
+            self._process(item)
+        return False
 
     def _process(self, item: Any) -> None:
         engine = self.engine
@@ -455,7 +502,7 @@ class LiveRunner:
         assert q is not None
         while True:
             await asyncio.sleep(self.snapshot_interval)
-            q.put_nowait(_TICK)
+            self._put_urgent(_TICK)
 
 
 def _make_durable(engine: TradingEngine, runner: LiveRunner) -> None:
