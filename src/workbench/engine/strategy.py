@@ -219,13 +219,19 @@ class Strategy:
         return self.order(symbol, OrderSide.SELL, quantity, _infer_type(kwargs), **kwargs)
 
     def _pending_quantity(self, symbol: str) -> float:
-        return sum(o.leaves_quantity * (1 if o.side is OrderSide.BUY else -1) for o in self.open_orders(symbol))
+        """Signed leaves quantity of this strategy's open orders in ``symbol`` (shares)."""
+        pending = 0.0
+        sid = self.strategy_id
+        for o in self._engine.open_orders(symbol):
+            if o.strategy_id == sid:
+                pending += o.leaves_quantity if o.side is OrderSide.BUY else -o.leaves_quantity
+        return pending
 
     def order_target_quantity(self, symbol: str, target: float, **kwargs: Any) -> Order | None:
         """Trade toward a signed position of ``target`` shares, net of open orders. None if already there."""
-        delta = target - self.position_quantity(symbol) - self._pending_quantity(symbol)
-        lot = self._engine.instrument(symbol).lot_size
-        if abs(delta) < lot:
+        eng = self._engine
+        delta = target - eng.portfolio.quantity(symbol) - self._pending_quantity(symbol)
+        if abs(delta) < eng.instrument(symbol).lot_size:
             return None
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
         return self.order(symbol, side, abs(delta), _infer_type(kwargs), **kwargs)

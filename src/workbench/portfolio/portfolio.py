@@ -85,9 +85,15 @@ class Portfolio:
 
     def _remark(self) -> None:
         lp = self.last_prices
-        values = [p.quantity * lp.get(s, p.avg_price) * p.multiplier for s, p in self.positions.items() if p.quantity]
-        self.market_value = sum(values)
-        self.gross_value = sum(abs(v) for v in values)
+        market = gross = 0.0
+        for s, p in self.positions.items():
+            q = p.quantity
+            if q:
+                v = q * lp.get(s, p.avg_price) * p.multiplier
+                market += v
+                gross += v if v >= 0 else -v
+        self.market_value = market
+        self.gross_value = gross
 
     # ---------------------------------------------------------------------------------- queries
     @property
