@@ -7,8 +7,10 @@ broker (``SimulatedBroker``) differ.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -26,6 +28,9 @@ from workbench.portfolio.trades import round_trips
 from workbench.risk.engine import RiskEngine
 
 PROGRESS_MIN_EVENTS = 200_000
+DRIVE_BATCH = 32_768
+"""Items the backtest loop takes from the stream between two progress/GC steps (see :func:`_drive`)."""
+_END = object()
 
 
 @dataclass
@@ -157,40 +162,52 @@ def run_backtest(
 
 
 def _drive(engine: TradingEngine, stream: Iterable[Any], total: int | None) -> None:
-    on_bar, on_quote, on_trade = engine.on_bar, engine.on_quote, engine.on_trade
-    bar_t, quote_t, trade_t = Bar, QuoteTick, TradeTick
-    if total is None:
-        for item in stream:
-            t = type(item)
-            if t is bar_t:
-                on_bar(item)
-            elif t is quote_t:
-                on_quote(item)
-            elif t is trade_t:
-                on_trade(item)
-            else:
-                engine.process(item)
-        return
-    from tqdm.auto import tqdm
+    """Feed ``stream`` to ``engine`` in order; every ``DRIVE_BATCH`` items update the progress bar (if ``total``).
 
-    step = 50_000
-    with tqdm(total=total, unit="ev", unit_scale=True, desc="backtest") as bar:
-        n = 0
-        for item in stream:
-            t = type(item)
-            if t is bar_t:
-                on_bar(item)
-            elif t is quote_t:
-                on_quote(item)
-            elif t is trade_t:
-                on_trade(item)
-            else:
-                engine.process(item)
-            n += 1
-            if n == step:
-                bar.update(n)
-                n = 0
-        bar.update(n)
+    Garbage collection: a backtest keeps what it records (orders, their events, fills), about ten
+    container objects per order, and CPython re-scans every tracked object in a full collection
+    each time that number has grown by a quarter: on a 1,000,000-bar run with 38,000 orders those
+    scans took a fifth of the run. So after each batch the objects alive so far are moved to the
+    collector's permanent generation (``gc.freeze``) and they are given back when the run ends
+    (``gc.unfreeze``, also on error). Nothing is leaked: reference counting still frees every
+    object as usual, and cyclic garbage made during the run is collected after it. Skipped when
+    the caller disabled the collector or froze objects itself.
+    """
+    on_bar, on_quote, on_trade, process = engine.on_bar, engine.on_quote, engine.on_trade, engine.process
+    bar_t, quote_t, trade_t = Bar, QuoteTick, TradeTick
+    progress = None
+    if total is not None:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=total, unit="ev", unit_scale=True, desc="backtest")
+    freeze = gc.isenabled() and gc.get_freeze_count() == 0
+    items = iter(stream)  # consumed lazily: a batch held in a list would make the young objects survive
+    done = engine.data_count
+    try:
+        while True:
+            item = _END
+            for item in islice(items, DRIVE_BATCH):
+                t = type(item)
+                if t is bar_t:
+                    on_bar(item)
+                elif t is quote_t:
+                    on_quote(item)
+                elif t is trade_t:
+                    on_trade(item)
+                else:
+                    process(item)
+            if item is _END:
+                break
+            if progress is not None:
+                progress.update(engine.data_count - done)
+                done = engine.data_count
+            if freeze:
+                gc.freeze()
+    finally:
+        if freeze:
+            gc.unfreeze()
+        if progress is not None:
+            progress.close()
 
 
 def make_result(engine: TradingEngine, elapsed: float = 0.0) -> BacktestResult:
