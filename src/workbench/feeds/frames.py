@@ -142,6 +142,8 @@ def to_canonical(frame: pd.DataFrame, kind: DataKind | None = None) -> pd.DataFr
             data[name] = _as_ns(column, name)
         elif name in TEXT_COLUMNS:
             data[name] = text_column(column)
+        elif column.dtype == np.float64:
+            data[name] = column  # already canonical: shared (copy on write), not copied
         else:
             data[name] = column.to_numpy(dtype=np.float64, na_value=np.nan)
     if kind is DataKind.TRADE:
@@ -150,7 +152,7 @@ def to_canonical(frame: pd.DataFrame, kind: DataKind | None = None) -> pd.DataFr
         if bad.any():
             value = aggressor[bad].iloc[0]  # type: ignore[index]
             raise DataError(f"trades frame: aggressor={value!r} is not one of {AGGRESSOR_VALUES}")
-    return pd.DataFrame(data, index=frame.index)
+    return pd.DataFrame(data, index=frame.index, copy=False)  # columns are new arrays or copy-on-write views
 
 
 def text_column(column: pd.Series) -> pd.Series:
@@ -160,11 +162,13 @@ def text_column(column: pd.Series) -> pd.Series:
     return column.fillna("")
 
 
-def _as_ns(column: pd.Series, name: str) -> np.ndarray:
+def _as_ns(column: pd.Series, name: str) -> pd.Series | np.ndarray:
     if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(column.dtype):
         if column.dt.tz is None:
             raise DataError(f"column {name!r} holds naive datetimes; localize them (tz_localize) first")
         return column.dt.as_unit("ns").to_numpy(dtype=np.int64)
     if not pd.api.types.is_integer_dtype(column.dtype):
         raise DataError(f"column {name!r} must be int64 ns since epoch UTC, got dtype {column.dtype}")
+    if column.dtype == np.int64:
+        return column  # already canonical: shared (copy on write), not copied
     return column.to_numpy(dtype=np.int64)

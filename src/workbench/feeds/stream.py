@@ -64,21 +64,16 @@ class MarketDataStream:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
         self._chunk_size = chunk_size
-        parts: dict[DataKind, list[tuple[pd.DataFrame, np.ndarray]]] = {kind: [] for kind in DataKind}
-        position = 0
+        parts: dict[DataKind, list[pd.DataFrame]] = {kind: [] for kind in DataKind}  # in source order
         for source in sources:
             if isinstance(source, pd.DataFrame):
                 kind = detect_kind(source)
-                frame = to_canonical(source, kind)
-                parts[kind].append((frame, np.arange(position, position + len(frame))))
-                position += len(frame)
+                parts[kind].append(to_canonical(source, kind))
             elif isinstance(source, (str, bytes)) or not isinstance(source, Iterable):
                 raise DataError(f"a stream source must be a DataFrame or an iterable of market data, got {type(source)}")
             else:
-                converted, count = _frames_from_objects(source)
-                for kind, (frame, seq) in converted.items():
-                    parts[kind].append((frame, seq + position))
-                position += count
+                for kind, frame in _frames_from_objects(source).items():
+                    parts[kind].append(frame)
         self._build(parts)
 
     @classmethod
@@ -91,13 +86,12 @@ class MarketDataStream:
 
     # -- construction -----------------------------------------------------------------------
 
-    def _build(self, parts: dict[DataKind, list[tuple[pd.DataFrame, np.ndarray]]]) -> None:
-        frames = {kind: [f for f, _ in parts[kind]] for kind in DataKind}
+    def _build(self, frames: dict[DataKind, list[pd.DataFrame]]) -> None:
         symbols = pd.concat([f["symbol"] for kind in DataKind for f in frames[kind]] or [pd.Series([], dtype="str")])
         codes, uniques = pd.factorize(symbols, sort=True)
         self._symbol_table = np.asarray(uniques, dtype=object)
         self._columns: dict[DataKind, dict[str, np.ndarray]] = {}
-        ts_init_all, kind_all, seq_all = [], [], []
+        ts_init_all, kind_all = [], []
         offset = 0
         for kind in DataKind:
             n = sum(len(f) for f in frames[kind])
@@ -116,16 +110,25 @@ class MarketDataStream:
             self._columns[kind] = columns
             ts_init_all.append(columns["ts_init"])
             kind_all.append(np.full(n, int(kind), dtype=np.int8))
-            seq_all.append(np.concatenate([seq for _, seq in parts[kind]]))
             offset += n
         if not ts_init_all:
             self._kinds = np.empty(0, dtype=np.int8)
             return
-        ts_init = np.concatenate(ts_init_all)
-        kinds = np.concatenate(kind_all)
-        seq = np.concatenate(seq_all)
-        order = np.lexsort((seq, kinds, ts_init))
-        self._kinds = kinds[order]
+        # Sort by (ts_init, kind), stably. Source order needs no key of its own: inside each kind's
+        # block the rows are already in source order (sources in the given order, rows in file
+        # order), and a stable sort keeps that order among equal keys.
+        if len(ts_init_all) == 1:  # one kind: its rows only need ordering by ts_init
+            ts_init = ts_init_all[0]
+            self._kinds = kind_all[0]
+            if not (ts_init[1:] < ts_init[:-1]).any():
+                return  # already in delivery order: keep the columns as they are
+            (columns,) = self._columns.values()
+            order = np.argsort(ts_init, kind="stable")
+            for name, values in columns.items():
+                columns[name] = values[order]
+            return
+        order = np.lexsort((np.concatenate(kind_all), np.concatenate(ts_init_all)))
+        self._kinds = np.concatenate(kind_all)[order]
         base = 0
         for kind in DataKind:
             if kind not in self._columns:
@@ -242,26 +245,19 @@ class MarketDataStream:
         return out
 
 
-def _frames_from_objects(
-    objects: Iterable[MarketData],
-) -> tuple[dict[DataKind, tuple[pd.DataFrame, np.ndarray]], int]:
-    """Columns of the objects per kind with each object's position in ``objects``; and the item count."""
+def _frames_from_objects(objects: Iterable[MarketData]) -> dict[DataKind, pd.DataFrame]:
+    """Canonical frame of the objects of each kind present, rows in the order given."""
     rows: dict[DataKind, list[tuple]] = {kind: [] for kind in DataKind}
-    positions: dict[DataKind, list[int]] = {kind: [] for kind in DataKind}
-    count = 0
     for position, item in enumerate(objects):
-        count += 1
         kind = _TYPES.get(type(item))
         if kind is None:
             raise DataError(f"item {position} of a stream source is {type(item).__name__}, not Bar/QuoteTick/TradeTick")
         rows[kind].append(tuple(_value(item, name) for name in kind.columns))
-        positions[kind].append(position)
-    out = {}
-    for kind in DataKind:
-        if rows[kind]:
-            frame = pd.DataFrame.from_records(rows[kind], columns=list(kind.columns))
-            out[kind] = (to_canonical(frame, kind), np.asarray(positions[kind], dtype=np.int64))
-    return out, count
+    return {
+        kind: to_canonical(pd.DataFrame.from_records(rows[kind], columns=list(kind.columns)), kind)
+        for kind in DataKind
+        if rows[kind]
+    }
 
 
 def _value(item: MarketData, name: str) -> object:
