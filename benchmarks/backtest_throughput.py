@@ -31,9 +31,14 @@ FAST, SLOW, QUANTITY, CASH = 10, 30, 100, 50_000_000.0
 
 
 def tiled_bars(repeat: int) -> pd.DataFrame:
+    """``repeat`` labelled copies of the real bars, one after the other (built column by column)."""
     bars, _ = load_lean_hourly()
-    copies = [bars.assign(symbol=bars["symbol"] + f"#{k + 1}") for k in range(repeat)]
-    return pd.concat(copies, ignore_index=True)
+    columns = {
+        name: (pd.concat([bars[name] + f"#{k + 1}" for k in range(repeat)], ignore_index=True) if name == "symbol"
+               else np.tile(bars[name].to_numpy(), repeat))
+        for name in bars.columns
+    }
+    return pd.DataFrame(columns, copy=False)
 
 
 def pandas_crosscheck(bars: pd.DataFrame) -> tuple[int, float]:
