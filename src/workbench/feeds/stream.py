@@ -90,7 +90,8 @@ class MarketDataStream:
         symbols = pd.concat([f["symbol"] for kind in DataKind for f in frames[kind]] or [pd.Series([], dtype="str")])
         codes, uniques = pd.factorize(symbols, sort=True)
         self._symbol_table = np.asarray(uniques, dtype=object)
-        self._columns: dict[DataKind, dict[str, np.ndarray]] = {}
+        self._columns: dict[DataKind, dict[str, np.ndarray]] = {}  # per kind, rows in source order
+        self._order: dict[DataKind, np.ndarray] = {}  # per kind: delivery position -> row (absent: same)
         ts_init_all, kind_all = [], []
         offset = 0
         for kind in DataKind:
@@ -114,18 +115,16 @@ class MarketDataStream:
         if not ts_init_all:
             self._kinds = np.empty(0, dtype=np.int8)
             return
-        # Sort by (ts_init, kind), stably. Source order needs no key of its own: inside each kind's
-        # block the rows are already in source order (sources in the given order, rows in file
-        # order), and a stable sort keeps that order among equal keys.
+        # Delivery order: by (ts_init, kind), stably. Source order needs no key of its own: inside
+        # each kind's block the rows are already in source order (sources in the given order, rows
+        # in file order), and a stable sort keeps that order among equal keys. The columns are not
+        # reordered (that would copy them all): each kind keeps a permutation, None when in order.
         if len(ts_init_all) == 1:  # one kind: its rows only need ordering by ts_init
             ts_init = ts_init_all[0]
             self._kinds = kind_all[0]
-            if not (ts_init[1:] < ts_init[:-1]).any():
-                return  # already in delivery order: keep the columns as they are
-            (columns,) = self._columns.values()
-            order = np.argsort(ts_init, kind="stable")
-            for name, values in columns.items():
-                columns[name] = values[order]
+            if (ts_init[1:] < ts_init[:-1]).any():
+                (kind,) = self._columns
+                self._order[kind] = np.argsort(ts_init, kind="stable")
             return
         order = np.lexsort((np.concatenate(kind_all), np.concatenate(ts_init_all)))
         self._kinds = np.concatenate(kind_all)[order]
@@ -133,12 +132,10 @@ class MarketDataStream:
         for kind in DataKind:
             if kind not in self._columns:
                 continue
-            columns = self._columns[kind]
-            n = len(columns["ts_init"])
+            n = len(self._columns[kind]["ts_init"])
             permutation = order[self._kinds == int(kind)] - base
             if not np.array_equal(permutation, np.arange(n)):
-                for name, values in columns.items():
-                    columns[name] = values[permutation]
+                self._order[kind] = permutation
             base += n
 
     # -- properties ------------------------------------------------------------------------------
@@ -154,12 +151,16 @@ class MarketDataStream:
     @property
     def start_ns(self) -> int | None:
         """``ts_init`` of the first item (ns since epoch UTC), None when empty."""
-        return min((int(c["ts_init"][0]) for c in self._columns.values()), default=None)
+        return min((int(self._ts_init_at(kind, 0)) for kind in self._columns), default=None)
 
     @property
     def end_ns(self) -> int | None:
         """``ts_init`` of the last item (ns since epoch UTC), None when empty."""
-        return max((int(c["ts_init"][-1]) for c in self._columns.values()), default=None)
+        return max((int(self._ts_init_at(kind, -1)) for kind in self._columns), default=None)
+
+    def _ts_init_at(self, kind: DataKind, position: int) -> int:
+        order = self._order.get(kind)
+        return self._columns[kind]["ts_init"][position if order is None else order[position]]
 
     @property
     def counts(self) -> dict[str, int]:
@@ -192,17 +193,26 @@ class MarketDataStream:
             for code in kinds.tolist():
                 yield makers[code]()
 
+    def _rows(self, kind: DataKind, start: int, stop: int) -> dict[str, np.ndarray]:
+        """Columns of ``kind`` for its items ``start:stop`` in delivery order (views when in order)."""
+        columns = self._columns[kind]
+        order = self._order.get(kind)
+        if order is None:
+            return {name: values[start:stop] for name, values in columns.items()}
+        rows = order[start:stop]
+        return {name: values[rows] for name, values in columns.items()}
+
     def _objects(self, kind: DataKind, start: int, stop: int) -> Iterator[MarketData]:
-        c = self._columns[kind]
-        symbols = self._symbol_table[c["symbol"][start:stop]].tolist()
-        ts_event = c["ts_event"][start:stop].tolist()
-        ts_init = c["ts_init"][start:stop].tolist()
-        values = [c[name][start:stop].tolist() for name in _FLOATS[kind]]
+        c = self._rows(kind, start, stop)
+        symbols = self._symbol_table[c["symbol"]].tolist()
+        ts_event = c["ts_event"].tolist()
+        ts_init = c["ts_init"].tolist()
+        values = [c[name].tolist() for name in _FLOATS[kind]]
         if kind is DataKind.BAR:
             return map(Bar, symbols, *values, ts_event, ts_init)
         if kind is DataKind.QUOTE:
             return map(QuoteTick, symbols, *values, ts_event, ts_init)
-        aggressors = _AGGRESSORS[c["aggressor"][start:stop]].tolist()
+        aggressors = _AGGRESSORS[c["aggressor"]].tolist()
         return map(TradeTick, symbols, *values, ts_event, ts_init, aggressors)
 
     def iter_chunks(self, chunk_size: int | None = None) -> Iterator[tuple[DataKind, dict[str, np.ndarray]]]:
@@ -224,13 +234,13 @@ class MarketDataStream:
                 yield kind, self._slice(kind, begin, begin + len(run))
 
     def _slice(self, kind: DataKind, start: int, stop: int) -> dict[str, np.ndarray]:
-        c = self._columns[kind]
-        out = {"ts_event": c["ts_event"][start:stop], "ts_init": c["ts_init"][start:stop]}
-        out["symbol"] = self._symbol_table[c["symbol"][start:stop]]
+        c = self._rows(kind, start, stop)
+        out = {"ts_event": c["ts_event"], "ts_init": c["ts_init"]}
+        out["symbol"] = self._symbol_table[c["symbol"]]
         for name in _FLOATS[kind]:
-            out[name] = c[name][start:stop]
+            out[name] = c[name]
         if kind is DataKind.TRADE:
-            out["aggressor"] = np.array(["", "BUY", "SELL"], dtype=object)[c["aggressor"][start:stop]]
+            out["aggressor"] = np.array(["", "BUY", "SELL"], dtype=object)[c["aggressor"]]
         return out
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
