@@ -14,6 +14,8 @@ columnar size plus one chunk, however long the stream.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import chain
+from operator import call
 from typing import Any
 
 import numpy as np
@@ -174,6 +176,11 @@ class MarketDataStream:
 
     def __iter__(self) -> Iterator[MarketData]:
         """Yield Bar, QuoteTick and TradeTick objects in delivery order, created chunk by chunk."""
+        # chained iterators, one per chunk: a chunk of one kind is a plain ``map`` over its columns,
+        # so most items reach the caller without passing through a Python generator frame
+        return chain.from_iterable(self._chunks())
+
+    def _chunks(self) -> Iterator[Iterator[MarketData]]:
         cursors = dict.fromkeys(self._columns, 0)
         size = self._chunk_size
         for start in range(0, len(self._kinds), size):
@@ -181,7 +188,7 @@ class MarketDataStream:
             first = int(kinds[0])
             if (kinds == first).all():
                 kind = DataKind(first)
-                yield from self._objects(kind, cursors[kind], cursors[kind] + len(kinds))
+                yield self._objects(kind, cursors[kind], cursors[kind] + len(kinds))
                 cursors[kind] += len(kinds)
                 continue
             makers: list[Any] = [None, None, None]
@@ -190,8 +197,7 @@ class MarketDataStream:
                 if count:
                     makers[kind] = self._objects(kind, cursors[kind], cursors[kind] + count).__next__
                     cursors[kind] += count
-            for code in kinds.tolist():
-                yield makers[code]()
+            yield map(call, map(makers.__getitem__, kinds.tolist()))
 
     def _rows(self, kind: DataKind, start: int, stop: int) -> dict[str, np.ndarray]:
         """Columns of ``kind`` for its items ``start:stop`` in delivery order (views when in order)."""
