@@ -22,18 +22,20 @@ def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
     Returns a DataFrame with :data:`TRADE_COLUMNS`; times as given in ``ts_event``; ``return`` is
     ``pnl`` over the entry notional. Open round trips at the end are not included.
     """
-    out: list[dict] = []
+    rows: list[tuple] = []  # one per round trip, TRADE_COLUMNS order; times as row numbers of ``fills``
     state: dict[str, dict] = {}
     eps = 1e-9
-    for row in fills.itertuples(index=False):
-        sym, qty, px, fee, ts = row.symbol, float(row.quantity), float(row.price), float(row.commission), row.ts_event
-        signed = qty if str(row.side) == "BUY" else -qty
+    columns = (fills["symbol"].tolist(), fills["side"].tolist(), fills["quantity"].tolist(), fills["price"].tolist(),
+               fills["commission"].tolist())  # plain lists: no per-row pandas objects
+    for i, (sym, side, qty, px, fee) in enumerate(zip(*columns, strict=True)):
+        qty, px, fee = float(qty), float(px), float(fee)
+        signed = qty if str(side) == "BUY" else -qty
         remaining, fee_left = signed, fee
         while abs(remaining) > eps:
             st = state.get(sym)
             if st is None or abs(st["pos"]) < eps:
                 st = state[sym] = {"pos": 0.0, "entry_qty": 0.0, "entry_value": 0.0, "exit_qty": 0.0,
-                                   "exit_value": 0.0, "commission": 0.0, "entry_time": ts, "fills": 0,
+                                   "exit_value": 0.0, "commission": 0.0, "entry_row": i, "fills": 0,
                                    "dir": 1.0 if remaining > 0 else -1.0}
             if st["dir"] * remaining > 0:  # adds to the position
                 part = remaining
@@ -53,19 +55,14 @@ def round_trips(fills: pd.DataFrame) -> pd.DataFrame:
                 entry_price = st["entry_value"] / st["entry_qty"]
                 exit_price = st["exit_value"] / st["exit_qty"]
                 gross = (exit_price - entry_price) * st["exit_qty"] * st["dir"]
-                out.append({
-                    "symbol": sym,
-                    "direction": "LONG" if st["dir"] > 0 else "SHORT",
-                    "quantity": st["entry_qty"],
-                    "entry_time": st["entry_time"],
-                    "exit_time": ts,
-                    "entry_price": entry_price,
-                    "exit_price": exit_price,
-                    "gross_pnl": gross,
-                    "commission": st["commission"],
-                    "pnl": gross - st["commission"],
-                    "return": (gross - st["commission"]) / st["entry_value"] if st["entry_value"] else 0.0,
-                    "fills": st["fills"],
-                })
+                rows.append((
+                    sym, "LONG" if st["dir"] > 0 else "SHORT", st["entry_qty"], st["entry_row"], i, entry_price,
+                    exit_price, gross, st["commission"], gross - st["commission"],
+                    (gross - st["commission"]) / st["entry_value"] if st["entry_value"] else 0.0, st["fills"],
+                ))
                 del state[sym]
-    return pd.DataFrame(out, columns=TRADE_COLUMNS)
+    out = pd.DataFrame(rows, columns=TRADE_COLUMNS)
+    times = fills["ts_event"]  # row numbers -> the fills' own times, dtype kept
+    for name in ("entry_time", "exit_time"):
+        out[name] = times.iloc[out[name].to_numpy(dtype="int64")].reset_index(drop=True)
+    return out
