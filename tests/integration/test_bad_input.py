@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -34,15 +34,19 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("journal") / "journal.sqlite"
 
     async def run() -> None:
-        await paper_session("sma_crossover", data="demo", speed=None, journal=path, session_id="done")
+        session = paper_session("sma_crossover", data="demo", speed=None, journal=path, session_id="done")
+        await session
+        session.journal.close()
 
     asyncio.run(run())  # the test may start a loop; the library never does
     return path
 
 
 def _copy(finished: Path, tmp_path: Path) -> Path:
+    """A copy of the journal (SQLite's backup API: includes what is still in the WAL file)."""
     target = tmp_path / "journal.sqlite"
-    shutil.copy(finished, target)
+    with sqlite3.connect(finished) as source, sqlite3.connect(target) as copy:
+        source.backup(copy)
     return target
 
 
@@ -88,7 +92,8 @@ def test_unreadable_journal_file_is_a_clear_error(finished: Path, tmp_path: Path
     if damage == "garbage":
         path.write_bytes(b"this is not a database\n" * 200)
     else:
-        data = finished.read_bytes()
+        (tmp_path / "intact").mkdir()
+        data = _copy(finished, tmp_path / "intact").read_bytes()
         assert len(data) > 20_000
         path.write_bytes(data[: len(data) // 3])
     with pytest.raises(JournalError) as info:

@@ -7,12 +7,16 @@ requests (pause, resume, cancel all, flatten, kill switch) come from the API met
 the journal's ``commands`` table, which is polled every ``command_poll_interval`` seconds; each is
 journaled as ``CommandReceived`` and ``CommandAcknowledged`` and acknowledged in the table.
 
-Durability (DESIGN rule 4): the engine's events go to a :class:`JournalWriter`; after each input
-is processed the writer commits that input's events in one transaction together with the
-session's checkpoint (the number of data items processed, the order-id sequence and the
-simulated broker's book). A process killed at any point therefore restarts from a consistent
-journal (see :mod:`workbench.engine.reconcile`). With ``durable_submit=True`` (external brokers)
-the writer also commits *before* every order, cancel or modify leaves for the broker.
+Durability (DESIGN rule 4): the engine's events go to a :class:`JournalWriter`, which commits them
+in one transaction together with the session's checkpoint (the number of data items processed,
+the order-id sequence and the simulated broker's book) whenever the input queue runs empty, at
+least every ``max_blocking`` seconds while working through a backlog, and after every control,
+timer and snapshot (group commit: at a live pace, that is after every input). A process killed
+at any point therefore restarts from a consistent journal: the inputs after the last commit are
+replayed and produce the same events (see :mod:`workbench.engine.reconcile`); nothing outside
+the process has seen them, since the dashboard and the CLI read the journal. With
+``durable_submit=True`` (external brokers) the writer also commits *before* every order, cancel
+or modify leaves for the broker.
 
 The library never blocks the loop with ``time.sleep`` and never calls ``asyncio.run``.
 """
@@ -80,6 +84,7 @@ class JournalWriter:
         self.session_id = session_id
         self.buffer: list[ev.Event] = []
         self.committed = 0
+        self.last_commit = 0.0  # time.monotonic() of the last commit
 
     def __call__(self, event: ev.Event) -> None:
         self.buffer.append(event)
@@ -91,6 +96,7 @@ class JournalWriter:
         self.journal.append_many(self.session_id, self.buffer, state=state)
         self.committed += len(self.buffer)
         self.buffer.clear()
+        self.last_commit = time.monotonic()
 
 
 @dataclass
@@ -137,6 +143,12 @@ class LiveRunner:
     max_blocking : float
         Seconds the core may process queued inputs before it yields to the loop once (so other
         coroutines, e.g. a notebook's widgets, keep running while the session works through a backlog).
+    commit_interval : float
+        Group commit: when the queue runs empty, the events of the data processed since the last
+        commit are committed at once if this many seconds have passed since it, else by a timer when
+        they have (so a commit never delays the next input by more than one commit's time, and the
+        journal lags the engine by at most ``commit_interval`` plus one batch). Controls, timers and
+        snapshots commit at once.
     """
 
     def __init__(
@@ -154,6 +166,7 @@ class LiveRunner:
         heartbeat_interval: float = 5.0,
         queue_size: int = 4096,
         max_blocking: float = 0.01,
+        commit_interval: float = 0.005,
         on_progress: Callable[[LiveRunner], None] | None = None,
     ) -> None:
         if journal is not None and not session_id:
@@ -169,6 +182,8 @@ class LiveRunner:
         self.heartbeat_interval = heartbeat_interval
         self.on_progress = on_progress
         self.max_blocking = max_blocking
+        self.commit_interval = commit_interval
+        self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = RunnerStats()
         self.state = "created"
         self.error: BaseException | None = None
@@ -296,6 +311,9 @@ class LiveRunner:
             self.state = "failed"
             raise
         finally:
+            if self._flush_handle is not None:
+                self._flush_handle.cancel()
+                self._flush_handle = None
             for t in self._aux:
                 t.cancel()
             for t in self._aux:
@@ -349,10 +367,12 @@ class LiveRunner:
                 if item is not _WAKE:
                     process(item)
                 if monotonic() > until:  # let the loop's other tasks (a notebook's widgets) run
+                    self._flush()
                     if self.on_progress is not None:
                         self.on_progress(self)
                     await asyncio.sleep(0)
                     until = monotonic() + max_blocking
+            self._flush_soon()  # the queue is empty: commit this batch's events and checkpoint (group commit)
             if self.on_progress is not None:
                 self.on_progress(self)
 
@@ -413,9 +433,6 @@ class LiveRunner:
         stats.last_data_ts = item.ts_init
         if self.recorder is not None:
             self.recorder.record(item)
-        writer = self.writer
-        if writer is not None and writer.buffer:
-            self._commit()
 
     def _reject(self, item: Any, reason: str) -> None:
         """Drop a malformed feed item: counted in ``stats.rejected``, logged, nothing journaled.
@@ -447,6 +464,33 @@ class LiveRunner:
     def _commit(self, final: bool = False) -> None:
         if self.writer is not None:
             self.writer.commit(self.checkpoint())
+
+    def _flush(self) -> None:
+        """Group commit: the events of the data items processed since the last commit, with the checkpoint."""
+        writer = self.writer
+        if writer is not None and writer.buffer:
+            writer.commit(self.checkpoint())
+
+    def _flush_soon(self) -> None:
+        """Commit now if ``commit_interval`` has passed since the last commit, else when it has.
+
+        The timer runs on the loop while the core waits for input, i.e. between two inputs, so the
+        checkpoint it saves always matches the events.
+        """
+        writer = self.writer
+        if writer is None or not writer.buffer or self._flush_handle is not None:
+            return
+        wait = writer.last_commit + self.commit_interval - time.monotonic()
+        if wait <= 0:
+            writer.commit(self.checkpoint())
+        else:
+            self._flush_handle = asyncio.get_running_loop().call_later(wait, self._flush_timer)
+
+    def _flush_timer(self) -> None:
+        self._flush_handle = None
+        q = self._queue
+        if q is None or q.empty():  # else the core is about to process input: it commits when it runs dry
+            self._flush()
 
     def _control(self, control: _Control) -> None:
         engine = self.engine

@@ -60,7 +60,7 @@ class ReplayFeed:
         skip_closed: bool = True,
         exchange: str = "XNYS",
         start: int = 0,
-        yield_every: int = 512,
+        yield_every: int = 16,
     ) -> None:
         if speed is not None and not speed > 0:
             raise ValueError(f"speed must be > 0 or None, got {speed!r}")
