@@ -54,6 +54,12 @@ class SimulatedBrokerConfig:
         order exposure``.
     leverage : float
         1.0 = cash account.
+    keep_history : bool
+        Keep closed orders and every fill report, as a real broker does: what
+        :meth:`SimulatedBroker.order_status_reports`, :meth:`SimulatedBroker.fill_reports` and
+        :meth:`SimulatedBroker.snapshot` return for a restarted session to reconcile against. A
+        backtest turns it off (its results come from the engine's own orders and events), so its
+        memory does not grow with a second copy of every order and fill.
     """
 
     starting_cash: float = 100_000.0
@@ -62,6 +68,7 @@ class SimulatedBrokerConfig:
     allow_short: bool = True
     check_buying_power: bool = True
     leverage: float = 1.0
+    keep_history: bool = True
 
 
 class _SimOrder:
@@ -511,8 +518,9 @@ class SimulatedBroker:
             pq[1] = price
         pq[0] = q1
         self.cash -= signed * price * inst.multiplier + commission
-        self.fills.append(FillReport(fill_id=fill_id, order_id=so.order_id, symbol=so.symbol, side=so.side,
-                                     quantity=qty, price=price, commission=commission, ts_event=ts))
+        if self.config.keep_history:
+            self.fills.append(FillReport(fill_id=fill_id, order_id=so.order_id, symbol=so.symbol, side=so.side,
+                                         quantity=qty, price=price, commission=commission, ts_event=ts))
         done = so.leaves <= _EPS
         so.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         if done:
@@ -550,6 +558,8 @@ class SimulatedBroker:
             orders.remove(so)
             if not orders:
                 del self._open[so.symbol]
+        if not self.config.keep_history:
+            self._orders.pop(so.order_id, None)
 
     def _expire(self, ts: int, symbol: str | None = None) -> None:
         """Expire the working orders (of ``symbol`` only, when given) whose expiry is at or before ``ts``."""

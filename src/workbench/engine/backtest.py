@@ -105,14 +105,20 @@ def build_engine(
     instruments: Mapping[str, Instrument] | None = None,
     risk: RiskEngine | None = None,
     keep_events: bool = True,
+    keep_history: bool = True,
     clock: Any = None,
     broker: Any = None,
     event_sink: Any = None,
 ) -> TradingEngine:
-    """An engine with a simulated broker and ``strategies`` registered (shared by backtest and paper)."""
+    """An engine with a simulated broker and ``strategies`` registered (shared by backtest and paper).
+
+    ``keep_history`` keeps the simulated broker's closed orders and fill reports and the cash
+    ledger's entries (what a restarted paper session reconciles against);
+    :func:`run_backtest` turns it off, its results being built from the engine's orders and events.
+    """
     config = SimulatedBrokerConfig(
         starting_cash=starting_cash, allow_short=allow_short, check_buying_power=check_buying_power,
-        leverage=leverage,
+        leverage=leverage, keep_history=keep_history,
     )
     if fill_model is not None:
         config.fill_model = fill_model
@@ -123,6 +129,7 @@ def build_engine(
         broker, clock=clock if clock is not None else SimClock(), instruments=instruments,
         starting_cash=starting_cash, risk=risk, keep_events=keep_events, event_sink=event_sink,
     )
+    engine.portfolio.ledger.keep_entries = keep_history
     for s in [strategies] if isinstance(strategies, Strategy) else list(strategies):
         engine.add_strategy(s)
     return engine
@@ -145,12 +152,13 @@ def run_backtest(
     progress : bool | None
         Show a tqdm.auto progress bar; default: when the data has more than 200,000 events.
     **engine_options
-        Passed to :func:`build_engine` (starting_cash, fill_model, commission, allow_short, ...).
+        Passed to :func:`build_engine` (starting_cash, fill_model, commission, allow_short, ...;
+        ``keep_history`` defaults to False here).
     """
     import time
 
     stream = _as_stream(data)
-    engine = build_engine(strategy, **engine_options)
+    engine = build_engine(strategy, **{"keep_history": False, **engine_options})
     total = len(stream) if hasattr(stream, "__len__") else None  # type: ignore[arg-type]
     show = progress if progress is not None else (total is not None and total > PROGRESS_MIN_EVENTS)
     t0 = time.perf_counter()
