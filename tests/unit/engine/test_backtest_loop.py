@@ -111,3 +111,19 @@ def test_objects_are_given_back_when_a_strategy_raises() -> None:
     with pytest.raises(RuntimeError, match="strategy failed"):
         run_backtest(Boom(), bars(), progress=False)
     assert gc.get_freeze_count() == 0
+
+
+def test_backtest_without_broker_history_gives_the_same_result() -> None:
+    # run_backtest drops the simulated broker's copy of closed orders/fills and the ledger entries
+    lean = run_backtest(Recorder(), bars(), progress=False)
+    full = run_backtest(Recorder(), bars(), progress=False, keep_history=True)
+    assert len(lean.fills) > 10
+    assert lean.events == full.events
+    for name in ("orders", "fills", "trades", "positions", "equity_curve"):
+        assert getattr(lean, name).equals(getattr(full, name)), name
+    broker = lean.engine.broker
+    assert broker.fills == []
+    assert [r.order_id for r in broker.order_status_reports()] == broker.open_order_ids()  # open ones only
+    assert [e.kind for e in lean.engine.portfolio.ledger.entries] == ["deposit"]  # the starting cash only
+    assert [f.fill_id for f in full.engine.broker.fills] == full.fills["fill_id"].tolist()
+    assert sum(e.amount for e in full.engine.portfolio.ledger.entries) == pytest.approx(full.engine.portfolio.cash)
