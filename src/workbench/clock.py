@@ -208,7 +208,9 @@ class ReplayClock(LiveClock):
 
     ``timestamp_ns() = anchor_data + (time.time_ns() - anchor_wall) * speed``. The replay feed
     re-anchors it (:meth:`rebase`) when it skips a closed market period, so timers and order
-    timestamps follow the data's time, not the wall's.
+    timestamps follow the data's time, not the wall's. While the engine processes an item, the
+    live runner holds it (:meth:`hold`) at the item's time, so what it stamps is in data time
+    even when it lags the replay; pacing (:meth:`wall_delay`) is not affected by a hold.
     """
 
     def __init__(self, speed: float, start_ns: int) -> None:
@@ -218,9 +220,19 @@ class ReplayClock(LiveClock):
         self.speed = float(speed)
         self.anchor_data = start_ns
         self.anchor_wall = time.time_ns()
+        self.held: int | None = None
+
+    def _paced_ns(self) -> int:
+        return self.anchor_data + int((time.time_ns() - self.anchor_wall) * self.speed)
 
     def timestamp_ns(self) -> int:  # type: ignore[override]
-        return self.anchor_data + int((time.time_ns() - self.anchor_wall) * self.speed)
+        now = self.anchor_data + int((time.time_ns() - self.anchor_wall) * self.speed)
+        held = self.held
+        return held if held is not None and held < now else now
+
+    def hold(self, data_ns: int | None) -> None:
+        """Read no later than ``data_ns`` (ns) until the next hold (None: release)."""
+        self.held = data_ns
 
     def rebase(self, data_ns: int) -> None:
         """Make ``data_ns`` the current time (jumping over a closed period)."""
@@ -229,7 +241,7 @@ class ReplayClock(LiveClock):
 
     def wall_delay(self, data_ns: int) -> float:
         """Seconds of wall time until data time ``data_ns`` (<= 0 when already past)."""
-        return (data_ns - self.timestamp_ns()) / self.speed / NS_PER_SECOND
+        return (data_ns - self._paced_ns()) / self.speed / NS_PER_SECOND
 
     def _schedule(self, name: str, due_ns: int, fn: Callable[[], None]) -> None:
         loop = asyncio.get_running_loop()

@@ -43,7 +43,7 @@ def test_commands_from_another_process_are_acknowledged_in_the_journal(tmp_path:
     sid = "controlled"
     # 5 trading days at 3,000x: ~40 s if left alone; the test stops it much earlier
     proc = start_cli("paper", "--journal", url, "--session-id", sid, "--speed", "3000", "--quiet",
-                     "--param", "fast=3", "--param", "slow=8", cwd=tmp_path)
+                     "--param", "fast=3", "--param", "slow=8", "--param", "long_short=true", cwd=tmp_path)
     journal = Journal(url)
     latencies = {}
     try:
@@ -59,7 +59,10 @@ def test_commands_from_another_process_are_acknowledged_in_the_journal(tmp_path:
         latencies["pause"], record = _ack(journal, journal.submit_command(sid, "pause", source="test"))
         assert (record.status, record.detail) == ("acknowledged", "paused")
 
-        # flatten while paused: the closing order fills on the next quote (matching goes on while paused)
+        # flatten while paused (long/short: a position is always held; an order in flight fills first, as
+        # matching goes on while paused); the closing order fills on the next quote
+        wait_for(lambda: journal.orders(sid, status=OPEN).empty, timeout=10)
+        assert not journal.positions(sid, open_only=True).empty
         latencies["flatten"], record = _ack(journal, journal.submit_command(sid, "flatten", source="test"))
         assert record.status == "acknowledged" and record.detail.startswith("flatten: 1 closing")
         wait_for(lambda: _flat(journal, sid), timeout=10)

@@ -205,7 +205,8 @@ class LiveRunner:
         if hasattr(clock, "dispatch"):
             clock.dispatch = self._on_timer
         # A paced replay's clock must not run ahead of the data being processed (when the engine lags
-        # the feed): it is pulled back to each item's time, so events are stamped in data time.
+        # the feed): it is held at each item's time, so events are stamped in data time (the feed's
+        # pacing reads the unheld clock, so a lagging engine does not slow the replay down).
         self._replay_clock = clock if isinstance(clock, ReplayClock) else None
 
     # --------------------------------------------------------------------------- public API
@@ -390,8 +391,8 @@ class LiveRunner:
         engine = self.engine
         t = type(item)
         rc = self._replay_clock
-        if rc is not None and t in _MARKET_TYPES and rc.timestamp_ns() > item.ts_init:
-            rc.rebase(item.ts_init)
+        if rc is not None and t in _MARKET_TYPES:
+            rc.hold(item.ts_init)
         if t is Bar:
             if not (0.0 < item.low <= item.high < _INF and 0.0 < item.open < _INF and 0.0 < item.close < _INF
                     and 0.0 <= item.volume < _INF and type(item.ts_init) is int):

@@ -91,6 +91,21 @@ async def test_start_returns_at_once_and_the_loop_keeps_running(
     assert len(set(midway)) >= 5, sorted(set(positions))
 
 
+async def test_a_paced_session_keeps_the_speed(tmp_path: Path, first_day: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    """Through the whole live path (runner, engine, journal commits), one day of data at a speed that
+    should take 1.5 s takes 1.5 s (+-15%): processing and commits do not make the replay drift."""
+    from workbench.feeds.stream import MarketDataStream
+
+    stream = MarketDataStream(*first_day)
+    span = (stream.end_ns - stream.start_ns) / 1e9
+    session = paper_session(Flipper(every=2), data=first_day, speed=span / 1.5, journal=_journal(tmp_path))
+    t0 = time.perf_counter()
+    await session
+    elapsed = time.perf_counter() - t0
+    assert session.summary()["fills"] > 100
+    assert abs(elapsed - 1.5) <= 0.15 * 1.5, f"{elapsed:.3f} s instead of 1.5 s"
+
+
 async def test_pause_stops_strategy_callbacks_and_resume_restarts_them(
     tmp_path: Path, first_day: tuple[pd.DataFrame, pd.DataFrame]
 ) -> None:
