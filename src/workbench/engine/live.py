@@ -196,6 +196,7 @@ class LiveRunner:
         self._seen_commands: set[int] = set()
         self._stop_requested = False
         self.writer: JournalWriter | None = None
+        self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
         if journal is not None:
             self.writer = JournalWriter(journal, session_id)  # type: ignore[arg-type]
             engine.event_sink = self.writer
@@ -398,17 +399,20 @@ class LiveRunner:
                     and 0.0 <= item.volume < _INF and type(item.ts_init) is int):
                 self._reject(item, "bar with a non-finite, non-positive or inconsistent field")
                 return
+            self._in_data = True
             engine.on_bar(item)
         elif t is QuoteTick:
             if not (0.0 < item.bid < _INF and 0.0 < item.ask < _INF and 0.0 <= item.bid_size < _INF
                     and 0.0 <= item.ask_size < _INF and type(item.ts_init) is int):
                 self._reject(item, "quote with a non-finite or non-positive field")
                 return
+            self._in_data = True
             engine.on_quote(item)
         elif t is TradeTick:
             if not (0.0 < item.price < _INF and 0.0 <= item.size < _INF and type(item.ts_init) is int):
                 self._reject(item, "trade with a non-finite or non-positive field")
                 return
+            self._in_data = True
             engine.on_trade(item)
         elif t is _Control:
             self._control(item)
@@ -428,6 +432,7 @@ class LiveRunner:
         else:
             self._reject(item, f"not market data: {t.__name__}")
             return
+        self._in_data = False
         self.position += 1
         stats = self.stats
         stats.data_events += 1
@@ -452,9 +457,16 @@ class LiveRunner:
             _log.warning("session %s: rejected feed item #%d (%s)", self.session_id, stats.rejected,
                          stats.last_rejection)
 
-    def checkpoint(self) -> dict[str, Any]:
-        """What a restart needs besides the events: data position, order-id sequence, broker book."""
-        state: dict[str, Any] = {"position": self.position, "order_seq": self.engine._order_seq}
+    def checkpoint(self, in_flight: bool = False) -> dict[str, Any]:
+        """What a restart needs besides the events: data position, order-id sequence, broker book.
+
+        ``in_flight``: the commit happens while a data item is being processed (``durable_submit``,
+        just before an order leaves for the broker): that item counts as processed, so a restart
+        does not process it again and cannot send the same decision twice (at most once: effects of
+        the item after the order that were not yet journaled are lost with the crash).
+        """
+        position = self.position + (1 if in_flight and self._in_data else 0)
+        state: dict[str, Any] = {"position": position, "order_seq": self.engine._order_seq}
         if self.recorder is not None:
             state["recorded_upto"] = self.recorder.flushed_upto
         snap = getattr(self.engine.broker, "snapshot", None)
@@ -462,9 +474,9 @@ class LiveRunner:
             state["broker"] = snap()
         return state
 
-    def _commit(self, final: bool = False) -> None:
+    def _commit(self, final: bool = False, in_flight: bool = False) -> None:
         if self.writer is not None:
-            self.writer.commit(self.checkpoint())
+            self.writer.commit(self.checkpoint(in_flight))
 
     def _flush(self) -> None:
         """Group commit: the events of the data items processed since the last commit, with the checkpoint."""
@@ -557,7 +569,7 @@ def _make_durable(engine: TradingEngine, runner: LiveRunner) -> None:
         original = getattr(broker, name)
 
         def wrapped(*args: Any, _original: Callable[..., None] = original, **kwargs: Any) -> None:
-            runner._commit()
+            runner._commit(in_flight=True)
             _original(*args, **kwargs)
 
         setattr(broker, name, wrapped)
