@@ -115,9 +115,15 @@ def _report(session: Any) -> None:
     print(f"  equity {_money(s['equity'])}  cash {_money(s['cash'])}  P&L {s['pnl']:+,.2f} "
           f"(realized {s['realized_pnl']:+,.2f}, unrealized {s['unrealized_pnl']:+,.2f})")
     stats = result.stats
-    for key in ("total_return", "sharpe", "max_drawdown", "win_rate"):
-        if key in stats.index:
-            print(f"  {key}: {stats[key]:.4f}" if isinstance(stats[key], float) else f"  {key}: {stats[key]}")
+    pct = {"total_return": "return", "max_drawdown": "max drawdown", "win_rate": "win rate",
+           "benchmark_total_return": "SPY buy & hold"}
+    parts = [f"{label} {float(stats[key]) * 100:{'.1f' if key == 'win_rate' else '+.2f'}}%"
+             for key, label in pct.items() if key in stats.index and stats[key] == stats[key]]
+    for key, label in (("profit_factor", "profit factor"), ("expectancy", "expectancy/trade")):
+        if key in stats.index and stats[key] == stats[key]:
+            parts.append(f"{label} {float(stats[key]):,.2f}")
+    if parts:
+        print("  " + ", ".join(parts))
     if session.corrections:
         print(f"  reconciliation: {len(session.corrections)} corrections journaled")
     url = session.journal.url
