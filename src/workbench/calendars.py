@@ -47,6 +47,15 @@ def session_bounds(ts_ns: int, exchange: str = "XNYS") -> tuple[int, int]:
     return int(opens[i]), int(closes[i])
 
 
+def next_open_at_or_after(ts_ns: int, exchange: str = "XNYS") -> int:
+    """Open (ns) of the first session whose open is at or after ``ts_ns``."""
+    _, opens, _ = _sessions(exchange)
+    i = int(np.searchsorted(opens, ts_ns, side="left"))
+    if i >= len(opens):
+        raise ValueError(f"timestamp {ts_ns} is beyond the {exchange} calendar ({_END})")
+    return int(opens[i])
+
+
 def is_open(ts_ns: int, exchange: str = "XNYS") -> bool:
     """True when ``ts_ns`` is inside a regular session (open <= ts < close)."""
     open_ns, close_ns = session_bounds(ts_ns, exchange)

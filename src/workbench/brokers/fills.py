@@ -6,6 +6,10 @@ An order is only ever matched against market data that arrives **after** it was 
 
 * **Market**: at the next quote's ask (buy) / bid (sell) when the symbol has quotes, otherwise at
   the next bar's open (or the next trade's price), then slipped adversely by the slippage model.
+* **Market on open / on close**: auction orders; they ignore quotes. A market-on-open order fills
+  at the open of the first bar (or print) of the next session to open at or after it was placed;
+  a market-on-close order at the close of the bar that ends at the close of the session in
+  progress (or the next one), i.e. the last regular-session bar; both slipped like market orders.
 * **Limit**: marketable on its first evaluation (ask <= limit for a buy / bid >= limit for a sell,
   or a bar opening through the limit) it fills as a taker at that quote / open. Resting, it fills
   as a maker **at its limit price** (no price improvement) when the ask reaches the limit (buy) or

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.brokers.fills import CommissionModel, FillModel, ZeroCommission
-from workbench.calendars import session_close_after
+from workbench.calendars import next_open_at_or_after, session_close_after
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
 from workbench.model.enums import (
@@ -77,7 +77,7 @@ class _SimOrder:
     __slots__ = (
         "order_id", "symbol", "side", "order_type", "quantity", "filled", "limit_price", "stop_price",
         "trailing_offset", "trailing_type", "tif", "expire_ns", "status", "fresh", "triggered", "extreme",
-        "avg_price", "oco", "ts_last", "broker_order_id",
+        "avg_price", "oco", "ts_last", "broker_order_id", "auction_ns",
     )
 
     def __init__(self, order: Order, expire_ns: int, broker_order_id: str) -> None:
@@ -103,6 +103,7 @@ class _SimOrder:
         )
         self.ts_last = 0
         self.broker_order_id = broker_order_id
+        self.auction_ns = 0  # MARKET_ON_OPEN / MARKET_ON_CLOSE: the auction it takes part in
 
     @property
     def leaves(self) -> float:
@@ -179,6 +180,10 @@ class SimulatedBroker:
         self._order_seq += 1
         so = _SimOrder(order, expire, f"SIM-{self._order_seq}")
         so.ts_last = now
+        if so.order_type is OrderType.MARKET_ON_OPEN:
+            so.auction_ns = next_open_at_or_after(now, self.instrument(so.symbol).exchange)
+        elif so.order_type is OrderType.MARKET_ON_CLOSE:
+            so.auction_ns = session_close_after(now, self.instrument(so.symbol).exchange)
         if so.order_type is OrderType.TRAILING_STOP:
             ref = self._ref_price(so.symbol, so.side)  # bid for a sell, ask for a buy
             so.extreme = ref
@@ -280,8 +285,10 @@ class SimulatedBroker:
             t = so.order_type
             price: float | None = None
             liq = LiquiditySide.TAKER
-            if t is OrderType.MARKET or t is OrderType.MARKET_ON_OPEN or t is OrderType.MARKET_ON_CLOSE:
+            if t is OrderType.MARKET:
                 price = slip.apply(touch, so.side, tick)
+            elif t is OrderType.MARKET_ON_OPEN or t is OrderType.MARKET_ON_CLOSE:
+                continue  # auction orders execute at the opening/closing print, not on quotes
             elif t is OrderType.LIMIT or (t is OrderType.STOP_LIMIT and so.triggered):
                 price, liq = self._limit_on_price(so, touch, so.fresh)
             elif t is OrderType.STOP:
@@ -336,10 +343,18 @@ class SimulatedBroker:
             t = so.order_type
             price: float | None = None
             liq = LiquiditySide.TAKER
-            if t is OrderType.MARKET or t is OrderType.MARKET_ON_OPEN or t is OrderType.MARKET_ON_CLOSE:
+            if t is OrderType.MARKET:
                 if quoted and not from_trade:
                     continue  # quotes exist: market orders wait for the next quote
                 price = fm.slippage.apply(o, so.side, tick)
+            elif t is OrderType.MARKET_ON_OPEN:
+                if bar.ts_event < so.auction_ns:
+                    continue  # waits for the first bar (or print) of the next session
+                price = fm.slippage.apply(o, so.side, tick)
+            elif t is OrderType.MARKET_ON_CLOSE:
+                if bar.ts_init < so.auction_ns:
+                    continue  # waits for the bar that ends at the session close
+                price = fm.slippage.apply(bar.close, so.side, tick)
             elif t is OrderType.STOP:
                 stop = so.stop_price
                 if (buy and o >= stop) or (not buy and o <= stop):
