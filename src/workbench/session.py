@@ -24,7 +24,7 @@ import pandas as pd
 from workbench.brokers.fills import CommissionModel, FillModel
 from workbench.engine.backtest import BacktestResult, build_engine, make_result
 from workbench.engine.live import LiveRunner
-from workbench.engine.reconcile import rebuild, reconcile
+from workbench.engine.reconcile import rebuild, reconcile, warm_up
 from workbench.engine.strategy import Strategy
 from workbench.errors import ConfigError
 from workbench.feeds.replay import ReplayFeed, regular_hours
@@ -406,7 +406,7 @@ def _resume_hook(engine: Any, history: Any, started: ev.SessionStarted,
             original_start()
         finally:
             engine.warming_up = False
-        engine.warm_up(history)
+        warm_up(engine, history)
         engine.record(dataclasses.replace(started, ts_event=engine.now_ns()))  # the clock is at the resume point
         corrections.extend(reconcile(engine, engine.broker))
 

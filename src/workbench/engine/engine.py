@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.brokers.base import Broker
 from workbench.clock import Clock, SimClock
-from workbench.errors import CommandError
 from workbench.model import commands as cmd
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
@@ -156,46 +155,6 @@ class TradingEngine:
 
     def now_ns(self) -> int:
         return self.clock.timestamp_ns()
-
-    def warm_up(self, items: Iterable[Bar | QuoteTick | TradeTick]) -> int:
-        """Replay past data to strategies only (restart): no matching, no recording, orders ignored.
-
-        Rebuilds strategy-visible market state (indicators, windows) up to a resume point.
-        Returns the number of items.
-        """
-        self.warming_up = True
-        n = 0
-        pf = self.portfolio
-        try:
-            for item in items:
-                ts = item.ts_init
-                if ts != self._last_ts:
-                    if self._last_ts >= 0:
-                        for h in self._slice_handlers:
-                            h(self._last_ts)
-                    self._last_ts = ts
-                    self.clock.advance_to(ts)
-                t = type(item)
-                if t is Bar:
-                    pf.last_prices[item.symbol] = item.close
-                    table, kind = self._handlers_bar, "on_bar"
-                elif t is QuoteTick:
-                    if item.bid == item.bid and item.ask == item.ask:
-                        pf.last_prices[item.symbol] = (item.bid + item.ask) * 0.5
-                    table, kind = self._handlers_quote, "on_quote"
-                else:
-                    pf.last_prices[item.symbol] = item.price
-                    table, kind = self._handlers_trade, "on_trade"
-                handlers = table.get(item.symbol)
-                if handlers is None:
-                    handlers = self._resolve(table, kind, item.symbol)
-                for h in handlers:
-                    h(item)
-                n += 1
-        finally:
-            self.warming_up = False
-            pf._remark()
-        return n
 
     # ---------------------------------------------------------------------------- market data
     def _end_slice(self) -> None:
@@ -534,64 +493,16 @@ class TradingEngine:
         self.paused = False
 
     def execute(self, command: cmd.Command) -> str:
-        """Carry out a control command; returns a short description of what was done."""
-        t = type(command)
-        if t is cmd.Pause:
-            self.pause()
-            return "paused"
-        if t is cmd.Resume:
-            self.resume()
-            if self.risk.state is not TradingState.ACTIVE:
-                self.risk.resume(self, "resumed by command")  # clears fired breakers and limits
-            return "resumed"
-        if t is cmd.CancelAllOrders:
-            self.cancel_all_orders(command.symbol)  # type: ignore[attr-defined]
-            return "canceled all orders"
-        if t is cmd.Flatten:
-            n = len(self.flatten(command.symbol))  # type: ignore[attr-defined]
-            return f"flatten: {n} closing orders"
-        if t is cmd.KillSwitch:
-            self.kill_switch(command.reason or "kill switch", command.flatten)  # type: ignore[attr-defined]
-            return "kill switch: halted, orders canceled, positions closing"
-        if t is cmd.CancelOrder:
-            self.cancel_order(command.order_id)  # type: ignore[attr-defined]
-            return "cancel requested"
-        if t is cmd.PlaceOrder:
-            return self._place_manual(command)  # type: ignore[arg-type]
-        if t is cmd.SetLimit:
-            return self._set_limit(command)  # type: ignore[arg-type]
-        raise CommandError(f"unsupported command {t.__name__}")
+        """Carry out a control command; returns a short description of what was done.
 
-    def _place_manual(self, c: cmd.PlaceOrder) -> str:
-        try:
-            order = self.create_order(
-                c.symbol.upper(), OrderSide(c.side.upper()), c.quantity, OrderType(c.order_type.upper()),
-                limit_price=c.limit_price, stop_price=c.stop_price, time_in_force=TimeInForce(c.time_in_force.upper()),
-                strategy_id="manual", tag="manual",
-            )
-        except ValueError as exc:
-            raise CommandError(f"submit_order: {exc}") from None
-        self.submit_order(order)
-        if order.status is OrderStatus.DENIED:
-            raise CommandError(f"order {order.order_id} denied: {order.reason}")
-        return f"order {order.order_id} submitted ({order.side} {order.quantity:g} {order.symbol} {order.order_type})"
+        Raises
+        ------
+        CommandError
+            If the command is unsupported or cannot be carried out (the message says why).
+        """
+        from workbench.engine.control import execute
 
-    def _set_limit(self, c: cmd.SetLimit) -> str:
-        rule_name, _, attribute = c.name.partition(".")
-        attribute = attribute or "limit"
-        for rule in [*self.risk.rules, *getattr(self.risk, "monitors", [])]:
-            if getattr(rule, "name", None) == rule_name:
-                old = getattr(rule, attribute, None)
-                if not isinstance(old, int | float) or isinstance(old, bool):
-                    raise CommandError(f"set_limit: rule {rule_name!r} has no numeric {attribute!r}")
-                if not c.value > 0:
-                    raise CommandError(f"set_limit: value must be > 0, got {c.value!r}")
-                setattr(rule, attribute, type(old)(c.value))
-                self.record(ev.RiskEvent(ts_event=self.now_ns(), rule=rule_name, action="set_limit", value=c.value,
-                                         limit=float(old), message=f"{c.name} changed from {old:g} to {c.value:g}"))
-                return f"{c.name}: {old:g} -> {c.value:g}"
-        known = sorted(getattr(r, "name", "?") for r in self.risk.rules)
-        raise CommandError(f"set_limit: no configured rule {rule_name!r}; configured: {known}")
+        return execute(self, command)
 
     # ------------------------------------------------------------------------- broker events
     def _on_broker_event(self, event: ev.OrderEvent) -> None:

@@ -6,7 +6,7 @@ Restarting a session (DESIGN rule 5):
    orders (through the same state machine), fills into the portfolio (positions, cash, realized
    P&L), held contingent orders, the order-id sequence, the trading state and pause.
 2. Strategy-visible market state (indicators, windows) is rebuilt by
-   :meth:`~workbench.engine.engine.TradingEngine.warm_up` over the data before the resume point;
+   :func:`warm_up` over the data before the resume point;
    strategies' order calls are ignored while warming up (their effects are already journaled).
 3. :func:`reconcile` asks the broker for its orders, fills and positions, and journals a
    ``ReconciliationCorrected`` for every difference, followed by the event that corrects it (a
@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from workbench.engine.engine import TradingEngine
 from workbench.model import events as ev
+from workbench.model.data import Bar, QuoteTick, TradeTick
 from workbench.model.enums import ContingencyType, OrderStatus
 from workbench.model.orders import Order
 
@@ -147,3 +148,44 @@ def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.Re
     for parent_id in [p for p, kids in engine._children.items() if engine.orders[p].status is OrderStatus.FILLED]:
         engine._arm_children(engine.orders[parent_id])
     return out
+
+
+def warm_up(engine: TradingEngine, items: Iterable[Bar | QuoteTick | TradeTick]) -> int:
+    """Replay past data to strategies only (restart): no matching, no recording, orders ignored.
+
+    Rebuilds strategy-visible market state (indicators, windows) up to a resume point.
+    Returns the number of items.
+    """
+    engine.warming_up = True
+    n = 0
+    pf = engine.portfolio
+    try:
+        for item in items:
+            ts = item.ts_init
+            if ts != engine._last_ts:
+                if engine._last_ts >= 0:
+                    for h in engine._slice_handlers:
+                        h(engine._last_ts)
+                engine._last_ts = ts
+                engine.clock.advance_to(ts)
+            t = type(item)
+            if t is Bar:
+                pf.last_prices[item.symbol] = item.close
+                table, kind = engine._handlers_bar, "on_bar"
+            elif t is QuoteTick:
+                if item.bid == item.bid and item.ask == item.ask:
+                    pf.last_prices[item.symbol] = (item.bid + item.ask) * 0.5
+                table, kind = engine._handlers_quote, "on_quote"
+            else:
+                pf.last_prices[item.symbol] = item.price
+                table, kind = engine._handlers_trade, "on_trade"
+            handlers = table.get(item.symbol)
+            if handlers is None:
+                handlers = engine._resolve(table, kind, item.symbol)
+            for h in handlers:
+                h(item)
+            n += 1
+    finally:
+        engine.warming_up = False
+        pf._remark()
+    return n
