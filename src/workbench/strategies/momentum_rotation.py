@@ -19,7 +19,8 @@ class MomentumRotationParams(StrategyParams):
 class MomentumRotation(Strategy):
     """Every ``rebalance_every`` days hold the ``top`` symbols with the highest trailing return over
     ``lookback`` days (only symbols with a full window and a positive return), equally weighted at
-    ``gross_percent`` of equity; everything else is sold. Decides in :meth:`on_time_slice`, once all
+    ``gross_percent`` of equity; everything else is sold first, and the buys follow once those sells
+    have filled (the proceeds pay for them in a cash account). Decides in :meth:`on_time_slice`, once all
     symbols' bars of the day are in, so the orders meet the next day's open.
     """
 
@@ -29,6 +30,7 @@ class MomentumRotation(Strategy):
         self._closes: dict[str, RollingWindow[float]] = {}
         self._last_seen: dict[str, int] = {}
         self._days = 0
+        self._to_buy: list[str] = []  # bought once the sells that pay for them have filled
 
     def on_bar(self, bar: Bar) -> None:
         w = self._closes.get(bar.symbol)
@@ -39,6 +41,9 @@ class MomentumRotation(Strategy):
 
     def on_time_slice(self, ts_ns: int) -> None:
         self._days += 1
+        if self._to_buy and not self.open_orders():
+            self._buy(self._to_buy)
+            self._to_buy = []
         if self._days % self.params.rebalance_every:
             return
         p = self.params
@@ -49,9 +54,17 @@ class MomentumRotation(Strategy):
                 if past > 0:
                     scores[sym] = w[0] / past - 1.0
         ranked = sorted((s for s in scores if scores[s] > 0), key=lambda s: (-scores[s], s))[: p.top]
-        weight = p.gross_percent / p.top
+        selling = False
         for sym in sorted(set(self.portfolio.positions) | set(ranked)):
             if sym not in ranked and self.position_quantity(sym):
                 self.close_position(sym)
-        for sym in ranked:
+                selling = True
+        if selling:  # a cash account: buy with the proceeds once the sells have filled
+            self._to_buy = ranked
+        else:
+            self._buy(ranked)
+
+    def _buy(self, symbols: list[str]) -> None:
+        weight = self.params.gross_percent / self.params.top
+        for sym in symbols:
             self.order_target_percent(sym, weight)
