@@ -19,8 +19,9 @@ class MomentumRotationParams(StrategyParams):
 class MomentumRotation(Strategy):
     """Every ``rebalance_every`` days hold the ``top`` symbols with the highest trailing return over
     ``lookback`` days (only symbols with a full window and a positive return), equally weighted at
-    ``gross_percent`` of equity; everything else is sold first, and the buys follow once those sells
-    have filled (the proceeds pay for them in a cash account). Decides in :meth:`on_time_slice`, once all
+    ``gross_percent`` of equity. Sells come first (symbols that dropped out, and holdings above their
+    weight); the buys follow once those sells have filled, so the proceeds pay for them (a cash
+    account). Decides in :meth:`on_time_slice`, once all
     symbols' bars of the day are in, so the orders meet the next day's open.
     """
 
@@ -54,11 +55,21 @@ class MomentumRotation(Strategy):
                 if past > 0:
                     scores[sym] = w[0] / past - 1.0
         ranked = sorted((s for s in scores if scores[s] > 0), key=lambda s: (-scores[s], s))[: p.top]
+        weight = p.gross_percent / p.top
+        equity = self.portfolio.equity
         selling = False
         for sym in sorted(set(self.portfolio.positions) | set(ranked)):
-            if sym not in ranked and self.position_quantity(sym):
+            held = self.position_quantity(sym)
+            if not held:
+                continue
+            if sym not in ranked:
                 self.close_position(sym)
                 selling = True
+            else:  # trim a winner that grew above its weight
+                target = self._engine.instrument(sym).round_quantity(equity * weight / self.last_price(sym))
+                if target < held:
+                    self.order_target_quantity(sym, target)
+                    selling = True
         if selling:  # a cash account: buy with the proceeds once the sells have filled
             self._to_buy = ranked
         else:
