@@ -274,19 +274,29 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_optional(sub: Any) -> None:
-    """Subcommands owned by other modules (dashboard, report), added when present."""
+    """The dashboard (its parser lives with the server) and report subcommands; neither imports the
+    heavy analytics stack until it runs, so ``workbench dashboard`` starts fast."""
     try:
         from workbench.widgets.serve import add_dashboard_parser
     except ImportError:
         pass
     else:
         add_dashboard_parser(sub)
-    try:
-        from workbench.analytics.report import add_report_parser
-    except ImportError:
-        pass
-    else:
-        add_report_parser(sub)
+    r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
+    r.add_argument("session")
+    r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "
+                   "workbench_data/journal.sqlite)")
+    r.add_argument("--format", choices=["html", "md"], default=None,
+                   help="default: from --output's suffix (.md -> md, else html); md when printing")
+    r.add_argument("--output", "-o", default=None, help="file to write (default: print to stdout)")
+    r.add_argument("--date", default=None, help="exchange date YYYY-MM-DD, or 'all' (default: the last session date)")
+    r.set_defaults(func=_cmd_report)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from workbench.analytics.report import cmd_report  # pandas/plotly load only for this command
+
+    return int(cmd_report(args) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The ops dashboard in a real browser: Voila served by ``serve_dashboard`` in a subprocess, Debian's
+"""The ops dashboard in a real browser: Voila served by ``workbench dashboard`` in a subprocess, Debian's
 Chromium driven by Playwright; the engine is either driven by the test (ScriptedSession: exact
 control over fills) or a real ``workbench paper`` subprocess replaying the shipped SPY minutes.
 
@@ -68,9 +68,9 @@ def _end(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def _dashboard(journal_path: Path, tmp_path: Path, session_id: str | None = None):
-    """Serve the dashboard (``python -m workbench.widgets.serve``); yields (url, port, launch time)."""
+    """Serve the dashboard with ``workbench dashboard`` (the CLI); yields (url, port, launch time)."""
     port, token = free_port(), "test-token-0123456789"
-    argv = [sys.executable, "-m", "workbench.widgets.serve", "--journal", str(journal_path), "--port", str(port),
+    argv = [sys.executable, "-m", "workbench.cli", "dashboard", "--journal", str(journal_path), "--port", str(port),
             "--token", token]
     if session_id:
         argv += ["--session-id", session_id]

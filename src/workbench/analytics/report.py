@@ -25,7 +25,7 @@ import pandas as pd
 from workbench.analytics.timeseries import EXCHANGE_TIMEZONE
 from workbench.errors import ConfigError
 
-__all__ = ["DailyReport", "add_report_parser", "daily_report"]
+__all__ = ["DailyReport", "cmd_report", "daily_report"]
 
 _STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}table{border-collapse:collapse;"
           "margin-bottom:1em}td,th{padding:2px 8px;text-align:right;border-bottom:1px solid #ddd}")
@@ -279,17 +279,3 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         print(report.to_markdown() if fmt == "md" else report.to_html())
     return 0
-
-
-def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``report SESSION [--journal URL] [--format html|md] [--output PATH] [--date D]`` to the CLI."""
-    p = subparsers.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
-    p.add_argument("session")
-    p.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "
-                   "workbench_data/journal.sqlite)")
-    p.add_argument("--format", choices=["html", "md"], default=None,
-                   help="default: from --output's suffix (.md -> md, else html); md when printing")
-    p.add_argument("--output", "-o", default=None, help="file to write (default: print to stdout)")
-    p.add_argument("--date", default=None, help="exchange date YYYY-MM-DD, or 'all' (default: the last session date)")
-    p.set_defaults(func=cmd_report)
-    return p
