@@ -92,7 +92,7 @@ class WorkbenchConfig(_Model):
         return ZeroCommission()
 
 
-def format_validation_error(exc: ValidationError, root: str = "", where: str = "") -> ConfigError:
+def format_validation_error(exc: ValidationError, root: str = "", where: str = "", what: str = "config") -> ConfigError:
     """A ConfigError listing each bad key by its dotted path (``root.a.b[0].c: message (got x)``)."""
     lines = []
     for err in exc.errors():
@@ -101,7 +101,7 @@ def format_validation_error(exc: ValidationError, root: str = "", where: str = "
         loc = ".".join(parts).replace(".[", "[")
         got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
         lines.append(f"{loc}: {err['msg']}{got}")
-    return ConfigError(f"{where}invalid config: " + "; ".join(lines))
+    return ConfigError(f"{where}invalid {what}: " + "; ".join(lines))
 
 
 def _read_dotenv(path: Path) -> None:

@@ -283,8 +283,14 @@ class LiveRunner:
         feed_detail = type(self.feed).__name__ + (f" x{speed:g}" if speed else " max speed" if hasattr(self.feed, "speed")
                                                   else "")
         for component, detail in (("feed", feed_detail), ("broker", getattr(engine.broker, "name", "broker"))):
-            engine.record(ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
-                                                     detail=detail if connected else "session ended"))
+            event = ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
+                                               detail=detail if connected else "session ended")
+            if connected:
+                engine.record(event)
+            elif self.writer is not None:
+                # a clean end is journaled for the dashboard, but not published on the bus: the
+                # broker-disconnect breaker and the alerts must not fire because the session ended
+                self.writer(event)
 
     async def run(self) -> None:
         """The session: start, process inputs until the feed ends or :meth:`stop`, then stop."""

@@ -235,12 +235,9 @@ class RiskConfig(_Model):
 
 
 def _error(exc: ValidationError, root: str, where: str) -> ConfigError:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join([root, *(f"[{p}]" if isinstance(p, int) else str(p) for p in err["loc"])]).replace(".[", "[")
-        got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-        lines.append(f"{loc}: {err['msg']}{got}")
-    return ConfigError(f"{where}invalid risk config: " + "; ".join(lines))
+    from workbench.config import format_validation_error  # workbench.config imports this module
+
+    return format_validation_error(exc, root, where, what="risk config")
 
 
 def load_risk_config(source: str | os.PathLike[str] | Mapping[str, Any] | None = None, *, root: str = "risk") -> RiskConfig:
