@@ -287,10 +287,10 @@ class LiveRunner:
                                                detail=detail if connected else "session ended")
             if connected:
                 engine.record(event)
-            elif self.writer is not None:
+            elif engine.event_sink is not None:
                 # a clean end is journaled for the dashboard, but not published on the bus: the
                 # broker-disconnect breaker and the alerts must not fire because the session ended
-                self.writer(event)
+                engine.event_sink(event)
 
     async def run(self) -> None:
         """The session: start, process inputs until the feed ends or :meth:`stop`, then stop."""
