@@ -57,9 +57,9 @@ class _Timer:
         self.canceled = False
 
 
-def _check_interval(interval_ns: int) -> None:
-    if interval_ns < 0:
-        raise ValueError(f"timer interval_ns must be >= 0, got {interval_ns}")
+def _check_repeating(interval_ns: int) -> None:
+    if interval_ns <= 0:
+        raise ValueError(f"a repeating timer needs interval_ns > 0, got {interval_ns}")
 
 
 class SimClock:
@@ -88,9 +88,7 @@ class SimClock:
         stop_ns: int | None = None,
     ) -> None:
         """Fire ``callback`` every ``interval_ns`` from ``start_ns`` (default: now) + interval."""
-        _check_interval(interval_ns)
-        if interval_ns == 0:
-            raise ValueError("timer interval_ns must be > 0 for a repeating timer")
+        _check_repeating(interval_ns)
         self.cancel_timer(name)
         first = (self.ts if start_ns is None else start_ns) + interval_ns
         self._push(_Timer(name, interval_ns, callback, first, stop_ns))
@@ -168,9 +166,7 @@ class LiveClock:
         self, name: str, interval_ns: int, callback: TimerCallback, start_ns: int | None = None,
         stop_ns: int | None = None,
     ) -> None:
-        _check_interval(interval_ns)
-        if interval_ns == 0:
-            raise ValueError("timer interval_ns must be > 0 for a repeating timer")
+        _check_repeating(interval_ns)
         self.cancel_timer(name)
         first = (time.time_ns() if start_ns is None else start_ns) + interval_ns
 
