@@ -50,20 +50,20 @@ def alpaca_session_on(emulator: AlpacaEmulator, journal: Path, strategy: Any = "
 
 
 async def run_to_end(session: Any, emulator: AlpacaEmulator, timeout: float = 90.0) -> None:
-    """Start ``session``, wait until the emulator's market has ended and the engine has processed every
-    item, with no order in flight, then stop it cleanly."""
-    session.start()
-    total = len(emulator.core.market)
+    """Start ``session`` (if needed), wait until the emulator's market has ended, the stream has been
+    quiet for 0.5 s (items published while a socket was down are lost, as on Alpaca) and the client
+    has caught up with the broker's orders; then stop it cleanly."""
+    if session.runner._task is None:
+        session.start()
 
     def finished() -> bool:
         if session.runner.done:
             session.runner._task.result()  # surface a failure at once
-        engine = session.engine
-        return (emulator.core.market.done and session.runner.position >= total
-                and not any(o.status.value == "SUBMITTED" for o in engine.orders.values()))
+        age = session.data_client.health.last_message_age
+        return (emulator.core.market.done and age is not None and age > 0.5
+                and quiet(session, emulator, 0))
 
     await until(finished, timeout, "the replay to end")
-    await asyncio.sleep(0.3)  # trade updates of the last fills
     session.stop()
     await session
 
@@ -78,26 +78,44 @@ def fill_rows(fills: list[ev.OrderFilled]) -> list[tuple[str, str, float, float,
 
 
 def quiet(session: Any, emulator: AlpacaEmulator, published: int) -> bool:
-    """The client has reacted to everything published so far: every item processed by the engine,
-    no REST call in flight, every trade update the emulator produced received and processed."""
+    """The client has caught up with everything published so far: every item processed by the engine,
+    no REST call in flight, and every order the broker holds is in the engine with the same filled
+    quantity and the same open/closed state (however the news arrived: stream or reconciliation)."""
+    from workbench.adapters.alpaca.parsing import engine_order_id
+
     runner, client = session.runner, session.execution_client
     queue = runner._queue
-    return (runner.position >= published and client._in_flight == 0 and not client._held
-            and client.health.messages >= len(emulator.account.updates)
-            and (queue is None or queue.empty())
-            and not any(o.status.value == "SUBMITTED" for o in session.engine.orders.values()))
+    if not (runner.position >= published and client._in_flight == 0 and not client._held
+            and (queue is None or queue.empty())):
+        return False
+    engine_orders = session.engine.orders
+    if any(o.status.value == "SUBMITTED" for o in engine_orders.values()):
+        return False
+    broker = emulator.call(lambda: [(o.client_order_id, o.filled_quantity, o.is_open)
+                                    for o in emulator.account.orders.values()])
+    for client_order_id, filled, is_open in broker:
+        mine = engine_orders.get(engine_order_id(client_order_id))
+        if mine is None or abs(mine.filled_quantity - filled) > 1e-9 or mine.is_open != is_open:
+            return False
+    return True
 
 
-async def run_lockstep(session: Any, emulator: AlpacaEmulator, timeout: float = 30.0) -> None:
+async def run_lockstep(session: Any, emulator: AlpacaEmulator, timeout: float = 30.0,
+                       before_step: Callable[[int], None] | None = None) -> None:
     """Start ``session`` on a manual emulator and publish one item at a time, each once the client has
-    reacted to the previous one (items infinitely far apart compared with a round trip); stop at the end."""
+    caught up with the previous one (items infinitely far apart compared with a round trip); stop at
+    the end. ``before_step(n)`` runs before the n-th item (1-based) is published (to arm faults)."""
     session.start()
-    await until(lambda: emulator.data_connections and emulator.data_connections[0].subscriptions["bars"],
+    await until(lambda: bool(emulator.data_connections and emulator.data_connections[0].subscriptions["bars"]),
                 timeout, "the feed to subscribe")
     published = 0
-    while emulator.call(emulator.core.step) == 1:
+    while True:
+        if before_step is not None:
+            before_step(published + 1)
+        if emulator.call(emulator.core.step) != 1:
+            break
         published += 1
-        await until(lambda n=published: quiet(session, emulator, n), timeout, f"the client to react to item {published}")
+        await until(lambda n=published: quiet(session, emulator, n), timeout, f"the client to catch up with item {published}")
     session.stop()
     await session
 
