@@ -205,6 +205,28 @@ class SignalGenerated(Event):
     size: float | None = None
     reason: str = ""
     inputs: dict[str, float] = field(default_factory=dict)
+    signal_id: str = ""
+    scan_id: str = ""
+
+
+@dataclass(**_EV)
+class ScanCompleted(Event):
+    """A scan ranked a universe (see :mod:`workbench.scanning`).
+
+    ``as_of_ns`` is the data time the scan saw (ns since epoch UTC); ``table`` the ranked rows
+    (symbol, factor values, contributions, score, rank, passed, reason, selected); ``changes`` the
+    rows of :func:`workbench.scanning.detect_changes` against the previous scan; ``selected`` the
+    symbols picked, best first.
+    """
+
+    scan_id: str
+    name: str
+    as_of_ns: int
+    strategy_id: str = ""
+    universe_size: int = 0
+    selected: tuple[str, ...] = ()
+    table: object = None
+    changes: object = None
 
 
 @dataclass(**_EV)
@@ -303,6 +325,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PositionClosed,
     AccountState,
     SignalGenerated,
+    ScanCompleted,
     RiskEvent,
     TradingStateChanged,
     AlertRaised,
