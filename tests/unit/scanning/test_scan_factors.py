@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from workbench.engine.indicators import ATR as StreamingATR
-from workbench.engine.indicators import RSI as StreamingRSI
+from workbench.engine import indicators
 from workbench.errors import ConfigError
 from workbench.feeds.samples import load_lean_daily
 from workbench.scanning import FACTORS, Panel, make_factor
@@ -72,7 +71,7 @@ def test_simple_factors_equal_pandas(bars: pd.DataFrame, panel: Panel) -> None:
 @pytest.mark.parametrize("symbol", ["AAPL", "USO", "EEM"])
 def test_wilder_factors_equal_the_streaming_indicators(bars: pd.DataFrame, panel: Panel, symbol: str) -> None:
     rows = bars[bars["symbol"] == symbol]
-    rsi, atr = StreamingRSI(14), StreamingATR(14)
+    rsi, atr = indicators.RSI(14), indicators.ATR(14)
     rsi_values, atr_values = [], []
     for high, low, close in zip(rows["high"], rows["low"], rows["close"], strict=True):
         rsi.update(close)
