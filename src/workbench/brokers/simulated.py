@@ -232,6 +232,13 @@ class SimulatedBroker:
             self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol,
                                               reason=f"quantity {quantity} below filled {so.filled}"))
             return
+        if quantity is not None and quantity > so.quantity + _EPS and not so.reduce_only:
+            # the increase is judged like a new order on the same side (short sale, buying power)
+            reason = self._account_check(so.symbol, so.side, quantity - so.quantity,
+                                         limit_price or stop_price or so.limit_price or so.stop_price)
+            if reason:
+                self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol, reason=reason))
+                return
         if quantity is not None:
             so.quantity = quantity
         if limit_price is not None:
@@ -472,7 +479,6 @@ class SimulatedBroker:
     def _pre_check(self, order: Order) -> str:
         """Why the broker refuses ``order`` on arrival ("" when it accepts it); rules in
         :mod:`workbench.brokers.checks`."""
-        cfg = self.config
         symbol = order.symbol
         book = self.positions.get(symbol)
         pos = book[0] if book is not None else 0.0
@@ -489,21 +495,34 @@ class SimulatedBroker:
             if not reduce_only_room(pos, order.side):
                 return f"reduce-only {order.side} order would not reduce the {symbol} position ({pos:g})"
             return ""  # clipped to the position at fill time: never opens or increases exposure
+        return self._account_check(symbol, order.side, order.quantity, order.limit_price or order.stop_price)
+
+    def _account_check(self, symbol: str, side: OrderSide, quantity: float, price: float | None) -> str:
+        """Short-sale and buying-power check of ``quantity`` more shares on ``side`` ("" = allowed).
+
+        The exposure added is valued at the larger of the order's own price (limit or stop) and the
+        symbol's mark, so what an acceptance reserves (at the mark) never exceeds what was checked.
+        """
+        cfg = self.config
+        book = self.positions.get(symbol)
+        pos = book[0] if book is not None else 0.0
         totals = side_totals(self._open.get(symbol, ()))
-        if not cfg.allow_short and order.side is not BUY:
-            reason = short_sale_reason(symbol, pos, totals, order.quantity)
+        if not cfg.allow_short and side is not BUY:
+            reason = short_sale_reason(symbol, pos, totals, quantity)
             if reason:
                 return reason
         if cfg.check_buying_power:
-            price = order.limit_price or order.stop_price or self._ref_price(symbol, order.side)
-            if price:
-                if order.side is BUY:
+            mark = self._mark(symbol, 0.0)
+            ref = self._ref_price(symbol, side) if price is None else price
+            value = max(ref or 0.0, mark)
+            if value:
+                if side is BUY:
                     base = position_after_side(pos, 1.0, totals[0], totals[2])
-                    after = base + order.quantity
+                    after = base + quantity
                 else:
                     base = position_after_side(pos, -1.0, totals[1], totals[3])
-                    after = base - order.quantity
-                added = added_exposure(pos, base, after) * price * self.instrument(symbol).multiplier
+                    after = base - quantity
+                added = added_exposure(pos, base, after) * value * self.instrument(symbol).multiplier
                 if added > 0:
                     available = self.buying_power()
                     if added > available + 1e-6:
