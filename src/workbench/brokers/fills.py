@@ -28,9 +28,11 @@ order waits for the first bar that starts after it (a real order cannot trade at
 * **Stop**: triggers when the ask (buy) / bid (sell) reaches the stop, or a bar's high (buy) /
   low (sell) reaches it; fills at the quote, at the bar open if the bar gapped through the stop,
   else at the stop price; slipped adversely.
-* **Stop-limit**: triggers like a stop, then rests as a limit. Triggered inside a bar (not at the
-  open) it can fill from the next bar on only, since the bar does not say whether the price came
-  back to the limit after the trigger.
+* **Stop-limit**: triggers like a stop, then rests as a limit. Triggered at a bar's open it is a
+  limit for that whole bar (at the open if marketable there, else by the limit rule inside the
+  bar, as backtrader's ``_try_exec_stoplimit``). Triggered inside a bar (not at the open) it can
+  fill from the next bar on only, since the bar does not say whether the price came back to the
+  limit after the trigger.
 * **Trailing stop**: the stop follows the most favourable price since acceptance (bid for a sell,
   ask for a buy; the bar high/low) by a fixed amount or a percent. On a bar the trigger is checked
   against the stop as it stood *before* the bar, and only then is the extreme updated with the

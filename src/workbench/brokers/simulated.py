@@ -407,25 +407,12 @@ class SimulatedBroker:
             elif t is OrderType.STOP_LIMIT and not so.triggered:
                 stop = so.stop_price
                 if (buy and o >= stop) or (not buy and o <= stop):
-                    self._trigger(so, ts)
-                    price, liq = self._limit_on_price(so, o, True)
+                    self._trigger(so, ts)  # at the open: a limit from the open on, for the whole bar
+                    price, liq = self._limit_in_bar(so, bar, True, from_trade)
                 elif (buy and h >= stop) or (not buy and lo <= stop):
                     self._trigger(so, ts)  # rests as a limit from the next bar on
             else:  # LIMIT, or triggered STOP_LIMIT
-                lim = so.limit_price
-                if (buy and o <= lim) or (not buy and o >= lim):
-                    # the open trades at or through the limit: fill at the open, never outside the
-                    # bar (a resting order gets the gap's price improvement, as in backtrader)
-                    price = o
-                    if not so.fresh:
-                        liq = LiquiditySide.MAKER
-                elif so.fresh and (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK):
-                    pass  # not marketable on arrival: an immediate order never rests
-                elif fm.limit_requires_trade_through and not from_trade:
-                    if (buy and lo < lim) or (not buy and h > lim):
-                        price, liq = lim, LiquiditySide.MAKER
-                elif (buy and lo <= lim) or (not buy and h >= lim):
-                    price, liq = lim, LiquiditySide.MAKER
+                price, liq = self._limit_in_bar(so, bar, so.fresh, from_trade)
             if price is not None:
                 left = self._volume_left[sym]
                 qty = so.leaves if left >= so.leaves else math.floor(left / self.instrument(sym).lot_size) * \
@@ -438,6 +425,23 @@ class SimulatedBroker:
                     self._volume_left[sym] = left - qty
                     self._fill(so, qty, price, liq, fill_ts)
             self._after_first_look(so, ts)
+
+    def _limit_in_bar(self, so: _SimOrder, bar: Bar, fresh: bool, from_trade: bool) -> tuple[float | None, LiquiditySide]:
+        """Fill price and liquidity of a limit working through ``bar`` (``None``: no fill)."""
+        lim, o = so.limit_price, bar.open
+        buy = so.side is BUY
+        if (buy and o <= lim) or (not buy and o >= lim):
+            # the open trades at or through the limit: fill at the open, never outside the bar
+            # (a resting order gets the gap's price improvement, as in backtrader)
+            return o, (LiquiditySide.TAKER if fresh else LiquiditySide.MAKER)
+        if fresh and (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK):
+            return None, LiquiditySide.NONE  # not marketable on arrival: an immediate order never rests
+        if self.config.fill_model.limit_requires_trade_through and not from_trade:
+            if (buy and bar.low < lim) or (not buy and bar.high > lim):
+                return lim, LiquiditySide.MAKER
+        elif (buy and bar.low <= lim) or (not buy and bar.high >= lim):
+            return lim, LiquiditySide.MAKER
+        return None, LiquiditySide.NONE
 
     def _after_first_look(self, so: _SimOrder, ts: int) -> None:
         if so.fresh:
@@ -584,7 +588,8 @@ class SimulatedBroker:
     # ------------------------------------------------------------------------------ bookkeeping
     def _fill(self, so: _SimOrder, qty: float, price: float, liq: LiquiditySide, ts: int) -> None:
         inst = self.instrument(so.symbol)
-        price = inst.round_price(price) if liq is LiquiditySide.MAKER else round(price, 10)
+        # a maker fill at its limit is on the tick grid; any other price is the market's own
+        price = inst.round_price(price) if liq is LiquiditySide.MAKER and price == so.limit_price else round(price, 10)
         commission = self.config.commission.commission(qty, price, inst.multiplier)
         self._fill_seq += 1
         fill_id = f"F-{self._fill_seq}"

@@ -229,6 +229,18 @@ def test_stop_limit_gapping_beyond_the_limit_waits(trading) -> None:
     assert len(trading.events_of(r, ev.OrderTriggered)) == 1
 
 
+def test_stop_limit_triggered_at_the_open_works_as_a_limit_for_the_whole_bar(trading) -> None:
+    """Buy stop 105 / limit 105.5; the bar opens at 106 (triggered at the open, not marketable)
+    and trades back down through 105.5: a maker fill at the limit on that same bar, since the
+    order was a limit from the open on (backtrader ``_try_exec_stoplimit``: an open gap past the
+    stop hands the bar to ``_try_exec_limit``)."""
+    b = trading.bar
+    data = [b(0, 100, 100.5, 99.5, 100), b(1, 106, 106.5, 105.2, 105.4)]
+    r = trading.run(data, {0: lambda s, d: s.buy("SPY", 100, stop_price=105, limit_price=105.5)})
+    f = one_fill(trading, r)
+    assert (f.last_price, f.liquidity_side, f.ts_event) == (105.5, MAKER, data[1].ts_event)
+
+
 def test_stop_limit_on_quotes(trading) -> None:
     q = trading.quote
     # sell stop 95 limit 94.80: triggered at bid 94.70 (below the limit: no fill), then the bid comes back
