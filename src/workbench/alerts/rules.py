@@ -90,7 +90,8 @@ def _filled(e: ev.OrderFilled) -> Alert:
 
 def _state(e: ev.TradingStateChanged) -> Alert:
     if e.state is TradingState.HALTED:
-        level, action = AlertLevel.CRITICAL, "Trading is halted: investigate, then send Resume (or Flatten)."
+        level, action = AlertLevel.CRITICAL, ("Trading is halted: investigate, then send Resume (a kill switch needs "
+                                              "reset_kill_switch --confirm --reason ...).")
     elif e.state is TradingState.REDUCE_ONLY:
         level, action = AlertLevel.WARNING, "Only position-reducing orders pass until Resume."
     else:
@@ -115,6 +116,30 @@ def _stopped(e: ev.SessionStopped) -> Alert:
     return Alert(AlertLevel.INFO, f"Session {e.session_id} stopped", e.reason, "", key=f"stop:{e.session_id}")
 
 
+def _external(e: ev.ExternalFillBooked) -> Alert:
+    return Alert(AlertLevel.CRITICAL, f"External fill: {e.side} {e.last_quantity:g} {e.symbol} @ {e.last_price:g}",
+                 f"broker order {e.broker_order_id} (fill {e.fill_id}) was not placed by this session; booked as "
+                 f"order {e.order_id} under strategy EXTERNAL",
+                 "Find who traded the account (broker app, another process); review positions and limits.",
+                 key=f"external:{e.fill_id}")
+
+
+def _duplicate(e: ev.DuplicateFillIgnored) -> Alert:
+    return Alert(AlertLevel.INFO, f"Duplicate fill {e.fill_id} ignored", f"order {e.order_id} {e.symbol}: "
+                 f"{e.last_quantity:g} @ {e.last_price:g} was already booked", "", key=f"duplicate:{e.fill_id}")
+
+
+def _strategy_failed(e: ev.StrategyFailed) -> Alert:
+    return Alert(AlertLevel.CRITICAL, f"Strategy {e.strategy_id} failed in {e.handler} ({e.action})", e.error,
+                 "Read the traceback in the journal (StrategyFailed); fix the strategy and restart the session.",
+                 key=f"strategy_failed:{e.strategy_id}")
+
+
+def _kill_switch_reset(e: ev.KillSwitchReset) -> Alert:
+    return Alert(AlertLevel.WARNING, "Kill switch reset", f"by {e.by or '?'} ({e.source or '?'}): {e.reason}",
+                 "", key=f"kill_switch_reset:{e.ts_event}")
+
+
 DEFAULT_RULES: dict[type[ev.Event], AlertRule] = {
     ev.RiskEvent: _risk,
     ev.OrderDenied: _denied,
@@ -124,6 +149,10 @@ DEFAULT_RULES: dict[type[ev.Event], AlertRule] = {
     ev.ConnectionStatusChanged: _connection,
     ev.SessionStarted: _started,
     ev.SessionStopped: _stopped,
+    ev.ExternalFillBooked: _external,
+    ev.DuplicateFillIgnored: _duplicate,
+    ev.StrategyFailed: _strategy_failed,
+    ev.KillSwitchReset: _kill_switch_reset,
 }
 """Event type -> rule making its alert; the event types that alert by default."""
 

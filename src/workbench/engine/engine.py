@@ -18,6 +18,7 @@ its effects are passed on.
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -46,6 +47,10 @@ if TYPE_CHECKING:
     from workbench.engine.strategy import Strategy
 
 EventSink = Callable[[ev.Event], None]
+
+EXTERNAL_STRATEGY_ID = "EXTERNAL"
+"""Strategy id of orders the engine did not create but the broker reported fills for (NautilusTrader's
+``StrategyId("EXTERNAL")``)."""
 
 
 class TradingEngine:
@@ -111,6 +116,9 @@ class TradingEngine:
         self._busy = False
         self._pending: deque[ev.OrderEvent] = deque()
         self._children: dict[str, list[Order]] = {}  # parent order id -> contingent children (OTO)
+        self._fill_ids: set[str] = set()  # execution ids booked: a fill reported twice is booked once
+        self._suppression_noted: set[str] = set()  # strategies told (once per halt) that their orders are held back
+        self.suppressed_orders = 0  # strategy order calls not sent while trading is HALTED
         self._handlers_bar: dict[str, tuple[Callable[[Bar], None], ...]] = {}
         self._handlers_quote: dict[str, tuple[Callable[[QuoteTick], None], ...]] = {}
         self._handlers_trade: dict[str, tuple[Callable[[TradeTick], None], ...]] = {}
@@ -464,10 +472,18 @@ class TradingEngine:
             return
         self.risk.state = state
         self.risk.state_reason = reason
+        if state is not TradingState.HALTED:
+            self._suppression_noted.clear()
         self.record(ev.TradingStateChanged(ts_event=self.now_ns(), state=state, reason=reason))
 
     def kill_switch(self, reason: str = "kill switch", flatten: bool = True) -> None:
-        """Halt trading, cancel every open order and (``flatten``) close every position. Idempotent."""
+        """Halt trading, cancel every open order and (``flatten``) close every position. Idempotent.
+
+        Trading stays HALTED until :meth:`reset_kill_switch` (``Resume`` only undoes ``Pause``).
+        """
+        if not self.risk.kill_switch_engaged:
+            self.risk.kill_switch_engaged = True
+            self.record(ev.KillSwitchEngaged(ts_event=self.now_ns(), reason=reason, flatten=flatten))
         self.set_trading_state(TradingState.HALTED, reason)
         # the kill switch's own closing orders (from an earlier pull) keep working: pulling it again
         # must not cancel and re-send them
@@ -484,6 +500,39 @@ class TradingEngine:
             for pos in list(self.portfolio.positions.values()):
                 if not pos.is_flat and pos.symbol not in pending:
                     self.create_and_submit_close(pos, "kill_switch")
+
+    def reset_kill_switch(self, reason: str, by: str = "", source: str = "") -> None:
+        """Deliberately reset the kill switch: journal who (``by``, ``source``) and why, clear latched
+        breakers and return to ACTIVE.
+
+        Raises
+        ------
+        ValueError
+            If the kill switch is not engaged, or ``reason`` is empty.
+        """
+        if not reason or not reason.strip():
+            raise ValueError("reset_kill_switch: a reason is required")
+        if not self.risk.kill_switch_engaged:
+            raise ValueError("reset_kill_switch: the kill switch is not engaged")
+        self.risk.kill_switch_engaged = False
+        self.record(ev.KillSwitchReset(ts_event=self.now_ns(), reason=reason, by=by, source=source))
+        self.risk.resume(self, f"kill switch reset by {by or source or 'unknown'}: {reason}")
+
+    def strategy_may_trade(self, strategy: Strategy) -> bool:
+        """False while trading is HALTED (kill switch, halting breaker): the strategy's order calls are not
+        sent and leave no DENIED row; the first one per halt journals one ``RiskEvent`` (action
+        ``suppress``). LEAN likewise stops routing algorithm orders once the algorithm is halted."""
+        risk = self.risk
+        if risk.state is not TradingState.HALTED:
+            return True
+        self.suppressed_orders += 1
+        sid = strategy.strategy_id
+        if sid not in self._suppression_noted:
+            self._suppression_noted.add(sid)
+            self.record(ev.RiskEvent(ts_event=self.now_ns(), rule="trading_state", action="suppress",
+                                     message=f"strategy {sid}: orders are not sent while trading is HALTED "
+                                     f"({risk.state_reason})"))
+        return False
 
     def pause(self) -> None:
         """Stop delivering data to strategies (working orders stay; marks and matching go on)."""
@@ -521,8 +570,17 @@ class TradingEngine:
 
     def _apply(self, event: ev.OrderEvent) -> None:
         order = self.orders.get(event.order_id)
-        if order is None:
-            raise KeyError(f"{type(event).__name__} for unknown order {event.order_id!r}")
+        filled = type(event) is ev.OrderFilled
+        if filled:
+            if event.fill_id in self._fill_ids:  # type: ignore[attr-defined]
+                self._ignore_duplicate(event)  # type: ignore[arg-type]
+                return
+            if order is None or (order.strategy_id == EXTERNAL_STRATEGY_ID and order.is_closed):
+                self._book_external(event)  # type: ignore[arg-type]
+                return
+        elif order is None:
+            self._unknown_order_event(event)
+            return
         order.apply(event)
         status = order.status
         closed = status.is_closed
@@ -531,8 +589,8 @@ class TradingEngine:
         elif status is not OrderStatus.INITIALIZED:
             self._open_orders[order.order_id] = order
         self.record(event)
-        filled = type(event) is ev.OrderFilled
         if filled:
+            self._fill_ids.add(event.fill_id)  # type: ignore[attr-defined]
             self._book_fill(order, event)  # type: ignore[arg-type]
         if order.status.is_closed:  # (re-read: a bus subscriber or the fill may have moved the order on)
             self._on_order_closed(order)
@@ -545,6 +603,37 @@ class TradingEngine:
                 if filled:
                     s.on_fill(event)  # type: ignore[arg-type]
         self._busy = was_busy
+
+    def _ignore_duplicate(self, fill: ev.OrderFilled) -> None:
+        """Fills are idempotent by execution id (NautilusTrader drops a fill whose trade id the order already
+        has): journal the duplicate, change nothing."""
+        self.record(ev.DuplicateFillIgnored(ts_event=fill.ts_event, order_id=fill.order_id, symbol=fill.symbol,
+                                            fill_id=fill.fill_id, last_quantity=fill.last_quantity,
+                                            last_price=fill.last_price))
+
+    def _book_external(self, fill: ev.OrderFilled) -> None:
+        """Book a fill for an order this engine never created as an ``EXTERNAL`` order (NautilusTrader's
+        external orders: initialized and accepted as reported, then filled), and journal why."""
+        broker_order_id = fill.order_id
+        order_id = broker_order_id if broker_order_id not in self.orders else f"{broker_order_id}:{fill.fill_id}"
+        init = ev.OrderInitialized(ts_event=fill.ts_event, order_id=order_id, symbol=fill.symbol, side=fill.side,
+                                   order_type=OrderType.MARKET, quantity=fill.last_quantity,
+                                   strategy_id=EXTERNAL_STRATEGY_ID, tag="external")
+        self.orders[order_id] = Order(init)
+        self.record(ev.ExternalFillBooked(ts_event=fill.ts_event, order_id=order_id, symbol=fill.symbol,
+                                          fill_id=fill.fill_id, side=fill.side, last_quantity=fill.last_quantity,
+                                          last_price=fill.last_price, broker_order_id=broker_order_id))
+        self.record(init)
+        self._apply(ev.OrderAccepted(ts_event=fill.ts_event, order_id=order_id, symbol=fill.symbol,
+                                     broker_order_id=broker_order_id))
+        self._apply(fill if order_id == broker_order_id else dataclasses.replace(fill, order_id=order_id))
+
+    def _unknown_order_event(self, event: ev.OrderEvent) -> None:
+        """A broker event (not a fill) for an order this engine does not know: journaled, nothing else."""
+        self.record(ev.AlertRaised(ts_event=event.ts_event, level="WARNING",
+                                   title=f"{type(event).__name__} for unknown order {event.order_id}",
+                                   message=f"{event!r} ignored: the engine never created order {event.order_id}",
+                                   source="engine"))
 
     def _book_fill(self, order: Order, fill: ev.OrderFilled) -> None:
         pf = self.portfolio

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -247,6 +248,13 @@ class LiveRunner:
 
     def kill(self, reason: str = "kill switch (API)") -> None:
         self.request("kill", reason=reason)
+
+    def reset_kill_switch(self, reason: str, *, confirm: bool = False, by: str = "") -> None:
+        """Queue ``reset_kill_switch`` (see :class:`~workbench.model.commands.ResetKillSwitch`); ``by``
+        defaults to the OS user. The engine refuses it unless ``confirm`` and ``reason`` are given."""
+        import getpass
+
+        self.request("reset_kill_switch", reason=reason, confirm=confirm, by=by or getpass.getuser(), source="api")
 
     def stop(self) -> None:
         """Stop after the input being processed (and controls requested before this call); the
@@ -523,7 +531,10 @@ class LiveRunner:
                 self.stop()
                 detail = "stopping"
             else:
-                detail = engine.execute(control.command)
+                command = control.command
+                if type(command) is cmd.ResetKillSwitch and not command.source:  # journal where it came from
+                    command = dataclasses.replace(command, source=control.source)
+                detail = engine.execute(command)
             ok = True
         except (WorkbenchError, ValueError, KeyError, TypeError) as exc:
             detail, ok = f"{type(exc).__name__}: {exc}", False

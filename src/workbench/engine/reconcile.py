@@ -10,7 +10,9 @@ Restarting a session (DESIGN rule 5):
    strategies' order calls are ignored while warming up (their effects are already journaled).
 3. :func:`reconcile` asks the broker for its orders, fills and positions, and journals a
    ``ReconciliationCorrected`` for every difference, followed by the event that corrects it (a
-   missing fill is booked; an order the broker closed is closed), before trading resumes.
+   missing fill is booked; a fill of an order the journal never had is booked as EXTERNAL; a
+   fill that only the order's status report shows is inferred from its filled quantity and
+   average price; an order the broker closed is closed), before trading resumes.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
 from workbench.model.enums import ContingencyType, OrderStatus
 from workbench.model.orders import Order
+from workbench.model.reports import FillReport, OrderStatusReport
 
 _EPS = 1e-9
 
@@ -64,8 +67,13 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
             order.apply(e)
             if t is ev.OrderFilled:
                 report.fills += 1
+                engine._fill_ids.add(e.fill_id)  # type: ignore[attr-defined]
                 pf.apply_fill(e.symbol, e.side, e.last_quantity, e.last_price, e.commission, e.ts_event,  # type: ignore[attr-defined]
                               e.fill_id)  # type: ignore[attr-defined]
+        elif t is ev.KillSwitchEngaged:
+            engine.risk.kill_switch_engaged = True
+        elif t is ev.KillSwitchReset:
+            engine.risk.kill_switch_engaged = False
         elif t is ev.TradingStateChanged:
             engine.risk.state = e.state  # type: ignore[attr-defined]
             engine.risk.state_reason = e.reason  # type: ignore[attr-defined]
@@ -96,6 +104,26 @@ def _correct(engine: TradingEngine, kind: str, detail: str, order_id: str = "", 
     return c
 
 
+def _fill_event(fr: FillReport) -> ev.OrderFilled:
+    return ev.OrderFilled(ts_event=fr.ts_event, order_id=fr.order_id, symbol=fr.symbol, fill_id=fr.fill_id,
+                          side=fr.side, last_quantity=fr.quantity, last_price=fr.price, commission=fr.commission)
+
+
+def _infer_fill(engine: TradingEngine, order: Order, r: OrderStatusReport) -> ev.ReconciliationCorrected:
+    """Book the fill a status report implies but no fill report carries (NautilusTrader's reconciliation
+    "inferred fill": quantity = reported filled - known filled, price = the one that makes the order's
+    average equal the reported average price). Commission unknown: 0."""
+    quantity = min(r.filled_quantity - order.filled_quantity, order.leaves_quantity)
+    price = (r.avg_fill_price * r.filled_quantity - order.avg_fill_price * order.filled_quantity) / quantity
+    fill_id = f"INFERRED-{order.order_id}-{len(order.events)}"
+    c = _correct(engine, "inferred_fill", f"broker reports order {order.order_id} {r.status} with {r.filled_quantity:g} "
+                 f"filled @ {r.avg_fill_price} but the journal has {order.filled_quantity:g}: inferred fill {fill_id} "
+                 f"of {quantity:g} @ {price}", order.order_id, order.symbol)
+    engine._apply(ev.OrderFilled(ts_event=r.ts_last, order_id=order.order_id, symbol=order.symbol, fill_id=fill_id,
+                                 side=order.side, last_quantity=quantity, last_price=price))
+    return c
+
+
 def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.ReconciliationCorrected]:
     """Compare the rebuilt ``engine`` with the broker's reports; journal and apply corrections.
 
@@ -108,20 +136,28 @@ def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.Re
         if fr.fill_id in known_fills:
             continue
         order = engine.orders.get(fr.order_id)
-        if order is None or order.is_closed or fr.quantity > order.leaves_quantity + _EPS:
+        if order is None:  # an order placed outside this engine: booked as EXTERNAL (as a live fill would be)
+            out.append(_correct(engine, "external_fill", f"broker fill {fr.fill_id} ({fr.side} {fr.quantity:g} "
+                                f"{fr.symbol} @ {fr.price}) of an order the journal never had: booked as external",
+                                fr.order_id, fr.symbol))
+            engine._apply(_fill_event(fr))
+            continue
+        if order.is_closed or fr.quantity > order.leaves_quantity + _EPS:
             out.append(_correct(engine, "unmatched_fill",
                                 f"broker fill {fr.fill_id} ({fr.side} {fr.quantity:g} {fr.symbol} @ {fr.price}) "
                                 f"matches no open order in the journal", fr.order_id, fr.symbol))
             continue
         out.append(_correct(engine, "missing_fill", f"broker fill {fr.fill_id} of {fr.quantity:g} @ {fr.price} was "
                             "not in the journal: booked", fr.order_id, fr.symbol))
-        engine._apply(ev.OrderFilled(ts_event=fr.ts_event, order_id=fr.order_id, symbol=fr.symbol, fill_id=fr.fill_id,
-                                     side=fr.side, last_quantity=fr.quantity, last_price=fr.price,
-                                     commission=fr.commission))
+        engine._apply(_fill_event(fr))
     reports = {r.order_id: r for r in broker.order_status_reports()}  # type: ignore[attr-defined]
     for order in list(engine._open_orders.values()):
         r = reports.get(order.order_id)
         now = engine.now_ns()
+        if r is not None and r.filled_quantity > order.filled_quantity + _EPS:
+            out.append(_infer_fill(engine, order, r))
+            if order.is_closed:
+                continue
         if r is None:
             out.append(_correct(engine, "order_unknown_at_broker", f"order {order.order_id} is open in the journal but "
                                 "unknown at the broker: closed", order.order_id, order.symbol))

@@ -198,10 +198,12 @@ class Strategy:
     ) -> Order:
         """Create and submit an order; returns it (check ``status`` for DENIED/REJECTED).
 
-        Returns None while the engine is warming up after a restart (the order was journaled then).
+        Returns None while the engine is warming up after a restart (the order was journaled then),
+        and while trading is HALTED (kill switch: the order is not sent, see
+        :meth:`TradingEngine.strategy_may_trade`).
         """
         eng = self._engine
-        if eng.warming_up:
+        if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
         o = eng.create_order(
             symbol, side, quantity, order_type, limit_price=limit_price, stop_price=stop_price,
@@ -272,7 +274,7 @@ class Strategy:
         if (buy and not stop_loss < take_profit) or (not buy and not stop_loss > take_profit):
             raise ValueError(f"bracket {side}: stop_loss {stop_loss} and take_profit {take_profit} are on the wrong sides")
         eng = self._engine
-        if eng.warming_up:
+        if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
         ids = [eng.next_order_id() for _ in range(3)]
         entry = eng.create_order(
@@ -312,7 +314,7 @@ class Strategy:
         When either fills completely the other is canceled; a partial fill shrinks the other.
         """
         eng = self._engine
-        if eng.warming_up:
+        if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
         a, b = eng.next_order_id(), eng.next_order_id()
         common = {"time_in_force": time_in_force, "reduce_only": reduce_only, "contingency": ContingencyType.OCO,
@@ -331,6 +333,8 @@ class Strategy:
         Create the orders (INITIALIZED) with ``self.engine.create_order``; returns ``parent``.
         """
         eng = self._engine
+        if eng.warming_up or not eng.strategy_may_trade(self):
+            return None  # type: ignore[return-value]
         eng.hold_until_filled(parent, children)
         return eng.submit_order(parent)
 
@@ -341,7 +345,7 @@ class Strategy:
 
     def modify(self, order: Order | str, *, quantity: float | None = None, limit_price: float | None = None,
                stop_price: float | None = None) -> None:
-        if self._engine.warming_up:
+        if self._engine.warming_up or not self._engine.strategy_may_trade(self):
             return
         self._engine.modify_order(order if isinstance(order, str) else order.order_id, quantity, limit_price, stop_price)
 

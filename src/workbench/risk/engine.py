@@ -105,6 +105,8 @@ class RiskEngine:
     ----------
     state : TradingState
     state_reason : str
+    kill_switch_engaged : bool
+        The kill switch was pulled and not reset yet: HALTED, which ``resume`` does not lift.
     pending : PendingOrders
         Open-order quantities per symbol, kept from the engine's events once attached.
     checks, denials : int
@@ -121,6 +123,7 @@ class RiskEngine:
         self.pending = PendingOrders()
         self.engine: TradingEngine | None = None
         self.tripped: dict[str, str] = {}  # monitor name -> message, until resumed
+        self.kill_switch_engaged = False  # until a deliberate, confirmed reset (TradingEngine.reset_kill_switch)
         self._recorders = [r for r in self.rules if hasattr(r, "on_approved")]
 
     # ------------------------------------------------------------------------------- wiring
@@ -234,7 +237,12 @@ class RiskEngine:
         return out
 
     def resume(self, engine: TradingEngine, reason: str = "resumed by command") -> None:
-        """Deliberately return to ACTIVE: clear every latched monitor and set the state."""
+        """Deliberately return to ACTIVE: clear every latched monitor and set the state.
+
+        Does nothing while the kill switch is engaged (only ``TradingEngine.reset_kill_switch`` lifts it).
+        """
+        if self.kill_switch_engaged:
+            return
         self.tripped.clear()
         for m in self.monitors:
             reset = getattr(m, "reset", None)
