@@ -119,6 +119,8 @@ class TradingEngine:
         self._fill_ids: set[str] = set()  # execution ids booked: a fill reported twice is booked once
         self._suppression_noted: set[str] = set()  # strategies told (once per halt) that their orders are held back
         self.suppressed_orders = 0  # strategy order calls not sent while trading is HALTED
+        self.strategy_error_policy = "raise"  # raise | halt | pause | keep: see workbench.engine.containment
+        self.halted_strategies: set[str] = set()  # strategies halted after their handler raised
         self._handlers_bar: dict[str, tuple[Callable[[Bar], None], ...]] = {}
         self._handlers_quote: dict[str, tuple[Callable[[QuoteTick], None], ...]] = {}
         self._handlers_trade: dict[str, tuple[Callable[[TradeTick], None], ...]] = {}
@@ -136,26 +138,53 @@ class TradingEngine:
         """Register ``strategy``; it receives data for its ``symbols`` (all symbols when None)."""
         strategy._register(self)
         self.strategies.append(strategy)
-        self._slice_handlers = tuple(s.on_time_slice for s in self.strategies if s._overrides("on_time_slice"))
+        self._refresh_handlers()
+        return strategy
+
+    def _refresh_handlers(self) -> None:
+        """Recompute the handler tables (a strategy was added or halted)."""
+        halted = self.halted_strategies
+        self._slice_handlers = tuple(s.on_time_slice for s in self.strategies
+                                     if s._overrides("on_time_slice") and s.strategy_id not in halted)
         self._handlers_bar.clear()
         self._handlers_quote.clear()
         self._handlers_trade.clear()
-        return strategy
+
+    def _call_strategies(self, name: str) -> None:
+        """Call ``name`` (``on_start``/``on_stop``) on every strategy not halted, failures contained."""
+        self._busy = True
+        try:
+            for s in self.strategies:
+                if s.strategy_id not in self.halted_strategies:
+                    self._dispatch((getattr(s, name),), None, nullary=True)
+        finally:
+            self._busy = False
+
+    def _dispatch(self, handlers: tuple, item: Any, nullary: bool = False) -> None:
+        """Call each handler with ``item``; a strategy's exception is contained (:mod:`.containment`)."""
+        for h in handlers:
+            try:
+                h() if nullary else h(item)
+            except Exception as exc:
+                from workbench.engine.containment import owner_of, strategy_failed
+
+                owner = owner_of(h)
+                if owner is None:
+                    raise
+                strategy_failed(self, owner, h.__name__, exc)
 
     def start(self) -> None:
         if self.running:
             return
         self.running = True
-        for s in self.strategies:
-            s.on_start()
+        self._call_strategies("on_start")
+        if self._pending:
+            self._drain()
 
     def stop(self) -> None:
         if not self.running:
             return
-        self._busy = True
-        for s in self.strategies:
-            s.on_stop()
-        self._busy = False
+        self._call_strategies("on_stop")
         self._drain()
         self._end_slice()
         self._last_ts = -1
@@ -171,9 +200,10 @@ class TradingEngine:
             return
         if self._slice_handlers and not self.paused:
             self._busy = True
-            for h in self._slice_handlers:
-                h(last)
-            self._busy = False
+            try:
+                self._dispatch(self._slice_handlers, last)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         if self.risk.monitors:  # portfolio rules, circuit breakers (risk/); nothing to do without them
@@ -190,14 +220,18 @@ class TradingEngine:
         self._end_slice()
         self._last_ts = ts
         self._busy = True
-        self.clock.advance_to(ts)
-        self._busy = False
+        try:
+            self.clock.advance_to(ts)
+        finally:
+            self._busy = False
         if self._pending:
             self._drain()
 
     def _resolve(self, table: dict[str, tuple], kind: str, symbol: str) -> tuple:
+        halted = self.halted_strategies
         handlers = tuple(
-            getattr(s, kind) for s in self.strategies if s._wants(symbol) and s._overrides(kind)
+            getattr(s, kind) for s in self.strategies
+            if s._wants(symbol) and s._overrides(kind) and s.strategy_id not in halted
         ) + self.bus.handlers(f"data.{kind}.{symbol}")
         table[symbol] = handlers
         return handlers
@@ -211,8 +245,10 @@ class TradingEngine:
         sim = self._sim
         if sim is not None:
             self._busy = True
-            sim.on_bar(bar)
-            self._busy = False
+            try:
+                sim.on_bar(bar)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         # portfolio mark, inlined from Portfolio.update_price (hot path)
@@ -230,9 +266,10 @@ class TradingEngine:
             if handlers is None:
                 handlers = self._resolve(self._handlers_bar, "on_bar", bar.symbol)
             self._busy = True
-            for h in handlers:
-                h(bar)
-            self._busy = False
+            try:
+                self._dispatch(handlers, bar)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
 
@@ -245,8 +282,10 @@ class TradingEngine:
         sim = self._sim
         if sim is not None:
             self._busy = True
-            sim.on_quote(quote)
-            self._busy = False
+            try:
+                sim.on_quote(quote)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         mid = (quote.bid + quote.ask) * 0.5
@@ -257,9 +296,10 @@ class TradingEngine:
             if handlers is None:
                 handlers = self._resolve(self._handlers_quote, "on_quote", quote.symbol)
             self._busy = True
-            for h in handlers:
-                h(quote)
-            self._busy = False
+            try:
+                self._dispatch(handlers, quote)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
 
@@ -272,8 +312,10 @@ class TradingEngine:
         sim = self._sim
         if sim is not None:
             self._busy = True
-            sim.on_trade(trade)
-            self._busy = False
+            try:
+                sim.on_trade(trade)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         self.portfolio.update_price(trade.symbol, trade.price)
@@ -282,9 +324,10 @@ class TradingEngine:
             if handlers is None:
                 handlers = self._resolve(self._handlers_trade, "on_trade", trade.symbol)
             self._busy = True
-            for h in handlers:
-                h(trade)
-            self._busy = False
+            try:
+                self._dispatch(handlers, trade)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
 
@@ -523,6 +566,8 @@ class TradingEngine:
         sent and leave no DENIED row; the first one per halt journals one ``RiskEvent`` (action
         ``suppress``). LEAN likewise stops routing algorithm orders once the algorithm is halted."""
         risk = self.risk
+        if strategy.strategy_id in self.halted_strategies:  # failed and halted (containment policy)
+            return False
         if risk.state is not TradingState.HALTED:
             return True
         self.suppressed_orders += 1
@@ -597,12 +642,15 @@ class TradingEngine:
         was_busy = self._busy
         self._busy = True
         owner = order.strategy_id
-        for s in self.strategies:
-            if not owner or s.strategy_id == owner:
-                s.on_order_event(event)
-                if filled:
-                    s.on_fill(event)  # type: ignore[arg-type]
-        self._busy = was_busy
+        halted = self.halted_strategies
+        try:
+            for s in self.strategies:
+                if (not owner or s.strategy_id == owner) and s.strategy_id not in halted:
+                    self._dispatch((s.on_order_event,), event)
+                    if filled and s.strategy_id not in halted:
+                        self._dispatch((s.on_fill,), event)
+        finally:
+            self._busy = was_busy
 
     def _ignore_duplicate(self, fill: ev.OrderFilled) -> None:
         """Fills are idempotent by execution id (NautilusTrader drops a fill whose trade id the order already

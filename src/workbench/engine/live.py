@@ -144,6 +144,9 @@ class LiveRunner:
     max_blocking : float
         Seconds the core may process queued inputs before it yields to the loop once (so other
         coroutines, e.g. a notebook's widgets, keep running while the session works through a backlog).
+    strategy_error_policy : str
+        What a strategy's exception does: ``halt`` that strategy (default), ``pause`` the engine,
+        ``keep`` going; journaled as ``StrategyFailed`` (see :mod:`workbench.engine.containment`).
     commit_interval : float
         Group commit: when the queue runs empty, the events of the data processed since the last
         commit are committed at once if this many seconds have passed since it, else by a timer when
@@ -169,10 +172,12 @@ class LiveRunner:
         max_blocking: float = 0.01,
         commit_interval: float = 0.005,
         on_progress: Callable[[LiveRunner], None] | None = None,
+        strategy_error_policy: str = "halt",
     ) -> None:
         if journal is not None and not session_id:
             raise ValueError("a journaled LiveRunner needs a session_id")
         self.engine = engine
+        engine.strategy_error_policy = strategy_error_policy  # a strategy's exception never kills the session
         self.feed = feed
         self.journal = journal
         self.session_id = session_id

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from workbench.engine.containment import apply_action
 from workbench.engine.engine import TradingEngine
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
@@ -70,6 +71,8 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
                 engine._fill_ids.add(e.fill_id)  # type: ignore[attr-defined]
                 pf.apply_fill(e.symbol, e.side, e.last_quantity, e.last_price, e.commission, e.ts_event,  # type: ignore[attr-defined]
                               e.fill_id)  # type: ignore[attr-defined]
+        elif t is ev.StrategyFailed:
+            apply_action(engine, e.strategy_id, e.action)  # type: ignore[attr-defined]
         elif t is ev.KillSwitchEngaged:
             engine.risk.kill_switch_engaged = True
         elif t is ev.KillSwitchReset:
@@ -200,8 +203,7 @@ def warm_up(engine: TradingEngine, items: Iterable[Bar | QuoteTick | TradeTick])
             ts = item.ts_init
             if ts != engine._last_ts:
                 if engine._last_ts >= 0:
-                    for h in engine._slice_handlers:
-                        h(engine._last_ts)
+                    engine._dispatch(engine._slice_handlers, engine._last_ts)
                 engine._last_ts = ts
                 engine.clock.advance_to(ts)
             t = type(item)
@@ -218,8 +220,7 @@ def warm_up(engine: TradingEngine, items: Iterable[Bar | QuoteTick | TradeTick])
             handlers = table.get(item.symbol)
             if handlers is None:
                 handlers = engine._resolve(table, kind, item.symbol)
-            for h in handlers:
-                h(item)
+            engine._dispatch(handlers, item)  # failures contained; not journaled again while warming up
             n += 1
     finally:
         engine.warming_up = False

@@ -163,9 +163,11 @@ class Strategy:
 
     def set_timer(self, name: str, interval_seconds: float, callback: Any = None) -> None:
         """Call ``callback(TimeEvent)`` (default ``self.on_timer``) every ``interval_seconds``."""
-        self._engine.clock.set_timer(
-            f"{self.strategy_id}.{name}", int(interval_seconds * NS_PER_SECOND), callback or self.on_timer
-        )
+        from workbench.engine.containment import guarded
+
+        eng = self._engine
+        eng.clock.set_timer(f"{self.strategy_id}.{name}", int(interval_seconds * NS_PER_SECOND),
+                            guarded(eng, self, name, callback or self.on_timer))
 
     def on_timer(self, event: TimeEvent) -> None:
         """Default timer callback."""
