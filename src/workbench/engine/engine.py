@@ -467,6 +467,16 @@ class TradingEngine:
         self, order_id: str, quantity: float | None = None, limit_price: float | None = None,
         stop_price: float | None = None,
     ) -> None:
+        """Ask the broker to change an open order's quantity (shares) and/or prices (currency).
+
+        The change passes the risk engine first (:meth:`RiskEngine.check_modify`); a denied change
+        is journaled as ``OrderModifyRejected`` (reason ``risk: ...``) plus a ``RiskEvent``.
+
+        Raises
+        ------
+        KeyError
+            If ``order_id`` is unknown.
+        """
         order = self.orders.get(order_id)
         if order is None:
             raise KeyError(f"unknown order_id {order_id!r}")
@@ -478,6 +488,13 @@ class TradingEngine:
         if stop_price is not None:
             stop_price = inst.round_price(stop_price)
         if order.is_closed or order.status is OrderStatus.PENDING_CANCEL:
+            return
+        denial = self.risk.check_modify(order, quantity, limit_price, stop_price, self)
+        if denial is not None:  # every modify is a risk-checked command: the order keeps its terms
+            self._apply(ev.OrderModifyRejected(ts_event=self.now_ns(), order_id=order_id, symbol=order.symbol,
+                                               reason=f"risk: {denial.reason}"))
+            self.record(ev.RiskEvent(ts_event=self.now_ns(), rule=denial.rule, message=denial.reason,
+                                     action="deny_modify", symbol=order.symbol))
             return
         if order.status in (OrderStatus.ACCEPTED, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED):
             # not yet acknowledged (SUBMITTED) or a replace already pending: the broker's answer decides

@@ -18,6 +18,7 @@ deliberate command (:meth:`RiskEngine.resume`, or ``Resume`` sent to the engine)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -170,6 +171,39 @@ class RiskEngine:
             for r in self._recorders:
                 r.on_approved(order, now)  # type: ignore[attr-defined]
         return None
+
+    def check_modify(
+        self, order: Order, quantity: float | None, limit_price: float | None, stop_price: float | None,
+        context: RiskContext,
+    ) -> Denial | None:
+        """Risk-check a modification of the open ``order`` (LEAN and NautilusTrader run every
+        update/modify command through the same pre-trade checks as a new order).
+
+        The order is checked as it would remain: its leaves quantity at the new terms, with its
+        current leaves taken out of the open-order totals (so it is not counted twice). A modify
+        that leaves nothing to fill is not checked (the broker cancels or rejects it).
+        """
+        new_quantity = order.quantity if quantity is None else quantity
+        leaves = new_quantity - order.filled_quantity
+        if leaves <= 1e-9 or (not self.rules and self.state is TradingState.ACTIVE):
+            return None
+        terms: dict[str, object] = {"quantity": leaves}
+        if limit_price is not None:
+            terms["limit_price"] = limit_price
+        if stop_price is not None:
+            terms["stop_price"] = stop_price
+        prospective = Order(dataclasses.replace(order.initialized_event, **terms))  # type: ignore[arg-type]
+        pending = self.pending
+        counted = order.order_id in pending._open
+        if counted:
+            pending._remove(order.order_id)
+            pending._refresh(order.symbol)
+        try:
+            return self.check(prospective, context)
+        finally:
+            if counted:
+                pending._add(order)
+                pending._refresh(order.symbol)
 
     def _deny(self, rule: str, reason: str) -> Denial:
         self.denials += 1
