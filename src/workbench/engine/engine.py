@@ -115,7 +115,9 @@ class TradingEngine:
         self._last_ts = -1
         self._busy = False
         self._pending: deque[ev.OrderEvent] = deque()
-        self._children: dict[str, list[Order]] = {}  # parent order id -> contingent children (OTO)
+        self._children: dict[str, list[Order]] = {}  # parent order id -> contingent children (OTO), held
+        self._armed: dict[str, list[Order]] = {}  # parent order id -> children sent, resized as the parent fills
+        self._exit_size: dict[str, float] = {}  # armed child id -> quantity last asked of the broker
         self._fill_ids: set[str] = set()  # execution ids booked: a fill reported twice is booked once
         self._suppression_noted: set[str] = set()  # strategies told (once per halt) that their orders are held back
         self.suppressed_orders = 0  # strategy order calls not sent while trading is HALTED
@@ -618,6 +620,8 @@ class TradingEngine:
     # ------------------------------------------------------------------------- broker events
     def _on_broker_event(self, event: ev.OrderEvent) -> None:
         self._pending.append(event)
+        if type(event) is ev.OrderFilled and event.order_id in self._armed:
+            self._grow_exits(event.order_id)
         if not self._busy:
             self._drain()
 
@@ -709,9 +713,8 @@ class TradingEngine:
         self.record(kind(ts_event=fill.ts_event, symbol=fill.symbol, quantity=pos.quantity, avg_price=pos.avg_price,
                          realized_pnl=pos.realized_pnl, last_fill_id=fill.fill_id))
         self.record(self.account_state(fill.ts_event))
-        children = self._children.get(order.order_id)
-        if children and order.status is OrderStatus.FILLED:
-            self._arm_children(order)
+        if order.order_id in self._children:
+            self._arm_children(order)  # on the first fill, partial or not (Interactive Brokers' brackets)
 
     def account_state(self, ts: int | None = None) -> ev.AccountState:
         """Snapshot of cash, equity, exposures and P&L (O(1): uses the portfolio's running totals)."""
@@ -730,6 +733,8 @@ class TradingEngine:
         )
 
     def _on_order_closed(self, order: Order) -> None:
+        for child in self._armed.pop(order.order_id, ()):
+            self._exit_size.pop(child.order_id, None)
         if order.order_id in self._children and order.status is not OrderStatus.FILLED:
             if order.filled_quantity > 0:
                 self._arm_children(order)  # arm the exits for what did fill
@@ -741,12 +746,51 @@ class TradingEngine:
                                                      f"{order.status.value.lower()} without fill"))
 
     def _arm_children(self, parent: Order) -> None:
+        """Send the held children for the parent's filled quantity; later fills resize them.
+
+        Interactive Brokers activates a bracket's exits as soon as the entry (partially) fills and
+        keeps their size equal to the filled quantity; the resize of a held child is an
+        ``OrderUpdated`` event, so a rebuild from the journal has the same order.
+        """
+        armed = []
+        target = parent.filled_quantity
         for child in self._children.pop(parent.order_id, []):
             if child.status is not OrderStatus.INITIALIZED:
                 continue
-            if parent.filled_quantity < child.quantity:
-                child.quantity = parent.filled_quantity
+            if abs(child.quantity - target) > 1e-9:
+                self._apply(ev.OrderUpdated(ts_event=self.now_ns(), order_id=child.order_id, symbol=child.symbol,
+                                            quantity=target, reason=f"sized to {parent.order_id} filled {target:g}"))
             self.submit_order(child)
+            armed.append(child)
+        if armed and not parent.is_closed:
+            self._armed[parent.order_id] = armed
+
+    def _grow_exits(self, parent_id: str) -> None:
+        """A further fill of a parent whose exits work at the broker: grow them to what the bracket holds
+        (filled by the parent minus exited), at once, as Interactive Brokers does server-side.
+
+        Called when the fill arrives, before the events queued with it are applied (a simulated
+        broker may match the exits on the same bar), so the quantities count the fills still queued.
+        Only the broker is told here; its ``OrderModified`` answers are journaled as they are applied.
+        Not risk-checked: the exits are reduce-only and only cover what the entry bought.
+        """
+        queued: dict[str, float] = {}
+        seen: set[str] = set()
+        for e in self._pending:
+            if type(e) is ev.OrderFilled and e.fill_id not in self._fill_ids and e.fill_id not in seen:  # type: ignore[attr-defined]
+                seen.add(e.fill_id)  # type: ignore[attr-defined]
+                queued[e.order_id] = queued.get(e.order_id, 0.0) + e.last_quantity  # type: ignore[attr-defined]
+        armed = self._armed[parent_id]
+        parent = self.orders[parent_id]
+        exited = {c.order_id: c.filled_quantity + queued.get(c.order_id, 0.0) for c in armed}
+        remaining = parent.filled_quantity + queued.get(parent_id, 0.0) - sum(exited.values())
+        for child in armed:
+            if child.is_closed or child.status is OrderStatus.PENDING_CANCEL:
+                continue
+            target = exited[child.order_id] + remaining
+            if target > self._exit_size.get(child.order_id, child.quantity) + 1e-9:
+                self._exit_size[child.order_id] = target
+                self.broker.modify_order(child.order_id, target)
 
     def _drop_child(self, order_id: str) -> None:
         for kids in self._children.values():

@@ -88,10 +88,12 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
     engine._open_orders = {oid: o for oid, o in orders.items() if o.status.is_open}
     for parent in orders.values():
         if parent.contingency is ContingencyType.OTO and parent.linked_order_ids:
-            held = [orders[c] for c in parent.linked_order_ids
-                    if c in orders and orders[c].status is OrderStatus.INITIALIZED]
+            kids = [orders[c] for c in parent.linked_order_ids if c in orders]
+            held = [c for c in kids if c.status is OrderStatus.INITIALIZED]
             if held:
                 engine._children[parent.order_id] = held
+            elif kids and parent.is_open:  # exits already sent for a partial fill: resized as it fills
+                engine._armed[parent.order_id] = kids
     engine._order_seq = max(engine._order_seq, report.order_seq)
     report.orders = len(orders)
     report.open_orders = len(engine._open_orders)
@@ -184,8 +186,8 @@ def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.Re
         if abs(mine - pr.quantity) > _EPS:
             out.append(_correct(engine, "position_mismatch", f"{pr.symbol}: journal {mine:g}, broker {pr.quantity:g} "
                                 "after booking missing fills; manual review needed", symbol=pr.symbol))
-    for parent_id in [p for p, kids in engine._children.items() if engine.orders[p].status is OrderStatus.FILLED]:
-        engine._arm_children(engine.orders[parent_id])
+    for parent_id in [p for p in engine._children if engine.orders[p].filled_quantity > 0]:
+        engine._arm_children(engine.orders[parent_id])  # a fill booked above (or a crash before arming)
     return out
 
 

@@ -48,7 +48,8 @@ class StrategyParams(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Bracket:
-    """An entry with a take-profit and a stop-loss; the exits are OCO, armed when the entry fills."""
+    """An entry with a take-profit and a stop-loss; the exits are OCO, armed on the entry's first fill and sized
+    to its filled quantity."""
 
     entry: Order
     take_profit: Order
@@ -264,8 +265,8 @@ class Strategy:
     ) -> Bracket:
         """Entry (market, or limit at ``entry_price``) + take-profit limit + stop-loss stop.
 
-        The exits are one-cancels-other and are sent to the broker only when the entry fills
-        (for the filled quantity).
+        The exits are one-cancels-other and are sent to the broker on the entry's first fill, for the
+        filled quantity, and grown as further fills arrive (Interactive Brokers' brackets).
 
         Raises
         ------
