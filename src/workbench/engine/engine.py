@@ -123,6 +123,9 @@ class TradingEngine:
         self.suppressed_orders = 0  # strategy order calls not sent while trading is HALTED
         self.strategy_error_policy = "raise"  # raise | halt | pause | keep: see workbench.engine.containment
         self.halted_strategies: set[str] = set()  # strategies halted after their handler raised
+        # alert outbox: delivery waits for the journal's commit when a writer defers it (live runner)
+        self.defer_delivery = False
+        self.after_commit: list[Callable[[], object]] = []
         self._handlers_bar: dict[str, tuple[Callable[[Bar], None], ...]] = {}
         self._handlers_quote: dict[str, tuple[Callable[[QuoteTick], None], ...]] = {}
         self._handlers_trade: dict[str, tuple[Callable[[TradeTick], None], ...]] = {}

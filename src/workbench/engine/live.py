@@ -78,11 +78,14 @@ class JournalWriter:
     ----------
     journal : Journal
     session_id : str
+    after_commit : list of callables
+        Called after each successful commit (the alert outbox delivers then).
     """
 
-    def __init__(self, journal: Any, session_id: str) -> None:
+    def __init__(self, journal: Any, session_id: str, after_commit: list[Callable[[], object]] | None = None) -> None:
         self.journal = journal
         self.session_id = session_id
+        self.after_commit = after_commit if after_commit is not None else []
         self.buffer: list[ev.Event] = []
         self.committed = 0
         self.last_commit = 0.0  # time.monotonic() of the last commit
@@ -98,6 +101,8 @@ class JournalWriter:
         self.committed += len(self.buffer)
         self.buffer.clear()
         self.last_commit = time.monotonic()
+        for deliver in self.after_commit:  # the alert outbox: only now may anything leave the process
+            deliver()
 
 
 @dataclass
@@ -204,8 +209,9 @@ class LiveRunner:
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
         if journal is not None:
-            self.writer = JournalWriter(journal, session_id)  # type: ignore[arg-type]
+            self.writer = JournalWriter(journal, session_id, engine.after_commit)  # type: ignore[arg-type]
             engine.event_sink = self.writer
+            engine.defer_delivery = True
             if durable_submit:
                 _make_durable(engine, self)
         clock = engine.clock
