@@ -11,8 +11,9 @@ Journal first (DESIGN rule 4): an alert leaves the process only after the journa
 event it reports. Alerts wait in :attr:`AlertManager.outbox` and go out when the engine's journal
 writer reports a commit (``engine.after_commit``, called by the live runner's writer); when nothing
 defers delivery (a backtest, an engine journaling each event synchronously) they go out at once.
-This is the transactional outbox pattern (C. Richardson, *Microservices Patterns*, ch. 3). Times are the events' ``ts_event`` (ns since epoch UTC), so a backtest alerts
-deterministically.
+This is the transactional outbox pattern (C. Richardson, *Microservices Patterns*, ch. 3).
+
+Times are the events' ``ts_event`` (ns since epoch UTC), so a backtest alerts deterministically.
 """
 
 from __future__ import annotations
