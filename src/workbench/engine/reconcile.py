@@ -194,18 +194,23 @@ def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.Re
 def warm_up(engine: TradingEngine, items: Iterable[Bar | QuoteTick | TradeTick]) -> int:
     """Replay past data to strategies only (restart): no matching, no recording, orders ignored.
 
-    Rebuilds strategy-visible market state (indicators, windows) up to a resume point.
-    Returns the number of items.
+    Rebuilds strategy-visible market state (indicators, windows) up to a resume point, and the
+    equity curve of that part (``record_equity``): the journaled fills replayed over the data, so the
+    summary of a resumed session (drawdown, benchmark) covers the whole session, as if it had never
+    stopped. Returns the number of items.
     """
     engine.warming_up = True
     n = 0
     pf = engine.portfolio
+    curve = _PastEquity(engine) if engine.record_equity else None
     try:
         for item in items:
             ts = item.ts_init
             if ts != engine._last_ts:
                 if engine._last_ts >= 0:
                     engine._dispatch(engine._slice_handlers, engine._last_ts)
+                    if curve is not None:
+                        curve.record(engine._last_ts)
                 engine._last_ts = ts
                 engine.clock.advance_to(ts)
             t = type(item)
@@ -219,6 +224,8 @@ def warm_up(engine: TradingEngine, items: Iterable[Bar | QuoteTick | TradeTick])
             else:
                 pf.last_prices[item.symbol] = item.price
                 table, kind = engine._handlers_trade, "on_trade"
+            if curve is not None:
+                curve.mark(item.symbol, pf.last_prices[item.symbol])
             handlers = table.get(item.symbol)
             if handlers is None:
                 handlers = engine._resolve(table, kind, item.symbol)
@@ -228,3 +235,33 @@ def warm_up(engine: TradingEngine, items: Iterable[Bar | QuoteTick | TradeTick])
         engine.warming_up = False
         pf._remark()
     return n
+
+
+class _PastEquity:
+    """The equity curve before a resume point: a shadow portfolio fed the journaled fills in time order
+    and the warm-up's prices, recorded once per data timestamp as the engine does."""
+
+    def __init__(self, engine: TradingEngine) -> None:
+        from workbench.portfolio.portfolio import Portfolio
+
+        self.engine = engine
+        self.portfolio = Portfolio(engine.portfolio.starting_cash, engine.portfolio.instruments)
+        fills = [e for o in engine.orders.values() for e in o.events if type(e) is ev.OrderFilled]
+        self.fills = sorted(fills, key=lambda f: f.ts_event)  # stable: journal order within a timestamp
+        self.next = 0
+
+    def mark(self, symbol: str, price: float) -> None:
+        self.portfolio.update_price(symbol, price)
+
+    def record(self, ts: int) -> None:
+        pf, fills = self.portfolio, self.fills
+        while self.next < len(fills) and fills[self.next].ts_event <= ts:
+            f = fills[self.next]
+            pf.apply_fill(f.symbol, f.side, f.last_quantity, f.last_price, f.commission, f.ts_event, f.fill_id)
+            self.next += 1
+        e = self.engine
+        e.equity_ts.append(ts)
+        e.equity_values.append(pf.ledger.balance + pf.market_value)
+        e.equity_cash.append(pf.ledger.balance)
+        e.equity_gross.append(pf.gross_value)
+        e.equity_realized.append(pf.realized_total)
