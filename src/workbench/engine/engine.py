@@ -214,12 +214,15 @@ class TradingEngine:
         if self.risk.monitors:  # portfolio rules, circuit breakers (risk/); nothing to do without them
             self.risk.on_time_slice(self, last)
         if self.record_equity:
-            pf = self.portfolio
-            self.equity_ts.append(last)
-            self.equity_values.append(pf.ledger.balance + pf.market_value)
-            self.equity_cash.append(pf.ledger.balance)
-            self.equity_gross.append(pf.gross_value)
-            self.equity_realized.append(pf.realized_total)
+            self.append_equity(last, self.portfolio)
+
+    def append_equity(self, ts: int, pf: Portfolio) -> None:
+        """Append one point (``ts``, ns) of the equity curve from ``pf`` (cash, equity, exposure, P&L)."""
+        self.equity_ts.append(ts)
+        self.equity_values.append(pf.ledger.balance + pf.market_value)
+        self.equity_cash.append(pf.ledger.balance)
+        self.equity_gross.append(pf.gross_value)
+        self.equity_realized.append(pf.realized_total)
 
     def _new_timestamp(self, ts: int) -> None:
         self._end_slice()

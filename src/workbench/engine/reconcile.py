@@ -259,9 +259,4 @@ class _PastEquity:
             f = fills[self.next]
             pf.apply_fill(f.symbol, f.side, f.last_quantity, f.last_price, f.commission, f.ts_event, f.fill_id)
             self.next += 1
-        e = self.engine
-        e.equity_ts.append(ts)
-        e.equity_values.append(pf.ledger.balance + pf.market_value)
-        e.equity_cash.append(pf.ledger.balance)
-        e.equity_gross.append(pf.gross_value)
-        e.equity_realized.append(pf.realized_total)
+        self.engine.append_equity(ts, pf)
