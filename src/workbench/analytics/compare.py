@@ -463,7 +463,7 @@ def compare_session(
         No recording given and the session's data source cannot be re-read.
     """
     from workbench.engine.backtest import run_backtest
-    from workbench.session import make_strategy, open_journal
+    from workbench.session import make_strategy, open_journal, session_risk_engine
 
     jr = open_journal(journal)
     row = jr.session(session_id)
@@ -480,7 +480,7 @@ def compare_session(
                    if saved_params.get(k) != used.get(k)}
     cash = float(saved.get("starting_cash", 100_000.0)) if starting_cash is None else float(starting_cash)
     backtest_data = list(data) if data is not None else None
-    options: dict[str, Any] = {"starting_cash": cash}
+    options: dict[str, Any] = {"starting_cash": cash, "risk": session_risk_engine(saved)}  # the session's risk rules
     if fill_model is not None:
         options["fill_model"] = fill_model
     if commission is not None:

@@ -165,7 +165,19 @@ def ensure_schema(engine: sa.Engine, where: str) -> int:
                     f"{where} has journal schema version {version}; no migration to {t.SCHEMA_VERSION} exists"
                 )
             t.metadata.create_all(conn)
+            _add_missing_columns(conn, existing)
             if version is None:
                 conn.execute(sa.insert(t.schema_version), {"version": t.SCHEMA_VERSION, "ts_applied": time.time_ns()})
                 version = t.SCHEMA_VERSION
     return version
+
+
+_ADDED_COLUMNS = (("commands", "ts_expires", "BIGINT"),)
+"""Nullable columns added to version-1 journals in place (older files lack them; readers ignore them)."""
+
+
+def _add_missing_columns(conn: sa.Connection, existing: set[str]) -> None:
+    inspector = sa.inspect(conn)
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if table in existing and column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
