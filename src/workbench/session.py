@@ -283,7 +283,7 @@ def paper_session(
     parameters = {"strategy": strategy_name, "params": params, "data": data_spec, "speed": speed,
                   "starting_cash": starting_cash, "regular": regular, "symbols": sorted(symbols)}
     if config is not None:
-        parameters["config"] = config.model_dump(mode="json")
+        parameters["config"] = _without_secrets(config.model_dump(mode="json"))
     sid = jr.create_session(session_id, name=name or f"paper {strategy_name}", mode="paper", strategy=strategy_name,
                             parameters=parameters)
     feed = ReplayFeed(stream, speed=speed)
@@ -324,6 +324,17 @@ def session_risk_engine(parameters: Mapping[str, Any]) -> Any:
 
         return build_risk_engine(load_config(parameters["config"], confirm_live=True).risk)
     return default_risk_engine()
+
+
+def _without_secrets(dumped: dict[str, Any]) -> dict[str, Any]:
+    """A dumped config to store in the journal: the journal URL's password masked (the rest of a
+    config never holds a secret: those are named by ``*_env`` keys and read from the environment)."""
+    from workbench.persistence.database import mask_url
+
+    journal = dumped.get("journal") or {}
+    if journal.get("url"):
+        dumped = {**dumped, "journal": {**journal, "url": mask_url(journal["url"])}}
+    return dumped
 
 
 def _risk_and_alerts(config: Any) -> tuple[Any, Any]:

@@ -42,6 +42,19 @@ _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA", "OFF")
 _SCHEMA_LOCK_KEY = 727_274_001  # pg_advisory_xact_lock key serializing schema creation
 
 
+def mask_url(url: str | os.PathLike[str]) -> str:
+    """``url`` with its password replaced by ``***`` (SQLAlchemy's ``render_as_string(hide_password=True)``),
+    for anything printed, logged or stored; text that is not a URL is returned unchanged."""
+    text = os.fspath(url)
+    if "://" not in text:
+        return text
+    try:
+        return sa.make_url(text).render_as_string(hide_password=True)
+    except Exception:  # not parseable as a SQLAlchemy URL: hide everything between '//' and '@'
+        head, sep, tail = text.partition("://")
+        return head + sep + ("***@" + tail.rsplit("@", 1)[1] if "@" in tail else tail)
+
+
 def normalize_url(url: str | os.PathLike[str]) -> str:
     """A SQLAlchemy URL; a plain path (no ``://``) means a SQLite file."""
     text = os.fspath(url)

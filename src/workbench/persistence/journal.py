@@ -122,6 +122,11 @@ class Journal:
         return self._engine
 
     @property
+    def display_url(self) -> str:
+        """The URL with its password masked (``***``): the one to print, log or store."""
+        return self._where
+
+    @property
     def dialect(self) -> str:
         """``"sqlite"`` or ``"postgresql"``."""
         return self._engine.dialect.name
