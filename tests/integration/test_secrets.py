@@ -13,14 +13,13 @@ holds neither the password nor its access token.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from live_helpers import workbench_args
+from live_helpers import end_process_group, workbench_args
 
 from workbench.persistence import schema as t
 from workbench.widgets.serve import free_port
@@ -130,13 +129,7 @@ def _dashboard_has_no_secrets(url: str, tmp_path: Path, env: dict[str, str]) -> 
                 browser.close()
         assert _leaks(html) == []
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        end_process_group(process)
     printed = log.read_text()
     assert "workbench dashboard: journal postgresql+psycopg://postgres:***@" in printed
     assert _leaks(printed) == [], [line for line in printed.splitlines() if _leaks(line)][:5]
