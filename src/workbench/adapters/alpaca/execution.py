@@ -169,6 +169,8 @@ class AlpacaExecutionClient(ExecutionClient):
             for o in ([order] if partner is None else [order, partner]):
                 self.emit(ev.OrderRejected(ts_event=self._now(), order_id=o.order_id, symbol=o.symbol, reason=str(exc)))
             return
+        for o in members:
+            self.note_sent(o)
         self._in_flight += 1
         self._oco_in_flight += partner is not None
         self._call(self._submit_blocking, request, then=lambda result, error: self._submitted(members, result, error))
