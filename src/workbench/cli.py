@@ -87,14 +87,16 @@ class _Terminal:
         from tqdm.auto import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=len(self.session.feed), unit="ev", desc="paper", dynamic_ncols=True)
+            feed = self.session.feed
+            self.bar = tqdm(total=len(feed) if hasattr(feed, "__len__") else None, unit="ev", desc="paper",
+                            dynamic_ncols=True)
         s = self.session.summary()
         pos = " ".join(f"{k}:{v:g}" for k, v in s["positions"].items()) or "flat"
         ts = self.session.runner.stats.last_data_ts
         import pandas as pd
 
         when = pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%m-%d %H:%M") if ts else "-"
-        self.bar.n = self.session.feed.position
+        self.bar.n = self.session.runner.position
         self.bar.set_postfix_str(
             f"{when} ET | orders {s['orders']} fills {s['fills']} | {pos} | equity {_money(s['equity'])} "
             f"P&L {s['pnl']:+,.2f}", refresh=True)
@@ -149,6 +151,8 @@ async def _run_session(session: Any, terminal: _Terminal) -> int:
 def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
+    if getattr(args, "broker", "simulated") != "simulated":
+        return _cmd_broker_session(args)
     if args.resume:
         session = resume_session(args.resume, journal=args.journal, record_to=args.record,
                                  speed=_speed(args.speed) if args.speed is not None else "saved")
@@ -173,6 +177,25 @@ def cmd_paper(args: argparse.Namespace) -> int:
     print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.display_url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
+    _report(session)
+    return code
+
+
+def _cmd_broker_session(args: argparse.Namespace) -> int:
+    """``paper --broker alpaca`` / ``live --broker alpaca`` (see workbench.adapters.cli)."""
+    from workbench.adapters.cli import broker_session_from_args
+
+    session, emulator = broker_session_from_args(args, _params(args.param))
+    terminal = _Terminal(session, args.quiet)
+    session.runner.on_progress = terminal
+    print(f"{session.mode} session {session.session_id} on {session.execution_client.name}"
+          f"{' (local emulator ' + emulator.rest_url + ')' if emulator else ''}; journal {session.journal.url}",
+          flush=True)
+    try:
+        code = asyncio.run(_run_session(session, terminal))
+    finally:
+        if emulator is not None:
+            emulator.stop_thread()
     _report(session)
     return code
 
@@ -258,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--config", default=None, help="YAML config (session, broker, journal, risk sections)")
     pp.add_argument("--confirm-live", action="store_true", help="explicit opt-in required by mode: live")
     pp.set_defaults(func=cmd_paper)
+    from workbench.adapters.cli import add_broker_arguments, add_live_parser
+    from workbench.emulators.cli import add_emulate_parser
+
+    add_broker_arguments(pp)
+    add_live_parser(sub, cmd_paper)
+    add_emulate_parser(sub)
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
