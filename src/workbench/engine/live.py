@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.adapters.base import LiveClient
 from workbench.clock import ReplayClock, TimeEvent, TimerCallback
 from workbench.engine.engine import TradingEngine
 from workbench.errors import CommandError, WorkbenchError
@@ -149,6 +150,8 @@ class LiveRunner:
         they have (so a commit never delays the next input by more than one commit's time, and the
         journal lags the engine by at most ``commit_interval`` plus one batch). Controls, timers and
         snapshots commit at once.
+    connect_timeout : float
+        Seconds a live adapter's execution client may take to connect at start (else the run fails).
     """
 
     def __init__(
@@ -168,6 +171,7 @@ class LiveRunner:
         max_blocking: float = 0.01,
         commit_interval: float = 0.005,
         on_progress: Callable[[LiveRunner], None] | None = None,
+        connect_timeout: float = 30.0,
     ) -> None:
         if journal is not None and not session_id:
             raise ValueError("a journaled LiveRunner needs a session_id")
@@ -183,6 +187,7 @@ class LiveRunner:
         self.on_progress = on_progress
         self.max_blocking = max_blocking
         self.commit_interval = commit_interval
+        self.connect_timeout = connect_timeout
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = RunnerStats()
         self.state = "created"
@@ -197,6 +202,11 @@ class LiveRunner:
         self._stop_requested = False
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
+        self._early: list[Any] = []  # posted before the queue exists (see post())
+        # live adapters' clients (adapters/base.py): they post their events to this runner
+        self.clients = [c for c in (engine.broker, feed) if isinstance(c, LiveClient)]
+        for client in self.clients:
+            client.bind(self.post, clock=engine.now_ns)
         if journal is not None:
             self.writer = JournalWriter(journal, session_id)  # type: ignore[arg-type]
             engine.event_sink = self.writer
@@ -260,6 +270,19 @@ class LiveRunner:
             raise RuntimeError("the session is not running: call start() first")
         self._put_urgent(control)
 
+    def post(self, item: Any) -> None:
+        """Queue an input from a live adapter (market data, an order event, any other event to
+        journal, or a report bundle with ``apply_to(engine)``), in arrival order. Never drops:
+        when the queue is full the item goes ahead of the queued data."""
+        q = self._queue
+        if q is None:
+            self._early.append(item)
+            return
+        try:
+            q.put_nowait(item)
+        except asyncio.QueueFull:
+            self._put_urgent(item)
+
     def _put_urgent(self, item: Any) -> None:
         self._urgent.append(item)
         q = self._queue
@@ -283,6 +306,8 @@ class LiveRunner:
         feed_detail = type(self.feed).__name__ + (f" x{speed:g}" if speed else " max speed" if hasattr(self.feed, "speed")
                                                   else "")
         for component, detail in (("feed", feed_detail), ("broker", getattr(engine.broker, "name", "broker"))):
+            if isinstance(self.feed if component == "feed" else engine.broker, LiveClient):
+                continue  # a live adapter's client journals its own connection states
             event = ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
                                                detail=detail if connected else "session ended")
             if connected:
@@ -303,6 +328,10 @@ class LiveRunner:
         try:
             engine.start()
             self._connections(True)
+            for item in self._early:
+                self._queue.put_nowait(item)
+            self._early.clear()
+            await self._start_clients()
             self._commit()
             self._aux = [asyncio.create_task(self._pump())]
             if self.journal is not None:
@@ -310,6 +339,7 @@ class LiveRunner:
             if self.snapshot_interval:
                 self._aux.append(asyncio.create_task(self._ticker()))
             await self._core()
+            await self._stop_clients()
             engine.stop()
             self._connections(False)
             self._commit(final=True)
@@ -319,6 +349,8 @@ class LiveRunner:
             self.state = "failed"
             raise
         finally:
+            with contextlib.suppress(Exception):
+                await self._stop_clients()
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
                 self._flush_handle = None
@@ -335,6 +367,28 @@ class LiveRunner:
             if self.journal is not None:
                 with contextlib.suppress(WorkbenchError):
                     self.journal.release_session(self.session_id)
+
+    async def _start_clients(self) -> None:
+        """Connect the live adapters' execution clients before data flows (their first reconciliation
+        is then the first input); the data client connects when the feed is first iterated."""
+        for client in self.clients:
+            if client is self.engine.broker:
+                client.start()
+                await client.wait_connected(self.connect_timeout)
+
+    async def _stop_clients(self) -> None:
+        """Disconnect the live adapters' clients; their last states go to the journal directly (not the
+        bus: a clean end must not fire the broker-disconnect breaker)."""
+        sink = self.engine.event_sink
+
+        def journal_only(item: Any) -> None:
+            if sink is not None and isinstance(item, ev.Event):
+                sink(item)
+
+        clients, self.clients = self.clients, []  # once
+        for client in clients:
+            client.bind(journal_only)
+            await client.stop()
 
     async def _pump(self) -> None:
         q = self._queue
@@ -433,6 +487,14 @@ class LiveRunner:
             return
         elif isinstance(item, cmd.Command | ev.OrderEvent):
             engine.process(item)
+            self._commit()
+            return
+        elif isinstance(item, ev.Event):  # a live adapter's connection status or health
+            engine.record(item)
+            self._commit()
+            return
+        elif hasattr(item, "apply_to"):  # a live adapter's reports: the engine reconciles (adapters/base.py)
+            item.apply_to(engine)
             self._commit()
             return
         else:
