@@ -153,7 +153,7 @@ class _Connection:
         self.client_id = client_id
         venue = server.venue
         self.send(msg.next_valid_id(venue.next_order_id))
-        self.send(msg.managed_accounts([venue.account]))
+        self.send(msg.managed_accounts([venue.account_id]))
         for code, text in INFO_MESSAGES[:3]:
             self.send(msg.error(self.version, -1, code, text))
 
@@ -164,13 +164,13 @@ class _Connection:
         self.send(msg.current_time(int(self.server.now_seconds())))
 
     def req_managed_accounts(self, f: list[str]) -> None:
-        self.send(msg.managed_accounts([self.server.venue.account]))
+        self.send(msg.managed_accounts([self.server.venue.account_id]))
 
     def req_positions(self, f: list[str]) -> None:
         self.positions_subscribed = True
         venue = self.server.venue
         for symbol, (qty, avg) in venue.positions().items():
-            self.send(msg.position(venue.account, venue.contracts[symbol], qty, avg))
+            self.send(msg.position(venue.account_id, venue.contracts[symbol], qty, avg))
         self.send(msg.position_end())
 
     def cancel_positions(self, f: list[str]) -> None:
@@ -196,28 +196,28 @@ class _Connection:
     def send_account(self, final: bool = False) -> None:
         venue = self.server.venue
         for key, value in venue.account_values().items():
-            self.send(msg.account_value(key, round(value, 2), "USD", venue.account))
+            self.send(msg.account_value(key, round(value, 2), "USD", venue.account_id))
         for symbol, (qty, avg) in venue.positions().items():
             mark = venue.mark(symbol) or avg
             self.send(msg.portfolio_value(venue.contracts[symbol], qty, mark, qty * mark, avg, qty * (mark - avg), 0.0,
-                                          venue.account))
+                                          venue.account_id))
         stamp = dt.datetime.fromtimestamp(self.server.now_seconds(), dt.UTC).strftime("%H:%M")
         self.send(msg.account_update_time(stamp))
         if final:
-            self.send(msg.account_download_end(venue.account))
+            self.send(msg.account_download_end(venue.account_id))
 
     def req_account_updates_multi(self, f: list[str]) -> None:
         req_id = rq.int_at(f, 2, "reqId")
         venue = self.server.venue
         for key, value in venue.account_values().items():
-            self.send(msg.account_update_multi(req_id, venue.account, key, round(value, 2), "USD"))
+            self.send(msg.account_update_multi(req_id, venue.account_id, key, round(value, 2), "USD"))
         self.send(msg.account_update_multi_end(req_id))
 
     def req_account_summary(self, f: list[str]) -> None:
         req_id = rq.int_at(f, 2, "reqId")
         venue = self.server.venue
         for key, value in venue.account_values().items():
-            self.send(msg.account_summary(req_id, venue.account, key, round(value, 2), "USD"))
+            self.send(msg.account_summary(req_id, venue.account_id, key, round(value, 2), "USD"))
         self.send(msg.account_summary_end(req_id))
 
     def req_executions(self, f: list[str]) -> None:
@@ -256,6 +256,7 @@ class _Connection:
             self.send(msg.tick_snapshot_end(request.req_id))
             return
         self.market.setdefault(contract.symbol, []).append(request.req_id)
+        self.server.market_wanted()
 
     def cancel_market_data(self, f: list[str]) -> None:
         req_id = rq.int_at(f, 2, "reqId")
@@ -271,6 +272,7 @@ class _Connection:
             self.send(msg.error(self.version, req_id, 200, "No security definition has been found for the request"))
             return
         self.bars.setdefault(contract.symbol, []).append(req_id)
+        self.server.market_wanted()
 
     def cancel_real_time_bars(self, f: list[str]) -> None:
         req_id = rq.int_at(f, 2, "reqId")
@@ -435,13 +437,17 @@ class TwsEmulator:
     """
 
     def __init__(self, venue: TwsVenue | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 max_version: int = MAX_VERSION, history: Any = None, faults: TwsFaults | None = None) -> None:
+                 max_version: int = MAX_VERSION, history: Any = None, faults: TwsFaults | None = None,
+                 run_market: bool = False) -> None:
         if not MIN_VERSION <= max_version <= MAX_VERSION:
             raise ValueError(f"max_version must be in {MIN_VERSION}..{MAX_VERSION}, got {max_version}")
         self.venue = venue or TwsVenue()
+        self.core = self.venue.core
         self.host, self.port = host, port
         self.max_version = max_version
-        self.history = history
+        self.history = history if history is not None else self.core.market.stream
+        self.run_market = run_market
+        self._market_task: asyncio.Task[None] | None = None
         self.faults = faults or TwsFaults()
         self.connections: list[_Connection] = []
         self.stats: collections.Counter[str] = collections.Counter()
@@ -451,11 +457,24 @@ class TwsEmulator:
 
     # ------------------------------------------------------------------------------ lifecycle
     async def start(self) -> int:
+        """Listen; with ``run_market`` the replay starts at the first market data subscription."""
         self._server = await asyncio.start_server(self._accept, self.host, self.port)
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.run_market and self._market_task is None:
+            self._market_task = asyncio.get_running_loop().create_task(self.core.run())
         return self.port
 
+    def market_wanted(self) -> None:
+        """A client subscribed to market data: let the replay begin (idempotent)."""
+        if self.run_market:
+            self.core.start_market()
+
     async def stop(self) -> None:
+        if self._market_task is not None:
+            self._market_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._market_task
+            self._market_task = None
         if self._server is not None:
             self._server.close()
             self.drop()
@@ -536,7 +555,7 @@ class TwsEmulator:
         qty, avg = venue.positions().get(symbol, (0.0, 0.0))
         for conn in self.connections:
             if conn.positions_subscribed:
-                conn.send(msg.position(venue.account, venue.contracts[symbol], qty, avg))
+                conn.send(msg.position(venue.account_id, venue.contracts[symbol], qty, avg))
             if conn.account_subscribed:
                 conn.send_account()
 

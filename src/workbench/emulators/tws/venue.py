@@ -1,44 +1,43 @@
-"""The emulated IB back office behind the TWS front-end: contracts, orders, executions, account.
+"""The emulated IB back office behind the TWS front-end, on the shared emulator core.
 
-Matching is :class:`~workbench.brokers.simulated.SimulatedBroker` (our fill rules, on the replayed
-market's quotes and bars). The venue adds what TWS does around it: IB order ids per client, perm
-ids, execution ids, brackets held until the parent is transmitted and filled (``parentId`` /
-``transmit``), OCA groups (``ocaType`` 1 cancels the siblings on a fill, 2/3 reduce them), and the
-TWS error codes for what it refuses (103 duplicate order id, 200 unknown contract, 201 rejected).
+The market (replayed real data), the account's matching (``SimulatedBroker``) and the fault
+registry are :class:`~workbench.emulators.core.EmulatorCore`'s. The venue adds what TWS does around
+them: order ids per client id, perm ids, execution ids, modify = the same order id placed again,
+brackets held until the child with ``transmit=1`` arrives (then sent as the core's OTO order with
+its legs, which the core arms as an OCO pair when the parent fills), OCA groups (``ocaType`` 1
+cancels the siblings on a fill, 2/3 reduce them), and TWS's error codes for what it refuses (103
+duplicate order id, 200 unknown contract, 201 rejected with the reason).
 
-The TCP front-end (:mod:`workbench.emulators.tws.server`) subscribes with :meth:`TwsVenue.listen`
-and turns the notifications into protocol messages.
+The TCP front-end (:mod:`workbench.emulators.tws.server`) subscribes with :meth:`TwsVenue.listen`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from workbench.brokers.fills import CommissionModel, FillModel
-from workbench.brokers.simulated import SimulatedBroker, SimulatedBrokerConfig
+from workbench.emulators.core import EmulatedAccount, EmulatorCore, OrderRefused, OrderRequest, OrderUpdate
 from workbench.emulators.tws.messages import ContractInfo, ExecutionRecord, OrderRecord
 from workbench.emulators.tws.requests import PlaceOrder
-from workbench.model import events as ev
-from workbench.model.data import Bar, QuoteTick, TradeTick
-from workbench.model.enums import OrderSide, OrderType, TimeInForce, TrailingOffsetType
-from workbench.model.orders import Order
+from workbench.model.data import QuoteTick
+from workbench.model.enums import ContingencyType, OrderSide, OrderType, TimeInForce, TrailingOffsetType
 
-# well-known conIds (IB's real ones) so recorded messages look familiar; others are derived
+# IB's real conIds for a few symbols so recorded messages look familiar; others are derived
 _KNOWN_CON_IDS = {"SPY": 756733, "AAPL": 265598, "IBM": 8314, "MSFT": 272093, "QQQ": 320227571}
 _ORDER_TYPES = {
     "MKT": OrderType.MARKET, "LMT": OrderType.LIMIT, "STP": OrderType.STOP, "STP LMT": OrderType.STOP_LIMIT,
-    "TRAIL": OrderType.TRAILING_STOP, "MOC": OrderType.MARKET_ON_CLOSE, "MOO": OrderType.MARKET_ON_OPEN,
+    "TRAIL": OrderType.TRAILING_STOP, "MOC": OrderType.MARKET_ON_CLOSE,
 }
 _TIFS = {"DAY": TimeInForce.DAY, "GTC": TimeInForce.GTC, "IOC": TimeInForce.IOC, "FOK": TimeInForce.FOK,
          "GTD": TimeInForce.GTD, "OPG": TimeInForce.DAY}
 _DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
+_EPS = 1e-9
+
 
 class VenueListener(Protocol):
-    """What the front-end receives from the venue (all synchronous, on the loop)."""
+    """What the front-end receives from the venue (synchronously, on the loop)."""
 
     def order_changed(self, record: OrderRecord) -> None: ...
 
@@ -50,65 +49,61 @@ class VenueListener(Protocol):
 
     def account_changed(self, symbol: str) -> None: ...
 
+
 def con_id_for(symbol: str) -> int:
     """IB's conId for the few well-known symbols, else a stable one from the symbol's CRC32."""
     return _KNOWN_CON_IDS.get(symbol) or 10_000_000 + zlib.crc32(symbol.encode()) % 90_000_000
+
 
 def ib_time(ts_ns: int) -> str:
     """``YYYYMMDD HH:MM:SS UTC``, the execution-time format ib_async parses with its zone."""
     return dt.datetime.fromtimestamp(ts_ns / 1e9, dt.UTC).strftime("%Y%m%d %H:%M:%S UTC")
 
+
 @dataclass
 class _Held:
-    """An order that waits: for its bracket's transmit, or for its parent to fill."""
+    """An order waiting for its bracket's transmit."""
 
     record: OrderRecord
     request: PlaceOrder
 
-@dataclass
+
 class TwsVenue:
     """Contracts, orders, executions and the account of the emulated TWS.
 
     Parameters
     ----------
+    core : EmulatorCore | None
+        Market, matching and faults (default: the shipped demo data, as fast as possible, started
+        by hand with ``core.start_market()``).
     symbols : iterable of str
-        Contracts the venue can resolve (others get error 200).
+        Contracts the venue resolves besides the market's symbols (others get error 200).
     account : str
         The managed account id, e.g. ``"DU123"``.
-    starting_cash : float
-        USD.
-    commission : CommissionModel | None
-        Per-execution commission (default: IB's fixed US-stock rate, USD 0.005/share, min USD 1).
     """
 
-    symbols: Iterable[str] = ("SPY",)
-    account: str = "DU123"
-    starting_cash: float = 100_000.0
-    commission: CommissionModel | None = None
-    fill_model: FillModel | None = None
-    now_ns: int = 0
-    listeners: list[VenueListener] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        from workbench.brokers.fills import PerShareCommission
-
+    def __init__(self, core: EmulatorCore | None = None, *, symbols: tuple[str, ...] = (), account: str = "DU123",
+                 starting_cash: float | None = None) -> None:
+        self.core = core or EmulatorCore("demo", speed=None)
+        self.account_id = account
+        self.account: EmulatedAccount = self.core.add_account(f"tws:{account}", "", account_id=account,
+                                                              starting_cash=starting_cash)
         self.contracts: dict[str, ContractInfo] = {}
-        for s in self.symbols:
+        for s in (*self.core.market.symbols(), *symbols):
             self.add_contract(s)
-        config = SimulatedBrokerConfig(starting_cash=self.starting_cash, allow_short=True, check_buying_power=True,
-                                       commission=self.commission or PerShareCommission(0.005, minimum=1.0),
-                                       fill_model=self.fill_model or FillModel())
-        self.broker = SimulatedBroker(config, clock=lambda: self.now_ns)
-        self.broker.connect(self._on_broker_event)
+        self.listeners: list[VenueListener] = []
         self.orders: dict[int, OrderRecord] = {}  # perm id -> order
         self.by_client: dict[tuple[int, int], int] = {}  # (client id, order id) -> perm id
+        self.by_core: dict[str, int] = {}  # core order id -> perm id
+        self.core_ids: dict[int, str] = {}  # perm id -> current core order id
         self.executions: list[ExecutionRecord] = []
-        self.next_order_id = 1  # what nextValidId hands out (per venue, as TWS does per client id)
+        self.quotes: dict[str, QuoteTick] = {}
+        self.next_order_id = 1
         self._perm_seq = 1000
         self._exec_seq = 0
-        self._held: dict[int, _Held] = {}  # perm id -> waiting bracket order
-        self.last: dict[str, float] = {}
-        self.quotes: dict[str, QuoteTick] = {}
+        self._held: dict[int, _Held] = {}
+        self.core.order_listeners.append(self._on_update)
+        self.core.market_listeners.append(self._on_market)
 
     # ----------------------------------------------------------------------------- contracts
     def add_contract(self, symbol: str, long_name: str = "") -> ContractInfo:
@@ -117,7 +112,7 @@ class TwsVenue:
         return c
 
     def resolve(self, symbol: str, con_id: int = 0) -> ContractInfo | None:
-        """The contract by symbol, or by conId when the symbol is empty; None if unknown."""
+        """The contract by symbol (and conId when given), or by conId alone; None if unknown."""
         if symbol:
             c = self.contracts.get(symbol)
             return c if c is not None and (not con_id or con_id == c.con_id) else None
@@ -126,32 +121,27 @@ class TwsVenue:
     def listen(self, listener: VenueListener) -> None:
         self.listeners.append(listener)
 
-    def unlisten(self, listener: VenueListener) -> None:
-        if listener in self.listeners:
-            self.listeners.remove(listener)
+    @property
+    def now_ns(self) -> int:
+        return self.core.now_ns()
 
     # -------------------------------------------------------------------------------- market
-    def publish(self, item: Bar | QuoteTick | TradeTick) -> None:
-        """One market data item: advance time, match orders, tell the front-end."""
-        ts = item.ts_init if isinstance(item, Bar) else item.ts_event
-        self.now_ns = max(self.now_ns, ts)
-        if isinstance(item, QuoteTick):
+    def publish(self, item: Any) -> None:
+        """One market data item (tests and the replay): matching first, then the data streams."""
+        self.core.publish(item)
+
+    def _on_market(self, item: Any) -> None:
+        if type(item) is QuoteTick:
             self.quotes[item.symbol] = item
-            self.broker.on_quote(item)
-        elif isinstance(item, Bar):
-            self.last[item.symbol] = item.close
-            self.broker.on_bar(item)
-        else:
-            self.last[item.symbol] = item.price
-            self.broker.on_trade(item)
-        for listener in list(self.listeners):
+        for listener in self.listeners:
             listener.market(item)
 
     def mark(self, symbol: str) -> float:
         q = self.quotes.get(symbol)
         if q is not None and q.bid > 0 and q.ask > 0:
             return q.mid
-        return self.last.get(symbol, 0.0)
+        last = self.core.market.last.get(symbol)
+        return float(getattr(last, "close", getattr(last, "price", 0.0)) or 0.0) if last is not None else 0.0
 
     # -------------------------------------------------------------------------------- orders
     def place(self, client_id: int, request: PlaceOrder) -> tuple[int, str] | None:
@@ -175,7 +165,7 @@ class TwsVenue:
             order_id=request.order_id, client_id=client_id, perm_id=self._perm_seq, contract=contract,
             action=request.action, quantity=request.quantity, order_type=request.order_type,
             limit_price=request.limit_price, aux_price=request.aux_price, tif=request.tif,
-            oca_group=request.oca_group, account=request.account or self.account, order_ref=request.order_ref,
+            oca_group=request.oca_group, account=request.account or self.account_id, order_ref=request.order_ref,
             parent_id=request.parent_id, outside_rth=request.outside_rth, oca_type=request.oca_type,
             trailing_percent=request.trailing_percent, trail_stop_price=request.trail_stop_price,
             status="PreSubmitted",
@@ -183,26 +173,18 @@ class TwsVenue:
         self.orders[record.perm_id] = record
         self.by_client[key] = record.perm_id
         self.next_order_id = max(self.next_order_id, request.order_id + 1)
-        parent = self.by_client.get((client_id, request.parent_id)) if request.parent_id else None
-        if not request.transmit or (parent is not None and self.orders[parent].status != "Filled"):
+        if not request.transmit:
             self._held[record.perm_id] = _Held(record, request)
             self._notify_order(record)
-            if request.transmit:
-                self._release_bracket(client_id, request.parent_id)
             return None
-        self._submit(record, request)
-        return None
+        if request.parent_id:
+            parent = self.by_client.get((client_id, request.parent_id))
+            if parent is not None and parent in self._held:
+                return self._send_bracket(client_id, self._held.pop(parent), _Held(record, request))
+        return self._send(record, self._request(record, request))
 
-    def _release_bracket(self, client_id: int, parent_order_id: int) -> None:
-        """The transmit=1 child arrived: send the parent (children wait for its fill)."""
-        perm = self.by_client.get((client_id, parent_order_id))
-        held = self._held.pop(perm, None) if perm is not None else None
-        if held is not None:
-            self._submit(held.record, held.request)
-
-    def _submit(self, record: OrderRecord, request: PlaceOrder) -> None:
-        side = OrderSide.BUY if record.action == "BUY" else OrderSide.SELL
-        order_type = _ORDER_TYPES[record.order_type]
+    def _request(self, record: OrderRecord, request: PlaceOrder) -> OrderRequest:
+        order_type = _ORDER_TYPES.get(record.order_type, OrderType.MARKET)
         if record.order_type == "MKT" and record.tif == "OPG":
             order_type = OrderType.MARKET_ON_OPEN
         trailing_offset, trailing_type = None, None
@@ -211,27 +193,67 @@ class TwsVenue:
                 trailing_offset, trailing_type = record.trailing_percent / 100.0, TrailingOffsetType.PERCENT
             else:
                 trailing_offset, trailing_type = record.aux_price, TrailingOffsetType.PRICE
-        stop = record.aux_price if order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None
-        init = ev.OrderInitialized(
-            ts_event=self.now_ns, order_id=str(record.perm_id), symbol=record.contract.symbol, side=side,
-            order_type=order_type, quantity=record.remaining, time_in_force=_TIFS.get(record.tif, TimeInForce.DAY),
+        return OrderRequest(
+            symbol=record.contract.symbol, side=OrderSide.BUY if record.action == "BUY" else OrderSide.SELL,
+            quantity=record.remaining, order_type=order_type, time_in_force=_TIFS.get(record.tif, TimeInForce.DAY),
             limit_price=record.limit_price if order_type in (OrderType.LIMIT, OrderType.STOP_LIMIT) else None,
-            stop_price=stop, trailing_offset=trailing_offset, trailing_offset_type=trailing_type,
-        )
-        self.broker.submit_order(Order(init))
+            stop_price=record.aux_price if order_type in (OrderType.STOP, OrderType.STOP_LIMIT) else None,
+            trailing_offset=trailing_offset, trailing_offset_type=trailing_type, client_order_id=f"tws-{record.perm_id}")
+
+    def _send(self, record: OrderRecord, request: OrderRequest) -> tuple[int, str] | None:
+        try:
+            sent = self.core.submit(self.account, request)
+        except OrderRefused as exc:
+            record.status = "Cancelled"
+            record.completed_time = ib_time(self.now_ns)
+            return 201, f"Order rejected - reason:{exc.reason}"
+        self._bind(sent.order_id, record)
+        return None
+
+    def _send_bracket(self, client_id: int, parent: _Held, last: _Held) -> tuple[int, str] | None:
+        """The transmit=1 child arrived: the parent goes out with every held child as its OTO legs."""
+        children = [h for p, h in list(self._held.items()) if h.record.client_id == client_id
+                    and h.record.parent_id == parent.record.order_id]
+        for h in children:
+            del self._held[h.record.perm_id]
+        children.append(last)
+        request = self._request(parent.record, parent.request)
+        request.contingency = ContingencyType.OTO
+        request.legs = [self._request(h.record, h.request) for h in children]
+        refused = self._send(parent.record, request)
+        if refused is not None:
+            for h in children:
+                h.record.status = "Cancelled"
+            return refused
+        sent = self.core_ids[parent.record.perm_id]
+        for h, leg_id in zip(children, self.account.orders[sent].leg_ids, strict=True):
+            self._bind(leg_id, h.record)
+        self._notify_order(last.record)  # held by the core until the parent fills
+        return None
+
+    def _bind(self, core_id: str, record: OrderRecord) -> None:
+        self.by_core[core_id] = record.perm_id
+        self.core_ids[record.perm_id] = core_id
 
     def _modify(self, record: OrderRecord, request: PlaceOrder) -> tuple[int, str] | None:
-        if request.quantity < record.filled:
+        if request.quantity < record.filled - _EPS:
             return 201, f"Order rejected - reason:quantity {request.quantity:g} below filled {record.filled:g}"
-        held = self._held.get(record.perm_id)
         record.quantity, record.limit_price, record.aux_price = request.quantity, request.limit_price, request.aux_price
-        if held is not None:
-            held.request = request
+        held = self._held.get(record.perm_id)
+        core_id = self.core_ids.get(record.perm_id)
+        if held is not None or core_id is None or self.account.orders[core_id].held:
+            if held is not None:
+                held.request = request
             self._notify_order(record)
             return None
         stop = request.aux_price if record.order_type in ("STP", "STP LMT") else None
-        self.broker.modify_order(str(record.perm_id), quantity=request.quantity,
-                                 limit_price=request.limit_price, stop_price=stop)
+        limit = request.limit_price if record.order_type in ("LMT", "STP LMT") else None
+        try:
+            new = self.core.replace(self.account, core_id, quantity=request.quantity, limit_price=limit,
+                                    stop_price=stop, client_order_id=f"tws-{record.perm_id}-{len(self.by_core)}")
+        except OrderRefused as exc:
+            return 201, f"Order rejected - reason:{exc.reason}"
+        self._bind(new.order_id, record)
         return None
 
     def cancel(self, client_id: int, order_id: int) -> tuple[int, str] | None:
@@ -243,12 +265,19 @@ class TwsVenue:
             return 161, f"Cancel attempted when order is not in a cancellable state. Order permId ={perm}"
         if self._held.pop(perm, None) is not None:
             self._cancelled(record)
+            for p, h in list(self._held.items()):
+                if h.record.client_id == client_id and h.record.parent_id == order_id:
+                    del self._held[p]
+                    self._cancelled(h.record)
             return None
-        self.broker.cancel_order(str(perm))
+        try:
+            self.core.cancel(self.account, self.core_ids[perm])
+        except OrderRefused as exc:
+            return 161, f"Cancel attempted when order is not in a cancellable state: {exc.reason}"
         return None
 
     def cancel_all(self) -> None:
-        """reqGlobalCancel: every working order, any client."""
+        """reqGlobalCancel: every working order of every client."""
         for record in list(self.orders.values()):
             if record.status not in _DONE:
                 self.cancel(record.client_id, record.order_id)
@@ -262,55 +291,58 @@ class TwsVenue:
 
     def positions(self) -> dict[str, tuple[float, float]]:
         """symbol -> (quantity, average cost), open positions only."""
-        return {s: (q, a) for s, (q, a) in self.broker.positions.items() if abs(q) > 1e-9}
+        return {s: (q, a) for s, (q, a) in self.account.broker.positions.items() if abs(q) > _EPS}
 
     def account_values(self) -> dict[str, float]:
-        """NetLiquidation, TotalCashValue, ... in USD, from the simulated book at the venue's marks."""
-        cash = self.broker.cash
-        gross = sum(abs(q) * self.mark(s) for s, (q, _) in self.positions().items())
-        net = cash + sum(q * self.mark(s) for s, (q, _) in self.positions().items())
-        unrealized = sum(q * (self.mark(s) - a) for s, (q, a) in self.positions().items())
-        return {"NetLiquidation": net, "TotalCashValue": cash, "CashBalance": cash, "BuyingPower": max(net - gross, 0.0),
-                "AvailableFunds": max(net - gross, 0.0), "EquityWithLoanValue": net, "GrossPositionValue": gross,
-                "UnrealizedPnL": unrealized, "ExcessLiquidity": max(net - gross, 0.0)}
+        """NetLiquidation, TotalCashValue, ... (USD) from the simulated book at the venue's marks."""
+        cash = self.account.broker.cash
+        held = self.positions()
+        gross = sum(abs(q) * (self.mark(s) or a) for s, (q, a) in held.items())
+        net = cash + sum(q * (self.mark(s) or a) for s, (q, a) in held.items())
+        unrealized = sum(q * ((self.mark(s) or a) - a) for s, (q, a) in held.items())
+        free = max(net - gross, 0.0)
+        return {"NetLiquidation": net, "TotalCashValue": cash, "CashBalance": cash, "BuyingPower": free,
+                "AvailableFunds": free, "EquityWithLoanValue": net, "GrossPositionValue": gross,
+                "UnrealizedPnL": unrealized, "ExcessLiquidity": free}
 
-    # --------------------------------------------------------------------- broker -> venue
-    def _on_broker_event(self, event: ev.OrderEvent) -> None:
-        record = self.orders.get(int(event.order_id))
-        if record is None:
+    # ------------------------------------------------------------------------ core -> venue
+    def _on_update(self, account: EmulatedAccount, update: OrderUpdate) -> None:
+        if account is not self.account:
             return
-        t = type(event)
-        if t is ev.OrderAccepted:
+        perm = _perm_of(update.order.client_order_id)
+        record = self.orders.get(perm) if perm is not None else None
+        kind = update.kind
+        if record is None or kind == "replaced":
+            return  # not ours, or the old half of a modify (its successor reports)
+        self._bind(update.order.order_id, record)
+        if kind == "new":
             record.status = "Submitted"
             self._notify_order(record)
-        elif t is ev.OrderFilled:
-            self._executed(record, event)  # type: ignore[arg-type]
-        elif t is ev.OrderCanceled or t is ev.OrderExpired:
+        elif kind in ("fill", "partial_fill"):
+            self._executed(record, update)
+        elif kind in ("canceled", "expired"):
             self._cancelled(record)
-        elif t is ev.OrderRejected:
-            record.status = "Cancelled"
-            self._error(record, 201, f"Order rejected - reason:{event.reason}")  # type: ignore[attr-defined]
-            self._notify_order(record)
-        elif t is ev.OrderModified:
-            record.quantity = event.quantity  # type: ignore[attr-defined]
-            self._notify_order(record)
-        elif t is ev.OrderModifyRejected or t is ev.OrderCancelRejected:
-            self._error(record, 201, f"Order rejected - reason:{event.reason}")  # type: ignore[attr-defined]
 
-    def _executed(self, record: OrderRecord, fill: ev.OrderFilled) -> None:
-        qty, price = fill.last_quantity, fill.last_price
+    def _commission(self, fill_id: str) -> float:
+        for report in reversed(self.account.broker.fills):
+            if report.fill_id == fill_id:
+                return report.commission
+        return 0.0
+
+    def _executed(self, record: OrderRecord, update: OrderUpdate) -> None:
+        qty, price = update.quantity, update.price
         record.avg_fill_price = (record.avg_fill_price * record.filled + price * qty) / (record.filled + qty)
         record.filled += qty
         record.last_fill_price = price
-        done = record.remaining <= 1e-9
+        done = record.remaining <= _EPS
         record.status = "Filled" if done else "Submitted"
         if done:
-            record.completed_time = ib_time(fill.ts_event)
+            record.completed_time = ib_time(update.ts_event)
         self._exec_seq += 1
         execution = ExecutionRecord(
-            exec_id=f"0000e0d5.{self._exec_seq:08x}.01.01", order=record, time=ib_time(fill.ts_event),
+            exec_id=f"0000e0d5.{self._exec_seq:08x}.01.01", order=record, time=ib_time(update.ts_event),
             side="BOT" if record.action == "BUY" else "SLD", shares=qty, price=price, cum_qty=record.filled,
-            avg_price=record.avg_fill_price, commission=fill.commission, ts_ns=fill.ts_event,
+            avg_price=record.avg_fill_price, commission=self._commission(update.fill_id), ts_ns=update.ts_event,
         )
         self.executions.append(execution)
         for listener in list(self.listeners):
@@ -319,51 +351,62 @@ class TwsVenue:
         for listener in list(self.listeners):
             listener.account_changed(record.contract.symbol)
         self._oca(record, qty)
-        if done:
-            self._arm_children(record)
-
-    def _arm_children(self, parent: OrderRecord) -> None:
-        for perm, held in list(self._held.items()):
-            if held.record.client_id == parent.client_id and held.record.parent_id == parent.order_id:
-                del self._held[perm]
-                self._submit(held.record, held.request)
 
     def _oca(self, record: OrderRecord, quantity: float) -> None:
-        if not record.oca_group:
+        """IB OCA groups of separately placed orders (bracket legs are linked by the core)."""
+        if not record.oca_group or record.parent_id:
             return
-        for other in self.orders.values():
+        for other in list(self.orders.values()):
             if other is record or other.oca_group != record.oca_group or other.status in _DONE:
                 continue
-            if record.oca_type == 1 or other.remaining <= quantity + 1e-9:
+            if record.oca_type == 1 or other.remaining <= quantity + _EPS:
                 self.cancel(other.client_id, other.order_id)
-            elif other.perm_id in self._held:
-                other.quantity -= quantity
             else:
-                self.broker.modify_order(str(other.perm_id), quantity=other.quantity - quantity)
+                other.quantity -= quantity
+                self._modify(other, _with_quantity(self._held.get(other.perm_id), other))
 
     def _cancelled(self, record: OrderRecord) -> None:
+        if record.status in _DONE:
+            return
         record.status = "Cancelled"
         record.completed_time = ib_time(self.now_ns)
         self._notify_order(record)
-        self._error(record, 202, "Order Canceled - reason:")
-        for perm, held in list(self._held.items()):  # a bracket's children go with their parent
-            if held.record.client_id == record.client_id and held.record.parent_id == record.order_id:
-                del self._held[perm]
-                self._cancelled(held.record)
+        for listener in list(self.listeners):
+            listener.order_error(record, 202, "Order Canceled - reason:")
 
     def _notify_order(self, record: OrderRecord) -> None:
         for listener in list(self.listeners):
             listener.order_changed(record)
 
-    def _error(self, record: OrderRecord, code: int, message: str) -> None:
-        for listener in list(self.listeners):
-            listener.order_error(record, code, message)
-
-    # --------------------------------------------------------------------------- restart
+    # ------------------------------------------------------------------------------ queries
     def roll_back_ids(self, to: int = 1) -> None:
-        """Fault: the next nextValidId goes back to ``to`` (a gateway restart that lost its id counter)."""
+        """Fault: the next ``nextValidId`` goes back to ``to`` (a restart that lost its id counter)."""
         self.next_order_id = to
 
     def executions_for(self, client_id: int = 0, symbol: str = "") -> list[ExecutionRecord]:
         return [x for x in self.executions if (not client_id or x.order.client_id == client_id)
                 and (not symbol or x.order.contract.symbol == symbol)]
+
+
+def _perm_of(client_order_id: str) -> int | None:
+    """Our perm id from the core's client order id ``tws-<perm>[-<n>]``."""
+    parts = client_order_id.split("-")
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "tws" and parts[1].isdigit() else None
+
+
+def _with_quantity(held: _Held | None, record: OrderRecord) -> PlaceOrder:
+    """A placeOrder request for ``record`` at its (reduced) quantity (OCA types 2 and 3)."""
+    from dataclasses import replace
+
+    from workbench.emulators.tws.requests import ContractSpec
+
+    if held is not None:
+        return replace(held.request, quantity=record.quantity)
+    c = record.contract
+    return PlaceOrder(order_id=record.order_id, contract=ContractSpec(c.con_id, c.symbol, c.sec_type, c.exchange,
+                                                                      c.primary_exchange, c.currency, c.symbol),
+                      action=record.action, quantity=record.quantity, order_type=record.order_type,
+                      limit_price=record.limit_price, aux_price=record.aux_price, tif=record.tif,
+                      oca_group=record.oca_group, account=record.account, order_ref=record.order_ref, transmit=True,
+                      parent_id=0, outside_rth=record.outside_rth, good_till_date="", oca_type=record.oca_type,
+                      trail_stop_price=record.trail_stop_price, trailing_percent=record.trailing_percent)
