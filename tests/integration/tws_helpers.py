@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
+from workbench.brokers.fills import PerShareCommission
 from workbench.emulators.core import EmulatorCore
 from workbench.emulators.tws import TwsEmulator, TwsFaults, TwsVenue
 from workbench.feeds.stream import MarketDataStream
@@ -28,7 +29,7 @@ def history(symbol: str = "SPY", minutes: int = 30, price: float = 100.0) -> Mar
 
 def make_venue(symbols: tuple[str, ...] = ("SPY",), starting_cash: float = 100_000.0) -> TwsVenue:
     """A venue whose market has 30 minutes of SPY history (replayed to T0) and no future."""
-    core = EmulatorCore(history(), speed=None)
+    core = EmulatorCore(history(), speed=None, commission=PerShareCommission())  # IB's US fixed rate
     for item in core.market.stream:
         core.publish(item)
     return TwsVenue(core, symbols=symbols, starting_cash=starting_cash)

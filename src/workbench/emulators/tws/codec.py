@@ -44,7 +44,7 @@ def field_text(value: object) -> str:
             return UNSET_DOUBLE
         if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return repr(value)
+        return repr(float(value))  # float(): numpy scalars repr as np.float64(...)
     return str(value)
 
 

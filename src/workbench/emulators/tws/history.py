@@ -79,7 +79,8 @@ def historical_bars(history: Any, symbol: str, request: HistoricalDataRequest,
             else:
                 date = ts.strftime("%Y%m%d %H:%M:%S UTC")
             wap = (row.high + row.low + row.close) / 3.0
-            out.append((date, row.open, row.high, row.low, row.close, row.volume, round(wap, 4), 1))
+            out.append((date, *(round(float(row[k]), 8) for k in ("open", "high", "low", "close", "volume")),
+                        round(float(wap), 4), 1))
     fmt = "%Y%m%d %H:%M:%S UTC"
     start = pd.Timestamp(start_ns, tz="UTC").strftime(fmt)
     end = pd.Timestamp(end_ns, tz="UTC").strftime(fmt)

@@ -75,7 +75,7 @@ class TwsVenue:
     ----------
     core : EmulatorCore | None
         Market, matching and faults (default: the shipped demo data, as fast as possible, started
-        by hand with ``core.start_market()``).
+        by hand with ``core.start_market()``, IB's fixed US commission of USD 0.005/share, min USD 1).
     symbols : iterable of str
         Contracts the venue resolves besides the market's symbols (others get error 200).
     account : str
@@ -84,7 +84,11 @@ class TwsVenue:
 
     def __init__(self, core: EmulatorCore | None = None, *, symbols: tuple[str, ...] = (), account: str = "DU123",
                  starting_cash: float | None = None) -> None:
-        self.core = core or EmulatorCore("demo", speed=None)
+        if core is None:
+            from workbench.brokers.fills import PerShareCommission
+
+            core = EmulatorCore("demo", speed=None, commission=PerShareCommission())  # IB's US fixed rate
+        self.core = core
         self.account_id = account
         self.account: EmulatedAccount = self.core.add_account(f"tws:{account}", "", account_id=account,
                                                               starting_cash=starting_cash)
