@@ -281,6 +281,7 @@ class IbkrExecutionClient(ExecutionClient):
     async def _fetch_reports(self, reason: str) -> BrokerReports:
         ib = self.ib
         await ib.reqAllOpenOrdersAsync()
+        await ib.reqExecutionsAsync()  # fills made while disconnected (LEAN IB #249), all clients' included
         now = self.clock()
         orders, fills = [], []
         for trade in ib.trades():

@@ -39,5 +39,6 @@ class TwsFaults:
     duplicate_exec_details: bool = False
     commission_first: bool = False
     historical_requests_per_10min: int = 60
+    historical_window: float = 600.0  # seconds (tests shorten IB's ten minutes)
     max_messages_per_second: int = 0
     info_storm: int = 0

@@ -49,7 +49,8 @@ class _Connection:
         self.tick_by_tick: dict[str, list[tuple[int, str]]] = {}
         self.positions_subscribed = False
         self.account_subscribed = False
-        self.sent_rate: collections.deque[float] = collections.deque()
+        self.tokens = float(server.faults.max_messages_per_second)
+        self.bucket_time = 0.0
         self.closed = False
 
     def send(self, data: bytes) -> None:
@@ -129,14 +130,17 @@ class _Connection:
         limit = self.server.faults.max_messages_per_second
         if not limit:
             return False
+        # token bucket: ``limit`` messages of burst, refilled at ``limit`` per second (arrival jitter
+        # of a client that spaces its requests correctly does not trip it)
         now = time.monotonic()
-        window = self.sent_rate
-        window.append(now)
-        while window and window[0] < now - 1.0:
-            window.popleft()
-        if len(window) > limit:
+        if self.bucket_time == 0.0:
+            self.bucket_time = now
+        self.tokens = min(float(limit), self.tokens + (now - self.bucket_time) * limit)
+        self.bucket_time = now
+        if self.tokens < 1.0:
             self.send(msg.error(self.version, -1, 100, "Max rate of messages per second has been exceeded"))
             return True
+        self.tokens -= 1.0
         return False
 
     # ------------------------------------------------------------------------------ messages
@@ -510,7 +514,7 @@ class TwsEmulator:
     def allow_historical(self) -> bool:
         now = time.monotonic()
         window = self._historical
-        while window and window[0] < now - 600.0:
+        while window and window[0] < now - self.faults.historical_window:
             window.popleft()
         if len(window) >= self.faults.historical_requests_per_10min:
             return False
