@@ -64,12 +64,17 @@ class BarAggregator:
 class IbkrDataClient(DataClient):
     """Market data from IB as domain items (an async iterable: the live runner's feed).
 
+    ``subscriptions`` (kind -> symbols) are sent at every connect; ``follow_clock`` (a
+    :class:`~workbench.clock.ReplayClock`) is rebased to each item's time, so the engine's clock
+    follows the stream's data time (the real market, or an emulator's replay).
+
     Kinds: ``"quotes"`` and ``"trades"`` (one ``reqMktData`` per symbol), ``"bars"``
     (``reqRealTimeBars``, aggregated to ``config.bar_seconds``), ``"ticks"`` (``reqTickByTickData``
     BidAsk, when ``config.tick_by_tick``).
     """
 
-    def __init__(self, connection: IbkrConnection, *, component: str = "ibkr.data", **kwargs: Any) -> None:
+    def __init__(self, connection: IbkrConnection, subscriptions: dict[str, Iterable[str]] | None = None, *,
+                 follow_clock: Any = None, component: str = "ibkr.data", **kwargs: Any) -> None:
         cfg = connection.config
         kwargs.setdefault("reconnect", ReconnectPolicy(initial=cfg.reconnect_delays[0], maximum=cfg.reconnect_delays[-1],
                                                        max_attempts=cfg.max_reconnect_attempts or None))
@@ -84,8 +89,18 @@ class IbkrDataClient(DataClient):
         self._aggregators: dict[str, BarAggregator] = {}
         self._tick_by_tick: dict[str, Any] = {}
         self._last_trade: dict[str, tuple[float, float]] = {}
+        self.follow_clock = follow_clock
+        for kind, symbols in (subscriptions or {}).items():
+            self.subscriptions.add(kind, symbols)
         self.ib.pendingTickersEvent += self._on_tickers
         connection.error_listeners.append(self._on_error)
+
+    def emit(self, item: Any) -> None:
+        """Hand an item to the feed; the engine's clock (``follow_clock``) moves to its time first."""
+        clock = self.follow_clock
+        if clock is not None and item.ts_init > clock.timestamp_ns():
+            clock.rebase(item.ts_init)
+        super().emit(item)
 
     # ------------------------------------------------------------------------- connection
     async def _open(self) -> None:
@@ -173,7 +188,7 @@ class IbkrDataClient(DataClient):
             if symbol is None:
                 continue
             health.message_received()
-            now = time.time_ns()
+            now = self.follow_clock.timestamp_ns() if self.follow_clock is not None else time.time_ns()
             if ticker.tickByTicks:
                 for tick in ticker.tickByTicks:
                     ts = parsing.time_ns(tick.time) if hasattr(tick, "bidPrice") else now
