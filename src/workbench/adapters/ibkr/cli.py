@@ -33,6 +33,8 @@ def run(args: argparse.Namespace, *, live: bool) -> int:
     overrides = {"host": args.ibkr_host, "port": args.ibkr_port, "client_id": args.ibkr_client_id,
                  "account": args.ibkr_account}
     settings.update({k: v for k, v in overrides.items() if v is not None})
+    if getattr(args, "resume", None):
+        return _resume(args, settings)
     symbols = [s for s in args.symbols.split(",") if s] or None
     session = ibkr_session(strategy, params=params, symbols=symbols, ibkr=settings, live=live,
                            confirm_live=args.confirm_live, journal=args.journal, session_id=args.session_id,
@@ -42,5 +44,23 @@ def run(args: argparse.Namespace, *, live: bool) -> int:
     print(f"{'LIVE' if live else 'paper'} session {session.session_id} on IB; journal {session.journal.url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
+    _report(session)
+    return code
+
+
+def _resume(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    """``paper --broker ibkr --resume SESSION``: rebuild, reconnect, reconcile, trade on."""
+    from workbench.adapters.ibkr.session import resume_ibkr_session
+    from workbench.cli import _report, _run_session, _Terminal
+
+    async def main() -> tuple[Any, int]:
+        session = await resume_ibkr_session(args.resume, journal=args.journal, ibkr=settings,
+                                            confirm_live=args.confirm_live)
+        terminal = _Terminal(session, args.quiet)
+        session.runner.on_progress = terminal
+        print(f"{session.mode} session {session.session_id} resumed on IB; journal {session.journal.url}", flush=True)
+        return session, await _run_session(session, terminal)
+
+    session, code = asyncio.run(main())
     _report(session)
     return code

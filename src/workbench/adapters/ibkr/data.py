@@ -221,6 +221,24 @@ class IbkrDataClient(DataClient):
             self.emit(out)
 
     # -------------------------------------------------------------------------- historical
+    async def recent_bars(self, symbols: Iterable[str], count: int) -> list[Bar]:
+        """The last ``count`` completed bars of ``bar_seconds`` per symbol, up to IB's "now" (warm-up
+        after a restart), in time order."""
+        seconds = self.connection.config.bar_seconds
+        out: list[Bar] = []
+        for symbol in symbols:
+            contract = await self.qualify(symbol)
+            if contract is None:
+                raise BrokerError(f"ibkr: no security definition for {symbol!r} (error 200)")
+            await self.connection.pacer.acquire()
+            span = count * seconds
+            duration = f"{span} S" if span <= 86_400 else f"{-(-span // 86_400)} D"
+            bars = await self.ib.reqHistoricalDataAsync(contract, "", duration, parsing.bar_size_setting(seconds),
+                                                        "TRADES", False, 2)
+            out.extend(parsing.historical_bar(symbol, x, seconds) for x in list(bars or [])[-count:])
+        out.sort(key=lambda b: (b.ts_event, b.symbol))
+        return out
+
     async def historical_bars(self, symbols: Iterable[str], start_ns: int, end_ns: int,
                               timeframe: str = "1Min") -> list[Bar]:
         """Bars in [start_ns, end_ns) (ns since epoch UTC) of ``timeframe`` (``"1Min"``, ``"5Min"``,
