@@ -2,12 +2,17 @@
 
 Every other module of the adapter imports the vendor API from here, so the adapter runs with either
 library installed (they cannot share an environment: both ship an ``eventkit`` package). The two
-expose the same names for everything the adapter uses.
+expose the same names for everything the adapter uses. ``WORKBENCH_IB_CLIENT=ib_insync`` picks
+ib_insync where both could be imported (the CI smoke test's throwaway environment).
 """
 
 from __future__ import annotations
 
+import os
+
 try:  # pragma: no cover - which branch runs depends on the environment
+    if os.environ.get("WORKBENCH_IB_CLIENT", "").lower() == "ib_insync":
+        raise ImportError("WORKBENCH_IB_CLIENT=ib_insync")  # choose ib_insync even where ib_async is importable
     import ib_async as ib_library
     from ib_async import (
         IB,

@@ -203,7 +203,7 @@ class IbkrExecutionClient(ExecutionClient):
         oid = self._our_id(trade)
         if oid is None:
             return
-        if trade.log and trade.log[-1].errorCode:
+        if trade.log and getattr(trade.log[-1], "errorCode", 0):
             return  # a status ib_async derived from an error message: codes are handled in _on_error
         status = trade.orderStatus.status
         symbol = trade.contract.symbol
