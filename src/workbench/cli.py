@@ -149,6 +149,10 @@ async def _run_session(session: Any, terminal: _Terminal) -> int:
 def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
+    if getattr(args, "broker", "simulated") == "ibkr":
+        from workbench.adapters.ibkr.cli import run as run_ibkr
+
+        return run_ibkr(args, live=False)
     if args.resume:
         session = resume_session(args.resume, journal=args.journal, record_to=args.record,
                                  speed=_speed(args.speed) if args.speed is not None else "saved")
@@ -257,7 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--config", default=None, help="YAML config (session, broker, journal, risk sections)")
     pp.add_argument("--confirm-live", action="store_true", help="explicit opt-in required by mode: live")
+    pp.add_argument("--broker", choices=["simulated", "ibkr"], default="simulated",
+                    help="simulated (replayed data, default) or a broker's paper account")
     pp.set_defaults(func=cmd_paper)
+    _add_broker_commands(sub, pp)
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
@@ -282,6 +289,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_optional(sub)
     return p
+
+
+def _add_broker_commands(sub: Any, paper: argparse.ArgumentParser) -> None:
+    """``paper --broker ibkr`` options, ``live --broker ibkr`` (explicit opt-in) and ``emulate tws``."""
+    from workbench.adapters.ibkr.cli import add_arguments, run
+    from workbench.emulators.tws.cli import add_parser as add_tws
+
+    add_arguments(paper)
+    lv = sub.add_parser("live", help="trade a broker's LIVE account (needs --confirm-live)")
+    for flag, kw in (("--strategy", {"default": "sma_crossover"}), ("--param", {"action": "append", "default": []}),
+                     ("--journal", {"default": None}), ("--session-id", {"default": None}),
+                     ("--cash", {"type": float, "default": 100_000.0}), ("--config", {"default": None})):
+        lv.add_argument(flag, **kw)
+    lv.add_argument("--broker", choices=["ibkr"], required=True)
+    lv.add_argument("--confirm-live", action="store_true", help="explicit opt-in: real money")
+    lv.add_argument("--quiet", action="store_true")
+    add_arguments(lv)
+    lv.set_defaults(func=lambda a: run(a, live=True))
+    em = sub.add_parser("emulate", help="run a local broker emulator (127.0.0.1)")
+    add_tws(em.add_subparsers(dest="emulator", required=True))
 
 
 def _add_optional(sub: Any) -> None:
