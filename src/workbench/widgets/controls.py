@@ -123,6 +123,7 @@ class Controls(Component):
         self.reset_box = widgets.HBox([self.reset_reason, self.reset_confirm, self.reset_cancel],
                                       layout=widgets.Layout(display="none"))
         self.exit_symbol = widgets.Dropdown(options=[], description="position", layout=widgets.Layout(width="220px"))
+        self.exit_symbol.add_class("wb-exit-symbol")
         self.exit_button = widgets.Button(description="Force exit", tooltip="close this one position (risk-checked)",
                                           disabled=True)
         self.exit_button.on_click(lambda _b: self.arm_exit())

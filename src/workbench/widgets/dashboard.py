@@ -101,6 +101,7 @@ class Dashboard(widgets.VBox):
         self._refreshing = False
         self.last_refresh_seconds = 0.0
         self.picker = widgets.Dropdown(options=[], description="session", layout=widgets.Layout(width="520px"))
+        self.picker.add_class("wb-session-picker")
         self.picker.observe(self._on_pick, names="value")
         self.clock = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 12px"))
         self.message = widgets.HTML("")
@@ -116,7 +117,7 @@ class Dashboard(widgets.VBox):
     def _build(self, view: JournalView) -> None:
         self.banner = StateBanner(view)
         self.overview = Overview(view)
-        self.chart = EquityChart(view, width=None)
+        self.chart = EquityChart(view, width=660)
         self.positions = PositionsTable(view)
         self.blotter = Blotter(view)
         self.signals = SignalsTable(view)
@@ -126,14 +127,14 @@ class Dashboard(widgets.VBox):
         self.log_view = LogView(view)
         self.controls = Controls(view)
         self.ticket = OrderTicket(view)
-        self.prices = PriceChart(view)
+        self.prices = PriceChart(view, width=660)
         self.performance = Performance(view)
         self.components = [self.banner, self.overview, self.chart, self.positions, self.blotter, self.signals,
                            self.risk, self.alerts, self.health, self.log_view, self.controls, self.ticket,
                            self.prices, self.performance]
 
         def half(*children: Any) -> widgets.Box:
-            return widgets.Box(list(children), layout=widgets.Layout(width="50%", padding="0 8px 0 0"))
+            return widgets.VBox(list(children), layout=widgets.Layout(width="50%", padding="0 8px 0 0"))
 
         self.body.children = (
             self.banner,

@@ -47,9 +47,11 @@ STYLE = """
 .wb-note, .wb-denials {font-size: 12px; color: #666; margin: 2px 0;}
 .wb-current {background: #e3f2fd;}
 .wb-setup th {width: 140px;}
-/* the page prints and captures whole: no inner scroll container */
-body, html, #rendered_cells, .jp-Notebook, .jp-Cell, .jp-OutputArea {overflow: visible !important;
-  height: auto !important; max-height: none !important;}
+/* the page prints and captures whole: Voila's lab shell scrolls inside fixed-height panels; make
+   them plain blocks so the document itself grows and scrolls */
+html, body {height: auto !important; overflow: visible !important;}
+#main, #jp-main-content-panel, #rendered_cells {position: static !important; height: auto !important;
+  width: auto !important; overflow: visible !important; contain: none !important;}
 @media print {.wb-banner {-webkit-print-color-adjust: exact; print-color-adjust: exact;}
   .widget-button, .jupyter-button {display: none;}}
 </style>

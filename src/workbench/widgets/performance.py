@@ -128,14 +128,14 @@ class Performance(Component):
 
     title = "Performance"
 
-    def __init__(self, *args: Any, rows: int = 15, height: int = 220, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, rows: int = 15, height: int = 220, width: int = 900, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows = rows
         self.trips = HtmlPane()
         self.symbols = HtmlPane()
         self.setup = HtmlPane()
         base = go.Figure(go.Bar(x=[], y=[], name="daily P&L", marker={"color": []}))
-        base.update_layout(height=height, autosize=True, margin={"l": 60, "r": 10, "t": 10, "b": 30},
+        base.update_layout(height=height, width=width, margin={"l": 60, "r": 10, "t": 10, "b": 30},
                            uirevision="keep")
         base.update_xaxes(type="category", title_text=f"day ({DAY_TIMEZONE})")
         base.update_yaxes(title_text="P&L (USD)")

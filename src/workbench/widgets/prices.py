@@ -90,7 +90,8 @@ class PriceChart(Component):
 
     title = "Price"
 
-    def __init__(self, *args: Any, height: int = 380, candle_minutes: int = 5, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, height: int = 380, width: int | None = None, candle_minutes: int = 5,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.candle_minutes = candle_minutes
         self.symbol = widgets.Dropdown(options=[], description="symbol", layout=widgets.Layout(width="200px"))
@@ -106,7 +107,7 @@ class PriceChart(Component):
                                   marker={"symbol": "line-ew-open", "size": 12, "color": "#c62828"}))
         base.add_trace(go.Scatter(x=[], y=[], mode="markers", name="targets",
                                   marker={"symbol": "line-ew-open", "size": 12, "color": "#1a7f37"}))
-        base.update_layout(height=height, autosize=True, margin={"l": 60, "r": 10, "t": 10, "b": 30},
+        base.update_layout(height=height, width=width, autosize=width is None, margin={"l": 60, "r": 10, "t": 10, "b": 30},
                            xaxis_rangeslider_visible=False, uirevision="keep", legend={"orientation": "h"})
         base.update_xaxes(type="date", title_text=f"time ({CHART_TIMEZONE})")
         base.update_yaxes(title_text="price (USD)")
