@@ -213,12 +213,13 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 def cmd_journal(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from workbench.persistence.text import frame_text
     from workbench.session import open_journal
 
     journal = open_journal(args.journal)
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", None):
         if args.what == "sessions":
-            print(journal.sessions().to_string())
+            print(frame_text(journal.sessions(), args.limit))
         elif args.what == "events":
             for i, e in enumerate(journal.events(args.session)):
                 if args.limit and i >= args.limit:
@@ -229,7 +230,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
             print(f"session {args.session}: {n} events, sequence and checksums OK")
         else:
             frame = getattr(journal, args.what)(args.session)
-            print(frame.to_string())
+            print(frame_text(frame, args.limit))
     return 0
 
 
@@ -284,7 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "risk_events", "alerts", "commands"])
     j.add_argument("session", nargs="?")
     j.add_argument("--journal", default=None)
-    j.add_argument("--limit", type=int, default=0)
+    j.add_argument("--limit", type=int, default=0, help="only the newest N rows (0: all)")
     j.set_defaults(func=cmd_journal)
 
     _add_optional(sub)
