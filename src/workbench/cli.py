@@ -1,4 +1,4 @@
-"""Command line: ``workbench backtest | paper | ctl | journal | dashboard | report``.
+"""Command line: ``workbench backtest | paper | ctl | journal | dashboard | serve | report``.
 
 The only module that calls ``asyncio.run``.
 """
@@ -282,6 +282,9 @@ def _add_optional(sub: Any) -> None:
         pass
     else:
         add_dashboard_parser(sub)
+    from workbench.service.server import add_serve_parser
+
+    add_serve_parser(sub)
     r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
     r.add_argument("session")
     r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "
