@@ -11,7 +11,6 @@ on stdout, as ``workbench dashboard`` does. The token never goes to the log.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import secrets
 import socket
@@ -62,7 +61,7 @@ def running_server(app: Any, host: str = HOST, port: int = 0) -> Iterator[Runnin
 
     sock = bind(host, port)
     server = uvicorn.Server(_config(app))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True,
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
                               name="workbench-api")
     thread.start()
     try:
@@ -113,7 +112,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     server = uvicorn.Server(_config(app, args.log_level))
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        server.run(sockets=[sock])  # uvicorn's own runner (its event loop, signal handling)
     finally:
         journal.close()
     return 0
