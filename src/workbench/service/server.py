@@ -41,8 +41,8 @@ def bind(host: str = HOST, port: int = 0) -> socket.socket:
 def _config(app: Any, log_level: str = "warning") -> Any:
     import uvicorn
 
-    return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", ws="websockets-sansio", ws_per_message_deflate=False,
-                          ws_max_queue=64, timeout_graceful_shutdown=2)
+    return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", ws="websockets-sansio",
+                          ws_per_message_deflate=False, ws_max_queue=64, timeout_graceful_shutdown=2)
 
 
 @dataclass
