@@ -168,6 +168,10 @@ def cmd_paper(args: argparse.Namespace) -> int:
         session = paper_session(args.strategy, params=_params(args.param), data=args.data,
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
                                 starting_cash=args.cash, record_to=args.record)
+    if "structlog" in sys.modules:
+        from workbench.logs import bind_context
+
+        bind_context(session_id=session.session_id)
     terminal = _Terminal(session, args.quiet)
     session.runner.on_progress = terminal
     print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.url}",
@@ -303,6 +307,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    if os.environ.get("WORKBENCH_LOG_FORMAT") or os.environ.get("WORKBENCH_LOG_FILE"):
+        from workbench.logs import configure_from_env  # JSON logs, rotation, masking (production profile)
+
+        configure_from_env()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

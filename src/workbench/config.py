@@ -4,7 +4,7 @@ A config file has these sections (every key optional; see ``sample_config/paper.
 
     mode: paper            # backtest | paper | live
     session: {strategy: sma_crossover, params: {fast: 10}, data: demo, speed: 3000, starting_cash: 100000}
-    journal: {url: sqlite:///workbench_data/journal.sqlite, synchronous: NORMAL}
+    journal: {url: sqlite:///workbench_data/journal.sqlite, synchronous: NORMAL}   # live: FULL (NORMAL refused)
     broker: {slippage_bps: 0, commission: {kind: per_share, rate: 0.005, minimum: 1.0}, allow_short: true}
     risk: {...}            # see workbench.risk.config
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.errors import ConfigError
 from workbench.risk.config import RiskConfig
@@ -74,6 +74,25 @@ class WorkbenchConfig(_Model):
     journal: JournalConfig = JournalConfig()
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _live_defaults_to_full(cls, data: Any) -> Any:
+        """``journal.synchronous`` defaults to FULL for ``mode: live`` (NORMAL otherwise)."""
+        if isinstance(data, Mapping) and data.get("mode") == "live":
+            journal = data.get("journal")
+            if journal is None or (isinstance(journal, Mapping) and "synchronous" not in journal):
+                data = {**data, "journal": {**(journal or {}), "synchronous": "FULL"}}
+        return data
+
+    @model_validator(mode="after")
+    def _durable_live_journal(self) -> WorkbenchConfig:
+        """Live sessions need a journal that survives power loss: SQLite ``synchronous=FULL`` or PostgreSQL."""
+        url = self.journal.url or os.environ.get("WORKBENCH_JOURNAL") or "sqlite"
+        if self.mode == "live" and self.journal.synchronous != "FULL" and not url.startswith("postgresql"):
+            raise ValueError("mode: live needs journal.synchronous: FULL on SQLite (NORMAL can lose acknowledged "
+                             "events on power loss) or a PostgreSQL journal URL")
+        return self
 
     def fill_model(self) -> Any:
         from workbench.brokers.fills import FillModel, SlippageModel

@@ -32,11 +32,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import time
+import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import sqlalchemy as sa
+import structlog
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -52,6 +55,9 @@ from workbench.service.live import PORTFOLIO_TYPES, Client, LiveHub
 from workbench.service.metrics import ServiceMetrics
 
 __all__ = ["READY_HEARTBEAT_SECONDS", "create_app"]
+
+log = structlog.get_logger(__name__)
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 READY_HEARTBEAT_SECONDS = 15.0
 """``/readyz`` fails for a running session whose engine heartbeat is older (the engine beats every 5 s)."""
@@ -84,23 +90,39 @@ def operator(request: Request, credentials: Annotated[HTTPAuthorizationCredentia
 
 
 class _Timing:
-    """ASGI middleware observing each HTTP request's duration per route template."""
+    """ASGI middleware: a correlation id per request and its duration per route template.
+
+    The correlation id is the request's ``X-Request-ID`` header (when it is a short printable
+    token) or a new random one; it is bound to the log context of the request (every log record
+    written while handling it carries ``correlation_id``) and returned as ``X-Request-ID``.
+    """
 
     def __init__(self, app: Any, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
+        given = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
+        correlation = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"x-request-id", correlation.encode("latin-1"))]}
+            await send(message)
+
         start = time.perf_counter()
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            route = scope.get("route")
-            path = getattr(route, "path", "other")
-            self.metrics.requests.labels(path, scope["method"]).observe(time.perf_counter() - start)
+        with structlog.contextvars.bound_contextvars(correlation_id=correlation):
+            try:
+                await self.app(scope, receive, send_with_id if scope["type"] == "http" else send)
+            finally:
+                if scope["type"] == "http":
+                    route = scope.get("route")
+                    path = getattr(route, "path", "other")
+                    self.metrics.requests.labels(path, scope["method"]).observe(time.perf_counter() - start)
 
 
 def _journal(request: Request) -> Journal:
@@ -251,7 +273,9 @@ def create_app(journal: Journal | str, tokens: TokenStore, *, poll_interval: flo
         try:
             command_id = await asyncio.to_thread(journal.submit_command, session_id, body.name, body.args, "api")
         except CommandError as exc:
+            log.info("command refused", session_id=session_id, name=body.name, detail=str(exc))
             raise HTTPException(422, str(exc)) from None
+        log.info("command submitted", session_id=session_id, command_id=command_id, name=body.name)
         deadline = time.monotonic() + body.wait
         record = await asyncio.to_thread(journal.command, command_id)
         while record.status == "pending" and time.monotonic() < deadline:
