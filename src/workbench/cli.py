@@ -306,11 +306,11 @@ def _add_optional(sub: Any) -> None:
         pass
     else:
         add_dashboard_parser(sub)
-    from workbench.operations.supervisor import add_stack_parser
+    from workbench.operations.cli import add_parsers as add_operations_parsers
     from workbench.service.server import add_serve_parser
 
     add_serve_parser(sub)
-    add_stack_parser(sub)
+    add_operations_parsers(sub)  # stack, graduate
     r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
     r.add_argument("session")
     r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "

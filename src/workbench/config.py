@@ -7,6 +7,7 @@ A config file has these sections (every key optional; see ``sample_config/paper.
     journal: {url: sqlite:///workbench_data/journal.sqlite, synchronous: NORMAL}   # live: FULL (NORMAL refused)
     broker: {slippage_bps: 0, commission: {kind: per_share, rate: 0.005, minimum: 1.0}, allow_short: true}
     risk: {...}            # see workbench.risk.config
+    graduation: {min_days: 20, min_sharpe: 1.0, ...}   # see workbench.operations.graduation
 
 Errors name the path of the bad key (``session.speed: Input should be greater than 0``).
 
@@ -26,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.errors import ConfigError
+from workbench.operations.graduation import GraduationCriteria
 from workbench.risk.config import RiskConfig
 
 LIVE_CONFIRM_ENV = "WORKBENCH_CONFIRM_LIVE"
@@ -74,6 +76,7 @@ class WorkbenchConfig(_Model):
     journal: JournalConfig = JournalConfig()
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
+    graduation: GraduationCriteria = GraduationCriteria()
 
     @model_validator(mode="before")
     @classmethod
