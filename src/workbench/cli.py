@@ -205,6 +205,12 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 
     journal = open_journal(args.journal)
     cmd_args = _params(args.arg)
+    if args.command == "reset_kill_switch":  # a deliberate act: --confirm and --reason, journaled with who
+        from workbench.engine.control import reset_kill_switch_args
+
+        cmd_args.update(reset_kill_switch_args(args.confirm, args.reason))
+    elif args.reason:
+        cmd_args.setdefault("reason", args.reason)
     command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli")
     print(f"command {command_id} ({args.command}) submitted to session {args.session}")
     if args.no_wait:
@@ -278,11 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
-    c.add_argument("command", help="pause | resume | cancel_all | flatten | kill")
+    c.add_argument("command", help="pause | resume | cancel_all | flatten | kill | reset_kill_switch")
     c.add_argument("--arg", action="append", default=[], help="command argument key=value")
     c.add_argument("--journal", default=None)
     c.add_argument("--timeout", type=float, default=10.0)
     c.add_argument("--no-wait", action="store_true")
+    c.add_argument("--confirm", action="store_true", help="reset_kill_switch: confirm the reset")
+    c.add_argument("--reason", default=None, help="reset_kill_switch (required), kill: why")
     c.set_defaults(func=cmd_ctl)
 
     j = sub.add_parser("journal", help="inspect a journal")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -77,11 +78,14 @@ class JournalWriter:
     ----------
     journal : Journal
     session_id : str
+    after_commit : list of callables
+        Called after each successful commit (the alert outbox delivers then).
     """
 
-    def __init__(self, journal: Any, session_id: str) -> None:
+    def __init__(self, journal: Any, session_id: str, after_commit: list[Callable[[], object]] | None = None) -> None:
         self.journal = journal
         self.session_id = session_id
+        self.after_commit = after_commit if after_commit is not None else []
         self.buffer: list[ev.Event] = []
         self.committed = 0
         self.last_commit = 0.0  # time.monotonic() of the last commit
@@ -97,6 +101,8 @@ class JournalWriter:
         self.committed += len(self.buffer)
         self.buffer.clear()
         self.last_commit = time.monotonic()
+        for deliver in self.after_commit:  # the alert outbox: only now may anything leave the process
+            deliver()
 
 
 @dataclass
@@ -143,6 +149,9 @@ class LiveRunner:
     max_blocking : float
         Seconds the core may process queued inputs before it yields to the loop once (so other
         coroutines, e.g. a notebook's widgets, keep running while the session works through a backlog).
+    strategy_error_policy : str
+        What a strategy's exception does: ``halt`` that strategy (default), ``pause`` the engine,
+        ``keep`` going; journaled as ``StrategyFailed`` (see :mod:`workbench.engine.containment`).
     commit_interval : float
         Group commit: when the queue runs empty, the events of the data processed since the last
         commit are committed at once if this many seconds have passed since it, else by a timer when
@@ -168,10 +177,12 @@ class LiveRunner:
         max_blocking: float = 0.01,
         commit_interval: float = 0.005,
         on_progress: Callable[[LiveRunner], None] | None = None,
+        strategy_error_policy: str = "halt",
     ) -> None:
         if journal is not None and not session_id:
             raise ValueError("a journaled LiveRunner needs a session_id")
         self.engine = engine
+        engine.strategy_error_policy = strategy_error_policy  # a strategy's exception never kills the session
         self.feed = feed
         self.journal = journal
         self.session_id = session_id
@@ -198,8 +209,9 @@ class LiveRunner:
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
         if journal is not None:
-            self.writer = JournalWriter(journal, session_id)  # type: ignore[arg-type]
+            self.writer = JournalWriter(journal, session_id, engine.after_commit)  # type: ignore[arg-type]
             engine.event_sink = self.writer
+            engine.defer_delivery = True
             if durable_submit:
                 _make_durable(engine, self)
         clock = engine.clock
@@ -247,6 +259,13 @@ class LiveRunner:
 
     def kill(self, reason: str = "kill switch (API)") -> None:
         self.request("kill", reason=reason)
+
+    def reset_kill_switch(self, reason: str, *, confirm: bool = False, by: str = "") -> None:
+        """Queue ``reset_kill_switch`` (see :class:`~workbench.model.commands.ResetKillSwitch`); ``by``
+        defaults to the OS user. The engine refuses it unless ``confirm`` and ``reason`` are given."""
+        import getpass
+
+        self.request("reset_kill_switch", reason=reason, confirm=confirm, by=by or getpass.getuser(), source="api")
 
     def stop(self) -> None:
         """Stop after the input being processed (and controls requested before this call); the
@@ -523,7 +542,10 @@ class LiveRunner:
                 self.stop()
                 detail = "stopping"
             else:
-                detail = engine.execute(control.command)
+                command = control.command
+                if type(command) is cmd.ResetKillSwitch and not command.source:  # journal where it came from
+                    command = dataclasses.replace(command, source=control.source)
+                detail = engine.execute(command)
             ok = True
         except (WorkbenchError, ValueError, KeyError, TypeError) as exc:
             detail, ok = f"{type(exc).__name__}: {exc}", False
