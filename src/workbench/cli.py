@@ -1,4 +1,4 @@
-"""Command line: ``workbench backtest | paper | ctl | journal | dashboard | report``.
+"""Command line: ``workbench backtest | paper | ctl | journal | dashboard | serve | report``.
 
 The only module that calls ``asyncio.run``.
 """
@@ -146,6 +146,21 @@ async def _run_session(session: Any, terminal: _Terminal) -> int:
     return 0
 
 
+def _existing_session(journal: Any, session_id: str) -> str | None:
+    """``session_id`` when the journal has it (``--resume-existing``: the same command starts and restarts)."""
+    from workbench.errors import JournalError
+    from workbench.session import open_journal
+
+    jr = open_journal(journal)
+    try:
+        jr.session(session_id)
+    except JournalError:
+        return None
+    finally:
+        jr.close()
+    return session_id
+
+
 def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
@@ -153,6 +168,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
         from workbench.adapters.ibkr.cli import run as run_ibkr
 
         return run_ibkr(args, live=False)
+    if args.resume_existing and not args.resume and args.session_id:
+        args.resume = _existing_session(args.journal, args.session_id)
     if args.resume:
         session = resume_session(args.resume, journal=args.journal, record_to=args.record,
                                  speed=_speed(args.speed) if args.speed is not None else "saved")
@@ -172,6 +189,12 @@ def cmd_paper(args: argparse.Namespace) -> int:
         session = paper_session(args.strategy, params=_params(args.param), data=args.data,
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
                                 starting_cash=args.cash, record_to=args.record)
+    if "structlog" in sys.modules:  # production logs configured (WORKBENCH_LOG_*)
+        from workbench.logs import bind_context, get_logger
+
+        bind_context(session_id=session.session_id)
+        get_logger("workbench.engine").info("session running", resumed=bool(args.resume),
+                                              journal=session.journal.display_url)
     terminal = _Terminal(session, args.quiet)
     session.runner.on_progress = terminal
     print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.display_url}",
@@ -257,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "workbench_data/journal.sqlite)")
     pp.add_argument("--session-id", default=None)
     pp.add_argument("--resume", default=None, metavar="SESSION", help="restart a session after a crash")
+    pp.add_argument("--resume-existing", action="store_true",
+                    help="with --session-id: resume it when the journal has it, else start it (supervisors)")
     pp.add_argument("--record", default=None, metavar="DIR", help="record the market data to Parquet")
     pp.add_argument("--cash", type=float, default=100_000.0)
     pp.add_argument("--quiet", action="store_true")
@@ -321,6 +346,11 @@ def _add_optional(sub: Any) -> None:
         pass
     else:
         add_dashboard_parser(sub)
+    from workbench.operations.cli import add_parsers as add_operations_parsers
+    from workbench.service.server import add_serve_parser
+
+    add_serve_parser(sub)
+    add_operations_parsers(sub)  # stack, graduate
     r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
     r.add_argument("session")
     r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "
@@ -339,6 +369,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    if os.environ.get("WORKBENCH_LOG_FORMAT") or os.environ.get("WORKBENCH_LOG_FILE"):
+        from workbench.logs import configure_from_env  # JSON logs, rotation, masking (production profile)
+
+        configure_from_env()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
