@@ -282,6 +282,9 @@ def _add_optional(sub: Any) -> None:
         pass
     else:
         add_dashboard_parser(sub)
+    from workbench.research.cli import add_sweep_parser  # imports nothing heavy until it runs
+
+    add_sweep_parser(sub)
     r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
     r.add_argument("session")
     r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "

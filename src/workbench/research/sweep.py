@@ -32,11 +32,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, DataError
 from workbench.research.executors import make_executor
 from workbench.research.space import Space, grid_sets, iter_names, random_sets, set_key, suggest
 from workbench.research.store import ResultStore
-from workbench.research.tasks import DataPath, metric_value, resolve_data, run_batch, run_one
+from workbench.research.tasks import DataPath, metric_value, resolve_data, resolve_strategy, run_batch, run_one
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -209,7 +209,12 @@ def sweep(
         raise ConfigError(f"keep_returns: expected None, 'daily' or 'bar', got {keep_returns!r}")
     parameters = list(iter_names(space))
     strategy_ref = strategy
+    resolve_strategy(strategy)  # an unknown name fails here, not in every task
     data = _prepare_data(data)
+    try:
+        resolve_data(data)  # a missing or bad file fails here (and is then cached for the timing run)
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        raise DataError(f"data: {exc}") from exc
     store = ResultStore(output)
     previous = store.existing() if resume else pd.DataFrame()
     done = set(previous["set_key"]) if len(previous) else set()
