@@ -7,7 +7,8 @@ How a sweep runs
    ``n_trials`` random draws, or ``n_trials`` Optuna trials asked as workers free up.
 2. Sets already in ``output`` (same ``set_key``) are skipped, so a rerun after an interruption
    does only what is missing.
-3. The first pending set runs here, in-process, to time one backtest; sets are then grouped into
+3. The first pending set (and the second, when the first, run cold, took under half of
+   ``batch_seconds``) runs here, in-process, to time one backtest; sets are then grouped into
    tasks of about ``batch_seconds`` (1 s by default) so the scheduler's per-task overhead (a few
    ms per task on Dask) stays small against the work, with at least four tasks per worker while
    there are enough sets, for balance.
@@ -61,7 +62,9 @@ class SweepResult:
     returns : pandas.DataFrame or None
         Per-set returns (one column per ``set_key``) when ``keep_returns`` was given.
     info : dict
-        Executor, batch size, tasks, sets run now and skipped, wall time.
+        ``executor``, ``batch_size``, ``tasks`` (finished), ``task_seconds`` (their summed wall
+        time on the workers), ``timing_sets`` / ``timing_seconds`` (sets run in-process to size the
+        batches), ``sets_run`` (now), ``skipped`` (already in ``output``), ``wall_seconds``.
     study : optuna.Study or None
     """
 
@@ -256,7 +259,8 @@ class _Run:
         self.keep_returns, self.metric, self.direction, self.store = keep_returns, metric, direction, store
         self.rows: list[dict[str, Any]] = []
         self.returns: dict[str, pd.Series] = {}
-        self.info: dict[str, Any] = {"tasks": 0, "sets_run": 0, "task_seconds": 0.0}
+        self.info: dict[str, Any] = {"tasks": 0, "sets_run": 0, "task_seconds": 0.0, "timing_sets": 0,
+                                     "timing_seconds": 0.0}
         self.show_progress = progress
         self.bar: Any = None
 
@@ -275,6 +279,8 @@ class _Run:
         """Run one set here (timing it); record it like a finished task."""
         row, series = run_one(self.strategy, resolve_data(self.data), params, self.engine_options, self.keep_returns)
         full = {"set_index": index, "set_key": key, **params, **row}
+        self.info["timing_sets"] += 1
+        self.info["timing_seconds"] += float(row["elapsed_seconds"])
         self.accept([full], {key: series} if series is not None else {})
         return full, float(row["elapsed_seconds"])
 
@@ -307,9 +313,12 @@ def _run_sets(run: _Run, executor: Any, pending: list[tuple[int, str, dict[str, 
     try:
         if not pending:
             return
-        if batch_size is None:
+        if batch_size is None:  # time one set, and a second one when the first was quick (it ran cold)
             _, seconds = run.calibrate(*pending[0])
             pending = pending[1:]
+            if pending and seconds < batch_seconds / 2:
+                _, seconds = run.calibrate(*pending[0])
+                pending = pending[1:]
             batch_size = _batch_size(seconds, len(pending), executor.workers, batch_seconds)
         run.info["batch_size"] = batch_size
         if not pending:
