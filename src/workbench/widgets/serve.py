@@ -38,6 +38,9 @@ __all__ = ["DashboardServer", "absolute_journal_url", "add_dashboard_parser", "d
 
 HOST = "127.0.0.1"
 
+TOKEN_ENV = "JUPYTER_TOKEN"
+"""Environment variable passing the access token to Voila's identity provider (not on the command line)."""
+
 PLOTLY_ESM_ENV = "WORKBENCH_PLOTLY_ESM"
 """Environment variable with the URL of plotly's widget bundle served by the dashboard's Voila
 (read by :class:`~workbench.widgets.charts.EquityChart`)."""
@@ -140,6 +143,8 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
     else:
         env.pop("WORKBENCH_SESSION", None)
     env[DASHBOARD_KERNEL_ENV] = "1"
+    # the token goes through the environment (readable only by this user), never the command line (``ps``)
+    env[TOKEN_ENV] = token
     bundle = plotly_bundle_dir()
     if bundle is not None:
         # plotly's FigureWidget is an anywidget whose ~5 MB JavaScript would otherwise travel through the
@@ -151,7 +156,7 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         f"--Voila.ip={HOST}",
         f"--port={port}",
         "--Voila.port_retries=0",
-        f"--token={token}",
+        "--Voila.auto_token=True",  # the identity provider reads $JUPYTER_TOKEN
         "--Voila.identity_provider_class=workbench.widgets.auth.TokenOnlyIdentityProvider",
         "--show_tracebacks=False",
         "--VoilaExecutor.show_tracebacks=False",
@@ -172,7 +177,9 @@ def serve_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int
     ``open_browser`` opens the URL in the default browser.
     """
     server = prepare_dashboard(journal_url, port, token, notebook=notebook, session_id=session_id)
-    print(f"workbench dashboard: journal {server.journal_url}", flush=True)
+    from workbench.persistence.database import mask_url
+
+    print(f"workbench dashboard: journal {mask_url(server.journal_url)}", flush=True)
     print(f"workbench dashboard: open {server.url}", flush=True)
     process = subprocess.Popen(server.argv, env=server.env)
     if threading.current_thread() is threading.main_thread():
