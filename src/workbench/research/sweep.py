@@ -338,7 +338,12 @@ def _run_sets(run: _Run, executor: Any, pending: list[tuple[int, str, dict[str, 
 def _run_optuna(run: _Run, executor: Any, space: Space, n_trials: int, seed: int | None, storage: str | None,
                 study_name: str | None, done: set[str], previous: pd.DataFrame, batch_size: int | None,
                 batch_seconds: float) -> Any:
-    """Ask trials as workers free up, tell results as tasks finish (Optuna's ask-and-tell interface)."""
+    """Ask trials as workers free up, tell results as tasks finish (Optuna's ask-and-tell interface).
+
+    ``n_trials`` is the size of the whole study: several processes (machines) on one storage
+    stop together once the study holds that many finished or running trials (it may end a few
+    trials over when two of them ask at the same moment).
+    """
     import optuna
     from optuna.trial import TrialState
 
@@ -346,10 +351,15 @@ def _run_optuna(run: _Run, executor: Any, space: Space, n_trials: int, seed: int
         from workbench.persistence.database import normalize_url
 
         storage = normalize_url(storage)
-    study = optuna.create_study(storage=storage, study_name=study_name, direction=run.direction,
-                                sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True)
-    finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-    remaining = n_trials - len([t for t in study.trials if t.state in finished])
+    study = _open_study(optuna, storage, study_name, run.direction, seed)
+    counted = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED, TrialState.RUNNING)
+
+    def left() -> int:
+        """Trials still to ask: ``n_trials`` minus every trial of the study finished or running,
+        whichever machine runs it (re-read from the storage before each batch)."""
+        return n_trials - len(study.get_trials(deepcopy=False, states=counted))
+
+    remaining = left()
     known: dict[str, dict[str, Any]] = {}
     if len(previous):
         known.update({r["set_key"]: r for r in previous.to_dict("records")})
@@ -382,7 +392,10 @@ def _run_optuna(run: _Run, executor: Any, space: Space, n_trials: int, seed: int
 
         def submit_more() -> None:
             nonlocal remaining
-            while remaining > 0 and len(in_flight) < workers:
+            while len(in_flight) < workers:
+                remaining = left()
+                if remaining <= 0:
+                    break
                 trials, batch = [], []
                 while remaining > 0 and len(batch) < batch_size:
                     trial = study.ask()
@@ -411,6 +424,22 @@ def _run_optuna(run: _Run, executor: Any, space: Space, n_trials: int, seed: int
     finally:
         run.close_bar()
     return study
+
+
+def _open_study(optuna: Any, storage: str | None, study_name: str | None, direction: str, seed: int | None) -> Any:
+    """Create or load the study. Processes that start together on a fresh database race to
+    create Optuna's tables and the study; the loser's statement fails once the winner has
+    committed, so it simply tries again (the tables and study then exist)."""
+    import sqlalchemy.exc
+
+    for attempt in range(5):
+        try:
+            return optuna.create_study(storage=storage, study_name=study_name, direction=direction,
+                                       sampler=optuna.samplers.TPESampler(seed=seed), load_if_exists=True)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError, optuna.exceptions.DuplicatedStudyError):
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _table(previous: pd.DataFrame, rows: list[dict[str, Any]], parameters: list[str], metric: str) -> pd.DataFrame:
