@@ -348,11 +348,13 @@ def _add_optional(sub: Any) -> None:
         add_dashboard_parser(sub)
     from workbench.operations.cli import add_parsers as add_operations_parsers
     from workbench.research.cli import add_sweep_parser  # imports nothing heavy until it runs
+    from workbench.scanning.cli import add_scan_parser
     from workbench.service.server import add_serve_parser
 
     add_serve_parser(sub)
     add_operations_parsers(sub)  # stack, graduate
     add_sweep_parser(sub)
+    add_scan_parser(sub)
     r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
     r.add_argument("session")
     r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "

@@ -28,6 +28,7 @@ from workbench.widgets.controls import Controls, OrderTicket
 from workbench.widgets.html import STYLE, HtmlPane
 from workbench.widgets.performance import Performance
 from workbench.widgets.prices import PriceChart
+from workbench.widgets.scans import ScanPanel
 from workbench.widgets.serve import DEFAULT_JOURNAL_PATH, JOURNAL_ENV
 from workbench.widgets.sessions import session_rows, sessions_html
 from workbench.widgets.source import JournalView, Snapshot
@@ -129,9 +130,10 @@ class Dashboard(widgets.VBox):
         self.ticket = OrderTicket(view)
         self.prices = PriceChart(view, width=660)
         self.performance = Performance(view)
+        self.scans = ScanPanel(view)
         self.components = [self.banner, self.overview, self.chart, self.positions, self.blotter, self.signals,
                            self.risk, self.alerts, self.health, self.log_view, self.controls, self.ticket,
-                           self.prices, self.performance]
+                           self.prices, self.performance, self.scans]
 
         def half(*children: Any) -> widgets.Box:
             return widgets.VBox(list(children), layout=widgets.Layout(width="50%", padding="0 8px 0 0"))
@@ -145,6 +147,7 @@ class Dashboard(widgets.VBox):
             self.performance,
             widgets.HBox([half(self.health), half(self.alerts)]),
             widgets.HBox([half(self.signals), half(self.ticket)]),
+            self.scans,
             self.log_view,
             widgets.HTML("<div class='wb-title'>Sessions</div>"),
             self.session_list,
