@@ -12,6 +12,7 @@ from workbench.execution.algorithms import (
 )
 from workbench.execution.base import ExecAlgorithm, ParentStatus
 from workbench.execution.schedules import (
+    almgren_chriss_cost,
     almgren_chriss_trajectory,
     round_to_lots,
     twap_schedule,
@@ -28,6 +29,7 @@ __all__ = [
     "ImplementationShortfall",
     "ParentStatus",
     "ScheduledAlgorithm",
+    "almgren_chriss_cost",
     "almgren_chriss_trajectory",
     "round_to_lots",
     "start_algorithm",

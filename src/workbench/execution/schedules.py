@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["almgren_chriss_trajectory", "round_to_lots", "twap_schedule", "volume_profile", "vwap_schedule"]
+__all__ = ["almgren_chriss_cost", "almgren_chriss_trajectory", "round_to_lots", "twap_schedule", "volume_profile", "vwap_schedule"]
 
 
 def round_to_lots(weights: Sequence[float], quantity: float, lot_size: float = 1.0) -> list[float]:
@@ -202,3 +202,20 @@ def almgren_chriss_trajectory(quantity: float, periods: int, period_length: floa
     if kappa * total < 1e-9:  # lambda -> 0: sinh(k(T-t))/sinh(kT) -> (T-t)/T
         return quantity * (total - t) / total
     return quantity * np.sinh(kappa * (total - t)) / math.sinh(kappa * total)
+
+
+def almgren_chriss_cost(holdings: Sequence[float], period_length: float, *, volatility: float,
+                        temporary_impact: float, permanent_impact: float = 0.0, spread_cost: float = 0.0
+                        ) -> tuple[float, float]:
+    """Expected cost and variance of a trajectory, Almgren & Chriss (2000) eq. (8)-(9) (currency, currency^2):
+
+    ``E = gamma X^2 / 2 + epsilon sum |n_k| + (eta_tilde / tau) sum n_k^2``, ``V = sigma^2 tau sum x_k^2``
+    (``x_k`` for k = 1..N, ``n_k = x_{k-1} - x_k``, ``eta_tilde = eta - gamma tau / 2``).
+    """
+    x = np.asarray(holdings, dtype=float)
+    n = -np.diff(x)
+    tau = period_length
+    eta_tilde = temporary_impact - permanent_impact * tau / 2.0
+    expected = 0.5 * permanent_impact * x[0] ** 2 + spread_cost * np.abs(n).sum() + eta_tilde / tau * (n**2).sum()
+    variance = volatility**2 * tau * (x[1:] ** 2).sum()
+    return float(expected), float(variance)

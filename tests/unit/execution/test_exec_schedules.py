@@ -92,3 +92,22 @@ def test_volume_profile_equals_pandas() -> None:
     assert sum(q for _, q in slices) == 10_000 and len(slices) == 4
     shares = got.loc[[600, 630, 660, 690]]
     np.testing.assert_allclose([q for _, q in slices], (shares / shares.sum() * 10_000).to_numpy(), atol=100)
+
+
+def test_almgren_chriss_frontier() -> None:
+    """The optimal trajectory minimizes E + lambda V (A&C eq. 10): any perturbation of it costs more;
+    and risk aversion trades expected cost for variance along the frontier."""
+    from workbench.execution import almgren_chriss_cost
+
+    args = {"volatility": 0.3, "temporary_impact": 1e-4, "permanent_impact": 1e-6}
+    lam = 1e-5
+    best = almgren_chriss_trajectory(10_000, 10, 1.0, risk_aversion=lam, **args)
+    e, v = almgren_chriss_cost(best, 1.0, **args)
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        other = best.copy()
+        other[1:-1] += rng.normal(0, 50, size=len(other) - 2)
+        e2, v2 = almgren_chriss_cost(other, 1.0, **args)
+        assert e2 + lam * v2 > e + lam * v
+    e0, v0 = almgren_chriss_cost(almgren_chriss_trajectory(10_000, 10, 1.0, risk_aversion=0.0, **args), 1.0, **args)
+    assert e0 < e and v0 > v  # TWAP: cheapest expected cost, most risk
