@@ -21,14 +21,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from backtest_throughput import CASH, FAST, QUANTITY, SLOW, tiled_bars  # noqa: E402
+from backtest_throughput import CASH, FAST, QUANTITY, SLOW, tiled_bars
 
-from workbench.engine.backtest import run_backtest  # noqa: E402
-from workbench.engine.strategy import Strategy  # noqa: E402
-from workbench.feeds import MarketDataStream  # noqa: E402
-from workbench.model import events as ev  # noqa: E402
-from workbench.risk.engine import RiskEngine  # noqa: E402
-from workbench.strategies import SmaCrossover  # noqa: E402
+from workbench.engine.backtest import run_backtest
+from workbench.engine.strategy import Strategy
+from workbench.feeds import MarketDataStream
+from workbench.model import events as ev
+from workbench.risk.engine import RiskEngine
+from workbench.strategies import SmaCrossover
 
 
 class StartTwap(Strategy):
