@@ -21,7 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-__all__ = ["almgren_chriss_cost", "almgren_chriss_trajectory", "round_to_lots", "twap_schedule", "volume_profile", "vwap_schedule"]
+__all__ = ["almgren_chriss_cost", "almgren_chriss_trajectory", "round_to_lots", "twap_schedule", "volume_profile",
+           "vwap_schedule"]
 
 
 def round_to_lots(weights: Sequence[float], quantity: float, lot_size: float = 1.0) -> list[float]:
