@@ -23,6 +23,7 @@ not know, an order the broker closed) and checks that resuming journals
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
 from pathlib import Path
@@ -193,4 +194,123 @@ def test_resume_journals_corrections_for_a_broker_book_that_differs(tmp_path: Pa
     orders = journal.orders(sid).set_index("order_id")
     assert orders.loc[target["order_id"], "status"] == "FILLED"
     assert orders.loc[stop["order_id"], "status"] == "CANCELED"
+    journal.close()
+
+
+# ------------------------------------------------------------- brackets and the kill switch (issue 9)
+BRACKET_CONFIG = """\
+mode: paper
+session:
+  strategy: "crash_strategies:BracketTrader"
+  data: {data}
+  speed: null
+  starting_cash: 1000000
+broker:
+  max_volume_participation: 0.002   # entries of 500 shares fill over several bars: partially filled brackets
+risk:
+  portfolio:
+    daily_loss: {{enabled: false}}
+    max_drawdown: {{enabled: false}}
+  breakers:
+    broker_disconnect: {{enabled: false}}
+    reject_streak: {{enabled: false}}
+"""
+BRACKET_KILLS = 6
+
+
+def _partial_bracket_working(journal: Journal, sid: str) -> bool:
+    """An entry is partially filled and its exits work at the broker (armed for the filled part)."""
+    try:
+        orders = journal.orders(sid).set_index("order_id")
+    except Exception:  # the session's first commit is not there yet
+        return False
+    partial = orders[(orders["tag"] == "entry") & (orders["status"] == "PARTIALLY_FILLED")]
+    for oid in partial.index:
+        n = int(oid.rpartition("-")[2])
+        exits = [f"O-{n + 1:06d}", f"O-{n + 2:06d}"]
+        if all(e in orders.index and orders.loc[e, "status"] == "ACCEPTED" for e in exits):
+            return True
+    return False
+
+
+def _counts(journal: Journal, sid: str) -> dict[str, int]:
+    kinds = (ev.KillSwitchEngaged, ev.OrderUpdated, ev.OrderModified, ev.OrderFilled, ev.OrderDenied)
+    out = {k.__name__: 0 for k in kinds}
+    for e in journal.events(sid, types=list(kinds)):
+        out[type(e).__name__] += 1
+    return out
+
+
+def test_sigkill_with_partially_filled_brackets_and_a_halted_kill_switch(tmp_path: Path, monkeypatch) -> None:
+    """Issue 9: a session holding partially filled brackets (exits armed for the filled part, resized as the
+    entry fills) and, later, a pulled kill switch is killed with SIGKILL: twice while a bracket is partially
+    filled, once right after the kill switch was journaled, and at random points; each time resumed with
+    ``--resume``. It must end in the state of an uninterrupted run: the same fills (ids, prices, times),
+    orders (with their resized quantities), positions, cash, one ``KillSwitchEngaged`` and trading HALTED
+    (the kill switch survives the restarts; Resume-by-restart must not lift it), no corrections.
+    Bounded: 5 days of bars paced at 20,000x (~6 s) and 9 restarts (~30-60 s on the 2-core machine)."""
+    from workbench.feeds.samples import load_demo_spy
+
+    integration = Path(__file__).resolve().parent
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([*filter(None, [os.environ.get("PYTHONPATH")]), str(integration)]))
+    bars = tmp_path / "bars.parquet"
+    load_demo_spy()[0].to_parquet(bars)  # bars only: quotes fill market orders whole, bars cap them by volume
+    config = tmp_path / "bracket.yaml"
+    config.write_text(BRACKET_CONFIG.format(data=bars))
+    url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
+    done = run_cli("paper", "--config", str(config), "--journal", url, "--session-id", "reference", "--quiet",
+                   cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    journal = Journal(url)
+    reference = _counts(journal, "reference")
+    assert reference["KillSwitchEngaged"] == 1 and reference["OrderUpdated"] > 5 and reference["OrderModified"] > 5
+    total = journal.last_seq("reference")
+
+    sid = "crashed"
+    rng = random.Random(SEED + 9)
+    plan = ["partial", "partial", "killed", *["random"] * BRACKET_KILLS]
+    proc = start_cli("paper", "--config", str(config), "--journal", url, "--session-id", sid, "--speed", SPEED,
+                     "--quiet", cwd=tmp_path)
+    kills: list[str] = []
+    try:
+        for how in plan:
+            running = proc
+            if how == "partial":
+                wait_for(lambda: running.poll() is not None or _partial_bracket_working(journal, sid),  # noqa: B023
+                         timeout=120, interval=0.002)
+            elif how == "killed":
+                wait_for(lambda: running.poll() is not None  # noqa: B023
+                         or bool(last_seq(journal, sid) and list(journal.events(sid, types=[ev.KillSwitchEngaged]))),
+                         timeout=120, interval=0.002)
+            else:
+                target = last_seq(journal, sid) + rng.randint(1, max(2, int(total / (2 * BRACKET_KILLS))))
+                wait_for(lambda: running.poll() is not None or last_seq(journal, sid) >= target,  # noqa: B023
+                         timeout=120, interval=0.001)
+            if proc.poll() is not None:
+                break
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+            kills.append(how)
+            proc = start_cli("paper", "--journal", url, "--resume", sid, "--quiet", cwd=tmp_path)
+        _, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, f"last resumed run failed:\n{err}"
+    assert kills[:3] == ["partial", "partial", "killed"], kills
+
+    journal.verify(sid)
+    got = fills(journal, sid)
+    assert not got["fill_id"].duplicated().any(), "a fill was journaled twice"
+    pd.testing.assert_frame_equal(got, fills(journal, "reference"))
+    pd.testing.assert_frame_equal(_orders(journal, sid), _orders(journal, "reference"))
+    pd.testing.assert_frame_equal(_positions(journal, sid), _positions(journal, "reference"))
+    mine, theirs = final_account(journal, sid), final_account(journal, "reference")
+    assert (mine.cash, mine.equity, mine.realized_pnl) == (theirs.cash, theirs.equity, theirs.realized_pnl)
+    assert _counts(journal, sid) == reference
+    states = list(journal.events(sid, types=[ev.TradingStateChanged]))
+    assert [s.state.value for s in states] == ["HALTED"], "the kill switch must hold across restarts"
+    assert list(journal.events(sid, types=[ev.ReconciliationCorrected])) == []
+    assert len([e for e in journal.events(sid, types=[ev.SessionStarted]) if e.resumed]) == len(kills)
     journal.close()
