@@ -205,6 +205,28 @@ class SignalGenerated(Event):
     size: float | None = None
     reason: str = ""
     inputs: dict[str, float] = field(default_factory=dict)
+    signal_id: str = ""
+    scan_id: str = ""
+
+
+@dataclass(**_EV)
+class ScanCompleted(Event):
+    """A scan ranked a universe (see :mod:`workbench.scanning`).
+
+    ``as_of_ns`` is the data time the scan saw (ns since epoch UTC); ``table`` the ranked rows
+    (symbol, factor values, contributions, score, rank, passed, reason, selected); ``changes`` the
+    rows of :func:`workbench.scanning.detect_changes` against the previous scan; ``selected`` the
+    symbols picked, best first.
+    """
+
+    scan_id: str
+    name: str
+    as_of_ns: int
+    strategy_id: str = ""
+    universe_size: int = 0
+    selected: tuple[str, ...] = ()
+    table: object = None
+    changes: object = None
 
 
 @dataclass(**_EV)
@@ -253,8 +275,35 @@ class CommandAcknowledged(Event):
 
 @dataclass(**_EV)
 class ConnectionStatusChanged(Event):
+    """A feed or broker connection changed state.
+
+    ``state`` is one of CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED (live adapters, see
+    :mod:`workbench.adapters.base`); ``""`` for in-process components, which only report
+    ``connected``.
+    """
+
     component: str
     connected: bool
+    detail: str = ""
+    state: str = ""
+
+
+@dataclass(**_EV)
+class ConnectionHealthReported(Event):
+    """Health of one live connection (the dashboard's health panel), journaled periodically.
+
+    ``reconnects`` and ``rate_limit_hits`` (HTTP 429 answers, retried or not) count since the
+    session started; ``last_message_age`` is seconds since the last message arrived on the
+    connection (None before the first); ``messages`` counts messages received.
+    """
+
+    component: str
+    state: str
+    reconnects: int = 0
+    messages: int = 0
+    last_message_age: float | None = None
+    rate_limit_hits: int = 0
+    errors: int = 0
     detail: str = ""
 
 
@@ -303,12 +352,14 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PositionClosed,
     AccountState,
     SignalGenerated,
+    ScanCompleted,
     RiskEvent,
     TradingStateChanged,
     AlertRaised,
     CommandReceived,
     CommandAcknowledged,
     ConnectionStatusChanged,
+    ConnectionHealthReported,
     SessionStarted,
     SessionStopped,
     ReconciliationCorrected,
