@@ -81,11 +81,12 @@ def test_rebuild_equals_live_after_every_bar_of_a_partially_filled_bracket() -> 
         _bar(1, 100, 100.5, 99.5, 100, 1000),
         _bar(2, 100, 100.5, 99.5, 100, 100),  # 50 filled
         _bar(3, 100, 100.5, 99.5, 100, 60),  # 30 more: 80
-        _bar(4, 100, 111, 99.5, 110.5, 1000),  # the rest (20) at the open, then the take-profit at 110
+        _bar(4, 100, 100.5, 99.5, 100, 1000),  # the rest (20) at the open: the exits grow to 100
+        _bar(5, 100, 111, 99.5, 110.5, 1000),  # the take-profit at 110, for all 100
     ]
     eng, strategy, checks = _run(bars)
     for i, (live, rebuilt) in enumerate(checks):
         assert rebuilt == live, f"after bar {i + 1}"
     entry, tp, sl = strategy.orders
     assert entry.status is S.FILLED and tp.status is S.FILLED and sl.status is S.CANCELED
-    assert eng.portfolio.quantity("SPY") == 0
+    assert tp.filled_quantity == 100 and eng.portfolio.quantity("SPY") == 0
