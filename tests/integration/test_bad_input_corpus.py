@@ -145,13 +145,13 @@ def test_resume_from_another_folder_and_on_changed_data(tmp_path: Path, capsys: 
         with jr.engine.begin() as conn:  # as if the process had crashed
             conn.execute(sa.update(t.sessions).values(status="running"))
     monkeypatch.chdir(tmp_path / "b")
-    code, out, err = _cli(["paper", "--journal", str(journal), "--resume", "rel", "--quiet"], capsys)
+    code, _, err = _cli(["paper", "--journal", str(journal), "--resume", "rel", "--quiet"], capsys)
     assert code == 0, err
     with Journal(journal) as jr, jr.engine.begin() as conn:
         conn.execute(sa.update(t.sessions).values(status="running"))
     with (tmp_path / "a" / "bars.csv").open("a") as handle:
         handle.write("2013-10-07T14:31:00Z,SPY,170.0,170.1,169.9,170.0,1000\n")
-    code, out, err = _cli(["paper", "--journal", str(journal), "--resume", "rel", "--quiet"], capsys)
+    code, _, err = _cli(["paper", "--journal", str(journal), "--resume", "rel", "--quiet"], capsys)
     assert code == 2 and "changed since the session started" in err and "bars.csv" in err
 
 
