@@ -241,6 +241,11 @@ class PaperSession:
     def kill(self, reason: str = "kill switch (notebook)") -> None:
         self.runner.kill(reason)
 
+    def reset_kill_switch(self, reason: str, *, confirm: bool = False, by: str = "") -> None:
+        """Lift the kill switch (``Resume`` does not): ``confirm=True`` and a ``reason`` are required;
+        who (``by``, default the OS user) and why are journaled in ``KillSwitchReset``."""
+        self.runner.reset_kill_switch(reason, confirm=confirm, by=by)
+
     def stop(self) -> None:
         self.runner.stop()
 

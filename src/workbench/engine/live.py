@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -34,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.adapters.base import LiveClient
 from workbench.clock import ReplayClock, TimeEvent, TimerCallback
 from workbench.engine.engine import TradingEngine
 from workbench.errors import CommandError, WorkbenchError
@@ -80,11 +82,14 @@ class JournalWriter:
     ----------
     journal : Journal
     session_id : str
+    after_commit : list of callables
+        Called after each successful commit (the alert outbox delivers then).
     """
 
-    def __init__(self, journal: Any, session_id: str) -> None:
+    def __init__(self, journal: Any, session_id: str, after_commit: list[Callable[[], object]] | None = None) -> None:
         self.journal = journal
         self.session_id = session_id
+        self.after_commit = after_commit if after_commit is not None else []
         self.buffer: list[ev.Event] = []
         self.committed = 0
         self.last_commit = 0.0  # time.monotonic() of the last commit
@@ -100,6 +105,8 @@ class JournalWriter:
         self.committed += len(self.buffer)
         self.buffer.clear()
         self.last_commit = time.monotonic()
+        for deliver in self.after_commit:  # the alert outbox: only now may anything leave the process
+            deliver()
 
 
 @dataclass
@@ -146,12 +153,17 @@ class LiveRunner:
     max_blocking : float
         Seconds the core may process queued inputs before it yields to the loop once (so other
         coroutines, e.g. a notebook's widgets, keep running while the session works through a backlog).
+    strategy_error_policy : str
+        What a strategy's exception does: ``halt`` that strategy (default), ``pause`` the engine,
+        ``keep`` going; journaled as ``StrategyFailed`` (see :mod:`workbench.engine.containment`).
     commit_interval : float
         Group commit: when the queue runs empty, the events of the data processed since the last
         commit are committed at once if this many seconds have passed since it, else by a timer when
         they have (so a commit never delays the next input by more than one commit's time, and the
         journal lags the engine by at most ``commit_interval`` plus one batch). Controls, timers and
         snapshots commit at once.
+    connect_timeout : float
+        Seconds a live adapter's execution client may take to connect at start (else the run fails).
     """
 
     def __init__(
@@ -171,10 +183,13 @@ class LiveRunner:
         max_blocking: float = 0.01,
         commit_interval: float = 0.005,
         on_progress: Callable[[LiveRunner], None] | None = None,
+        strategy_error_policy: str = "halt",
+        connect_timeout: float = 30.0,
     ) -> None:
         if journal is not None and not session_id:
             raise ValueError("a journaled LiveRunner needs a session_id")
         self.engine = engine
+        engine.strategy_error_policy = strategy_error_policy  # a strategy's exception never kills the session
         self.feed = feed
         self.journal = journal
         self.session_id = session_id
@@ -186,6 +201,7 @@ class LiveRunner:
         self.on_progress = on_progress
         self.max_blocking = max_blocking
         self.commit_interval = commit_interval
+        self.connect_timeout = connect_timeout
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = RunnerStats()
         self.state = "created"
@@ -201,9 +217,15 @@ class LiveRunner:
         self._stop_requested = False
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
+        self._early: list[Any] = []  # posted before the queue exists (see post())
+        # live adapters' clients (adapters/base.py): they post their events to this runner
+        self.clients = [c for c in (engine.broker, feed) if isinstance(c, LiveClient)]
+        for client in self.clients:
+            client.bind(self.post, clock=engine.now_ns)
         if journal is not None:
-            self.writer = JournalWriter(journal, session_id)  # type: ignore[arg-type]
+            self.writer = JournalWriter(journal, session_id, engine.after_commit)  # type: ignore[arg-type]
             engine.event_sink = self.writer
+            engine.defer_delivery = True
             if durable_submit:
                 _make_durable(engine, self)
         clock = engine.clock
@@ -253,6 +275,13 @@ class LiveRunner:
     def kill(self, reason: str = "kill switch (API)") -> None:
         self.request("kill", reason=reason)
 
+    def reset_kill_switch(self, reason: str, *, confirm: bool = False, by: str = "") -> None:
+        """Queue ``reset_kill_switch`` (see :class:`~workbench.model.commands.ResetKillSwitch`); ``by``
+        defaults to the OS user. The engine refuses it unless ``confirm`` and ``reason`` are given."""
+        import getpass
+
+        self.request("reset_kill_switch", reason=reason, confirm=confirm, by=by or getpass.getuser(), source="api")
+
     def stop(self) -> None:
         """Stop after the input being processed (and controls requested before this call); the
         session ends cleanly (journaled). Data still queued is not processed."""
@@ -264,6 +293,19 @@ class LiveRunner:
         if self._queue is None:
             raise RuntimeError("the session is not running: call start() first")
         self._put_urgent(control)
+
+    def post(self, item: Any) -> None:
+        """Queue an input from a live adapter (market data, an order event, any other event to
+        journal, or a report bundle with ``apply_to(engine)``), in arrival order. Never drops:
+        when the queue is full the item goes ahead of the queued data."""
+        q = self._queue
+        if q is None:
+            self._early.append(item)
+            return
+        try:
+            q.put_nowait(item)
+        except asyncio.QueueFull:
+            self._put_urgent(item)
 
     def _put_urgent(self, item: Any) -> None:
         self._urgent.append(item)
@@ -288,6 +330,8 @@ class LiveRunner:
         feed_detail = type(self.feed).__name__ + (f" x{speed:g}" if speed else " max speed" if hasattr(self.feed, "speed")
                                                   else "")
         for component, detail in (("feed", feed_detail), ("broker", getattr(engine.broker, "name", "broker"))):
+            if isinstance(self.feed if component == "feed" else engine.broker, LiveClient):
+                continue  # a live adapter's client journals its own connection states
             event = ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
                                                detail=detail if connected else "session ended")
             if connected:
@@ -309,6 +353,10 @@ class LiveRunner:
             engine.start()
             self._connections(True)
             self._interrupted_commands()
+            for item in self._early:
+                self._queue.put_nowait(item)
+            self._early.clear()
+            await self._start_clients()
             self._commit()
             self._aux = [asyncio.create_task(self._pump())]
             if self.journal is not None:
@@ -316,6 +364,7 @@ class LiveRunner:
             if self.snapshot_interval:
                 self._aux.append(asyncio.create_task(self._ticker()))
             await self._core()
+            await self._stop_clients()
             engine.stop()
             self._connections(False)
             self._commit(final=True)
@@ -325,6 +374,8 @@ class LiveRunner:
             self.state = "failed"
             raise
         finally:
+            with contextlib.suppress(Exception):
+                await self._stop_clients()
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
                 self._flush_handle = None
@@ -341,6 +392,28 @@ class LiveRunner:
             if self.journal is not None:
                 with contextlib.suppress(WorkbenchError):
                     self.journal.release_session(self.session_id)
+
+    async def _start_clients(self) -> None:
+        """Connect the live adapters' execution clients before data flows (their first reconciliation
+        is then the first input); the data client connects when the feed is first iterated."""
+        for client in self.clients:
+            if client is self.engine.broker:
+                client.start()
+                await client.wait_connected(self.connect_timeout)
+
+    async def _stop_clients(self) -> None:
+        """Disconnect the live adapters' clients; their last states go to the journal directly (not the
+        bus: a clean end must not fire the broker-disconnect breaker)."""
+        sink = self.engine.event_sink
+
+        def journal_only(item: Any) -> None:
+            if sink is not None and isinstance(item, ev.Event):
+                sink(item)
+
+        clients, self.clients = self.clients, []  # once
+        for client in clients:
+            client.bind(journal_only)
+            await client.stop()
 
     async def _pump(self) -> None:
         q = self._queue
@@ -441,6 +514,14 @@ class LiveRunner:
             engine.process(item)
             self._commit()
             return
+        elif isinstance(item, ev.Event):  # a live adapter's connection status or health
+            engine.record(item)
+            self._commit()
+            return
+        elif hasattr(item, "apply_to"):  # a live adapter's reports: the engine reconciles (adapters/base.py)
+            item.apply_to(engine)
+            self._commit()
+            return
         else:
             self._reject(item, f"not market data: {t.__name__}")
             return
@@ -531,7 +612,10 @@ class LiveRunner:
                 self.stop()
                 detail, ok = "stopping", True
             else:
-                detail, ok = engine.execute(control.command), True
+                command = control.command
+                if type(command) is cmd.ResetKillSwitch and not command.source:  # journal where it came from
+                    command = dataclasses.replace(command, source=control.source)
+                detail, ok = engine.execute(command), True
         except Exception as exc:  # any failure is the command's failed acknowledgement, never the session's end
             detail, ok = f"{type(exc).__name__}: {exc}"[:1000], False
             if not isinstance(exc, WorkbenchError | ValueError):

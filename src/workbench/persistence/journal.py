@@ -62,6 +62,9 @@ _BUMP_SEQ = (
     .returning(s.last_seq)
 )
 _INSERT_EVENTS = sa.insert(t.events)
+_NOTIFY = sa.text("SELECT pg_notify(:channel, :session_id)")
+NOTIFY_CHANNEL = "workbench_events"
+"""PostgreSQL: every append notifies this channel (payload: the session id) when it commits."""
 
 
 def _state_text(state: Mapping[str, Any]) -> str:
@@ -334,6 +337,8 @@ class Journal:
                 ) from exc
             if state_text is not None:
                 self._put_state(conn, session_id, last, state_text)
+            if conn.dialect.name == "postgresql":  # wakes LISTENers (the API's live push) on commit
+                conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "session_id": session_id})
         return range(first, last + 1)
 
     @staticmethod

@@ -178,6 +178,7 @@ _HANDLERS: dict[type, _Handler] = {
     ev.PositionClosed: _position,
     ev.AccountState: _copy(t.equity_snapshots),
     ev.SignalGenerated: _copy(t.signals),
+    ev.ScanCompleted: _copy(t.scan_runs),
     ev.RiskEvent: _risk,
     ev.TradingStateChanged: _trading_state,
     ev.AlertRaised: _copy(t.alerts),
@@ -197,7 +198,8 @@ def project(conn: sa.Connection, session_id: str, seq: int, event: ev.Event, bat
         handler(conn, session_id, seq, event, batch)
 
 
-_INSERTS = {table: sa.insert(table) for table in (t.fills, t.equity_snapshots, t.signals, t.risk_events, t.alerts)}
+_INSERTS = {table: sa.insert(table) for table in (t.fills, t.equity_snapshots, t.signals, t.scan_runs, t.risk_events,
+                                                  t.alerts)}
 
 
 def flush(conn: sa.Connection, batch: Batch) -> None:
