@@ -479,9 +479,7 @@ def resume_session(
     """
     jr = open_journal(journal, create=False)
     row = jr.session(session_id)
-    if row.get("status") == "stopped":
-        raise ConfigError(f"session {session_id!r} stopped cleanly (it is finished): only a session that did not "
-                          "stop cleanly (a crash) can be resumed; start a new session instead")
+    _check_resumable(jr, row)
     saved = dict(row.get("parameters") or {})
     if strategy is None:
         strategy = make_strategy(saved.get("strategy", "sma_crossover"), saved.get("params"))
@@ -539,6 +537,21 @@ def resume_session(
     _resume_hook(engine, itertools.islice(iter(stream), position), started, corrections)
     _stop_hook(runner, session_id)
     return PaperSession(session_id, engine, runner, jr, feed, corrections)
+
+
+def _check_resumable(jr: Any, row: Mapping[str, Any]) -> None:
+    """A session that did not stop cleanly (a crash: status still ``running``, or never started) is
+    resumable, and so is one stopped on request before the end of its data (``stop``, Ctrl-C); a
+    finished one (it reached the end of its data, or stopped for any other reason) is not: resuming
+    it would only journal a second start/stop pair."""
+    if row.get("status") != "stopped":
+        return
+    stops = list(jr.events(row["session_id"], types=[ev.SessionStopped]))
+    reason = stops[-1].reason if stops else ""
+    if reason != "stopped":
+        raise ConfigError(f"session {row['session_id']!r} is finished (it stopped cleanly: {reason or 'stopped'}): "
+                          "only a session that did not stop cleanly, or was stopped before the end of its data, "
+                          "can be resumed; start a new session instead")
 
 
 def _resume_hook(engine: Any, history: Any, started: ev.SessionStarted,

@@ -98,7 +98,7 @@ def finished(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(("argv", "expected"), [
     (["report", "good", "-o", "{t}/missing/report.html"], ["missing", "does not exist"]),
     (["report", "good", "--date", "2020-01-02"], ["2020-01-02 is outside session 'good'", "2013-10-07"]),
-    (["paper", "--resume", "good"], ["stopped cleanly", "start a new session"]),
+    (["paper", "--resume", "good"], ["is finished (it stopped cleanly: end of data)", "start a new session"]),
     (["journal", "sessions", "--journal", "{t}/nope.sqlite"], ["nope.sqlite does not exist"]),
     (["paper", "--resume", "good", "--journal", "{t}/nope.sqlite"], ["nope.sqlite does not exist"]),
     (["ctl", "good", "pause", "--journal", "{t}/nope.sqlite"], ["nope.sqlite does not exist"]),
