@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from live_helpers import fills, last_seq, run_cli, start_cli, wait_for
+from live_helpers import fills, last_seq, reaped, run_cli, start_cli, wait_for
 
 from workbench.errors import JournalError
 from workbench.model import events as ev
@@ -69,17 +69,13 @@ def test_sigkill_with_commands_pending(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'journal.sqlite'}"
     journal = Journal(url, busy_timeout=0.2)
     proc = _frozen_session(url, "pending", tmp_path, journal)
-    try:
+    with reaped(proc):
         limit = _while_frozen(proc, lambda: journal.submit_command(
             "pending", "set_limit", {"name": "max_order_quantity", "value": 777.0}, expires_after=60))
         kill = _while_frozen(proc, lambda: journal.submit_command("pending", "kill", {"reason": "stale kill"},
                                                                   expires_after=1.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert journal.command(limit).status == journal.command(kill).status == "pending"
     time.sleep(1.2)  # the kill expires; the set_limit does not
     done = run_cli("paper", "--journal", url, "--resume", "pending", "--quiet", cwd=tmp_path, timeout=180)
@@ -112,20 +108,16 @@ def test_a_session_whose_lock_is_taken_over_stops_itself(tmp_path: Path) -> None
         with journal.engine.begin() as conn:
             conn.execute(sa.update(t.sessions).where(t.sessions.c.session_id == "taken").values(ts_heartbeat=stale))
 
-    try:
+    with reaped(old):
         _while_frozen(old, age_heartbeat)
         new = start_cli("paper", "--journal", url, "--resume", "taken", "--quiet", cwd=tmp_path)
-        wait_for(lambda: new.poll() is not None or (journal.lock_holder("taken") or old).pid == new.pid,
-                 timeout=120, interval=0.01)
-        assert new.poll() is None, new.stderr.read()
-        old.send_signal(signal.SIGCONT)  # wakes up with the lock gone
-        _, err = old.communicate(timeout=60)
-        _, new_err = new.communicate(timeout=180)
-    finally:
-        for proc in (old, locals().get("new")):
-            if proc is not None and proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        with reaped(new):
+            wait_for(lambda: new.poll() is not None or (journal.lock_holder("taken") or old).pid == new.pid,
+                     timeout=120, interval=0.01)
+            assert new.poll() is None, new.stderr.read()
+            old.send_signal(signal.SIGCONT)  # wakes up with the lock gone
+            _, err = old.communicate(timeout=60)
+            _, new_err = new.communicate(timeout=180)
     assert old.returncode == 2, err
     assert "taken over" in err and "Traceback" not in err
     assert new.returncode == 0, new_err
