@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 
 
 def _params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -33,10 +33,30 @@ def _params(pairs: Sequence[str]) -> dict[str, Any]:
 def _speed(text: str) -> float | None:
     if text in ("max", "inf", "0"):
         return None
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"speed must be > 0 or 'max', got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"--speed must be a number > 0 (a multiple of real time) or 'max', got {text!r}")
     return value
+
+
+def _cash(text: str) -> float:
+    from workbench.session import check_starting_cash
+
+    try:
+        return check_starting_cash(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (currency)") from None
+
+
+def _print_validation(stream: Any) -> None:
+    """The data's validation report, on every run: rows read and kept, skipped and flagged by check."""
+    for report in getattr(stream, "validation", None) or ():
+        print(f"data: {report}")
+        for issue in report.examples[:3]:
+            print(f"  {issue.check}: {issue}")
 
 
 def _money(x: float) -> str:
@@ -55,6 +75,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         data: Any = load_lean_daily(args.symbols.split(",") if args.symbols else None)[0]
     else:
         data = load_stream(args.data, regular=not args.all_hours)
+        _print_validation(data)
     result = run_backtest(strategy, data, starting_cash=args.cash)
     print(f"backtest {args.strategy} on {args.data}: {result.data_count:,} events in {result.elapsed_seconds:.2f} s")
     with_pd = result.stats.to_string()
@@ -189,6 +210,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
         session = paper_session(args.strategy, params=_params(args.param), data=args.data,
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
                                 starting_cash=args.cash, record_to=args.record)
+    _print_validation(session.feed.stream)
     if "structlog" in sys.modules:  # production logs configured (WORKBENCH_LOG_*)
         from workbench.logs import bind_context, get_logger
 
@@ -208,7 +230,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
 def cmd_ctl(args: argparse.Namespace) -> int:
     from workbench.session import open_journal
 
-    journal = open_journal(args.journal)
+    journal = open_journal(args.journal, create=False)
     cmd_args = _params(args.arg)
     if args.command == "reset_kill_switch":  # a deliberate act: --confirm and --reason, journaled with who
         from workbench.engine.control import reset_kill_switch_args
@@ -239,7 +261,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     from workbench.persistence.text import frame_text
     from workbench.session import open_journal
 
-    journal = open_journal(args.journal)
+    journal = open_journal(args.journal, create=False)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", None):
         if args.what == "sessions":
             print(frame_text(journal.sessions(), args.limit))
@@ -267,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--data", default="demo", help="'demo' (SPY minute bars+quotes), 'daily' (LEAN daily), or a file")
     b.add_argument("--symbols", default="", help="with --data daily: comma-separated symbols")
     b.add_argument("--all-hours", action="store_true", help="keep extended-hours data")
-    b.add_argument("--cash", type=float, default=100_000.0)
+    b.add_argument("--cash", type=_cash, default=100_000.0)
     b.add_argument("--trades", action="store_true", help="print every round trip")
     b.set_defaults(func=cmd_backtest)
 
@@ -283,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--resume-existing", action="store_true",
                     help="with --session-id: resume it when the journal has it, else start it (supervisors)")
     pp.add_argument("--record", default=None, metavar="DIR", help="record the market data to Parquet")
-    pp.add_argument("--cash", type=float, default=100_000.0)
+    pp.add_argument("--cash", type=_cash, default=100_000.0)
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--config", default=None, help="YAML config (session, broker, journal, risk sections)")
     pp.add_argument("--confirm-live", action="store_true", help="explicit opt-in required by mode: live")
@@ -367,6 +389,12 @@ def _add_optional(sub: Any) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    if args.output:
+        from pathlib import Path
+
+        folder = Path(args.output).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ConfigError(f"report --output {args.output}: folder {folder} does not exist")
     from workbench.analytics.report import cmd_report  # pandas/plotly load only for this command
 
     return int(cmd_report(args) or 0)
@@ -384,6 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder named on the command line or in a config: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

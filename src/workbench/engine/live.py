@@ -38,7 +38,7 @@ from typing import Any
 from workbench.adapters.base import LiveClient
 from workbench.clock import ReplayClock, TimeEvent, TimerCallback
 from workbench.engine.engine import TradingEngine
-from workbench.errors import CommandError, WorkbenchError
+from workbench.errors import CommandError, SessionLocked, WorkbenchError
 from workbench.model import commands as cmd
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
@@ -215,6 +215,7 @@ class LiveRunner:
         self._seen_commands: set[int] = set()
         self.symbols: frozenset[str] | None = None  # symbols the session trades (checks manual commands)
         self._stop_requested = False
+        self._lock_lost: SessionLocked | None = None
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
         self._early: list[Any] = []  # posted before the queue exists (see post())
@@ -364,6 +365,8 @@ class LiveRunner:
             if self.snapshot_interval:
                 self._aux.append(asyncio.create_task(self._ticker()))
             await self._core()
+            if self._lock_lost is not None:
+                raise self._lock_lost
             await self._stop_clients()
             engine.stop()
             self._connections(False)
@@ -596,7 +599,11 @@ class LiveRunner:
         self._flush_handle = None
         q = self._queue
         if q is None or q.empty():  # else the core is about to process input: it commits when it runs dry
-            self._flush()
+            try:
+                self._flush()
+            except SessionLocked as exc:  # taken over (fencing): the core stops, journaling nothing more
+                self._lock_lost = exc
+                self._put_urgent(_END)
 
     def _control(self, control: _Control) -> None:
         engine = self.engine
@@ -637,7 +644,12 @@ class LiveRunner:
                 self._seen_commands.add(rec.command_id)
                 self._put_control(self._from_record(rec))
             if time.monotonic() - last_beat >= self.heartbeat_interval:
-                journal.heartbeat(self.session_id)
+                try:
+                    journal.heartbeat(self.session_id)
+                except SessionLocked as exc:  # taken over: stop at once, journal nothing more
+                    self._lock_lost = exc
+                    self._put_urgent(_END)
+                    return
                 last_beat = time.monotonic()
 
     def _from_record(self, rec: Any) -> _Control:
