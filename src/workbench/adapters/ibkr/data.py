@@ -117,6 +117,10 @@ class IbkrDataClient(DataClient):
     async def _close(self) -> None:
         return None
 
+    def report_health(self) -> None:
+        """Post health with IB's client id, pacing and last message age (the dashboard's health panel)."""
+        self.post(self.connection.health_event(self))
+
     def _on_error(self, req_id: int, code: int, message: str, kind: ErrorKind) -> None:
         if kind is ErrorKind.RESTORED_DATA_LOST and self.connection.connected:
             self._tickers.clear()

@@ -113,6 +113,10 @@ class IbkrExecutionClient(ExecutionClient):
     async def _close(self) -> None:
         return None
 
+    def report_health(self) -> None:
+        """Post health with IB's client id, pacing and last message age (the dashboard's health panel)."""
+        self.post(self.connection.health_event(self))
+
     # ---------------------------------------------------------------------------- commands
     def _contract(self, symbol: str) -> Any:
         contract = self.contracts.get(symbol)
