@@ -1,4 +1,4 @@
-"""Command line: ``workbench backtest | paper | ctl | journal | dashboard | report``.
+"""Command line: ``workbench backtest | paper | ctl | journal | dashboard | serve | report``.
 
 The only module that calls ``asyncio.run``.
 """
@@ -126,7 +126,7 @@ def _report(session: Any) -> None:
         print("  " + ", ".join(parts))
     if session.corrections:
         print(f"  reconciliation: {len(session.corrections)} corrections journaled")
-    url = session.journal.url
+    url = session.journal.display_url  # never a password (issue 10)
     print(f"journal: {url}")
     print(f"  inspect: workbench journal events {session.session_id} --journal {url}")
     print(f"  dashboard: workbench dashboard --journal {url}")
@@ -146,6 +146,21 @@ async def _run_session(session: Any, terminal: _Terminal) -> int:
     return 0
 
 
+def _existing_session(journal: Any, session_id: str) -> str | None:
+    """``session_id`` when the journal has it (``--resume-existing``: the same command starts and restarts)."""
+    from workbench.errors import JournalError
+    from workbench.session import open_journal
+
+    jr = open_journal(journal)
+    try:
+        jr.session(session_id)
+    except JournalError:
+        return None
+    finally:
+        jr.close()
+    return session_id
+
+
 def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
@@ -153,6 +168,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
         from workbench.adapters.ibkr.cli import run as run_ibkr
 
         return run_ibkr(args, live=False)
+    if args.resume_existing and not args.resume and args.session_id:
+        args.resume = _existing_session(args.journal, args.session_id)
     if args.resume:
         session = resume_session(args.resume, journal=args.journal, record_to=args.record,
                                  speed=_speed(args.speed) if args.speed is not None else "saved")
@@ -172,9 +189,15 @@ def cmd_paper(args: argparse.Namespace) -> int:
         session = paper_session(args.strategy, params=_params(args.param), data=args.data,
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
                                 starting_cash=args.cash, record_to=args.record)
+    if "structlog" in sys.modules:  # production logs configured (WORKBENCH_LOG_*)
+        from workbench.logs import bind_context, get_logger
+
+        bind_context(session_id=session.session_id)
+        get_logger("workbench.engine").info("session running", resumed=bool(args.resume),
+                                              journal=session.journal.display_url)
     terminal = _Terminal(session, args.quiet)
     session.runner.on_progress = terminal
-    print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.url}",
+    print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.display_url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
     _report(session)
@@ -187,7 +210,14 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 
     journal = open_journal(args.journal)
     cmd_args = _params(args.arg)
-    command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli")
+    if args.command == "reset_kill_switch":  # a deliberate act: --confirm and --reason, journaled with who
+        from workbench.engine.control import reset_kill_switch_args
+
+        cmd_args.update(reset_kill_switch_args(args.confirm, args.reason))
+    elif args.reason:
+        cmd_args.setdefault("reason", args.reason)
+    command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli",
+                                        expires_after=args.expires or None)
     print(f"command {command_id} ({args.command}) submitted to session {args.session}")
     if args.no_wait:
         return 0
@@ -206,12 +236,13 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 def cmd_journal(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from workbench.persistence.text import frame_text
     from workbench.session import open_journal
 
     journal = open_journal(args.journal)
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", None):
         if args.what == "sessions":
-            print(journal.sessions().to_string())
+            print(frame_text(journal.sessions(), args.limit))
         elif args.what == "events":
             for i, e in enumerate(journal.events(args.session)):
                 if args.limit and i >= args.limit:
@@ -222,7 +253,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
             print(f"session {args.session}: {n} events, sequence and checksums OK")
         else:
             frame = getattr(journal, args.what)(args.session)
-            print(frame.to_string())
+            print(frame_text(frame, args.limit))
     return 0
 
 
@@ -249,6 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "workbench_data/journal.sqlite)")
     pp.add_argument("--session-id", default=None)
     pp.add_argument("--resume", default=None, metavar="SESSION", help="restart a session after a crash")
+    pp.add_argument("--resume-existing", action="store_true",
+                    help="with --session-id: resume it when the journal has it, else start it (supervisors)")
     pp.add_argument("--record", default=None, metavar="DIR", help="record the market data to Parquet")
     pp.add_argument("--cash", type=float, default=100_000.0)
     pp.add_argument("--quiet", action="store_true")
@@ -261,11 +294,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
-    c.add_argument("command", help="pause | resume | cancel_all | flatten | kill")
+    c.add_argument("command", help="pause | resume | cancel_all | flatten | kill | reset_kill_switch")
     c.add_argument("--arg", action="append", default=[], help="command argument key=value")
     c.add_argument("--journal", default=None)
     c.add_argument("--timeout", type=float, default=10.0)
     c.add_argument("--no-wait", action="store_true")
+    c.add_argument("--confirm", action="store_true", help="reset_kill_switch: confirm the reset")
+    c.add_argument("--reason", default=None, help="reset_kill_switch (required), kill: why")
+    c.add_argument("--expires", type=float, default=10.0,
+                   help="seconds after which the session refuses the command as expired (0: never; default 10)")
     c.set_defaults(func=cmd_ctl)
 
     j = sub.add_parser("journal", help="inspect a journal")
@@ -273,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "risk_events", "alerts", "commands"])
     j.add_argument("session", nargs="?")
     j.add_argument("--journal", default=None)
-    j.add_argument("--limit", type=int, default=0)
+    j.add_argument("--limit", type=int, default=0, help="only the newest N rows (0: all)")
     j.set_defaults(func=cmd_journal)
 
     _add_optional(sub)
@@ -309,6 +346,15 @@ def _add_optional(sub: Any) -> None:
         pass
     else:
         add_dashboard_parser(sub)
+    from workbench.operations.cli import add_parsers as add_operations_parsers
+    from workbench.research.cli import add_sweep_parser  # imports nothing heavy until it runs
+    from workbench.scanning.cli import add_scan_parser
+    from workbench.service.server import add_serve_parser
+
+    add_serve_parser(sub)
+    add_operations_parsers(sub)  # stack, graduate
+    add_sweep_parser(sub)
+    add_scan_parser(sub)
     r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
     r.add_argument("session")
     r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "
@@ -327,6 +373,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    if os.environ.get("WORKBENCH_LOG_FORMAT") or os.environ.get("WORKBENCH_LOG_FILE"):
+        from workbench.logs import configure_from_env  # JSON logs, rotation, masking (production profile)
+
+        configure_from_env()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -4,9 +4,10 @@ A config file has these sections (every key optional; see ``sample_config/paper.
 
     mode: paper            # backtest | paper | live
     session: {strategy: sma_crossover, params: {fast: 10}, data: demo, speed: 3000, starting_cash: 100000}
-    journal: {url: sqlite:///workbench_data/journal.sqlite, synchronous: NORMAL}
+    journal: {url: sqlite:///workbench_data/journal.sqlite, synchronous: NORMAL}   # live: FULL (NORMAL refused)
     broker: {slippage_bps: 0, commission: {kind: per_share, rate: 0.005, minimum: 1.0}, allow_short: true}
     risk: {...}            # see workbench.risk.config
+    graduation: {min_days: 20, min_sharpe: 1.0, ...}   # see workbench.operations.graduation
 
 Errors name the path of the bad key (``session.speed: Input should be greater than 0``).
 
@@ -23,9 +24,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.errors import ConfigError
+from workbench.operations.graduation import GraduationCriteria
 from workbench.risk.config import RiskConfig
 
 LIVE_CONFIRM_ENV = "WORKBENCH_CONFIRM_LIVE"
@@ -75,6 +77,26 @@ class WorkbenchConfig(_Model):
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
     ibkr: dict[str, Any] | None = Field(None, description="IB connection settings (workbench.adapters.ibkr.config)")
+    graduation: GraduationCriteria = GraduationCriteria()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _live_defaults_to_full(cls, data: Any) -> Any:
+        """``journal.synchronous`` defaults to FULL for ``mode: live`` (NORMAL otherwise)."""
+        if isinstance(data, Mapping) and data.get("mode") == "live":
+            journal = data.get("journal")
+            if journal is None or (isinstance(journal, Mapping) and "synchronous" not in journal):
+                data = {**data, "journal": {**(journal or {}), "synchronous": "FULL"}}
+        return data
+
+    @model_validator(mode="after")
+    def _durable_live_journal(self) -> WorkbenchConfig:
+        """Live sessions need a journal that survives power loss: SQLite ``synchronous=FULL`` or PostgreSQL."""
+        url = self.journal.url or os.environ.get("WORKBENCH_JOURNAL") or "sqlite"
+        if self.mode == "live" and self.journal.synchronous != "FULL" and not url.startswith("postgresql"):
+            raise ValueError("mode: live needs journal.synchronous: FULL on SQLite (NORMAL can lose acknowledged "
+                             "events on power loss) or a PostgreSQL journal URL")
+        return self
 
     def fill_model(self) -> Any:
         from workbench.brokers.fills import FillModel, SlippageModel

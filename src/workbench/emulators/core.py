@@ -351,6 +351,9 @@ class EmulatorCore:
     autostart : bool
         Start the market as soon as :meth:`run` runs; else when :meth:`start_market` is called
         (a front-end calls it at the first data subscription, so a client never misses the start).
+    manual : bool
+        No paced replay: the market moves only by :meth:`step` (lockstep tests: each item is
+        published when the client has finished reacting to the previous one).
     """
 
     def __init__(
@@ -365,8 +368,11 @@ class EmulatorCore:
         allow_short: bool = True,
         leverage: float = 1.0,
         autostart: bool = False,
+        manual: bool = False,
     ) -> None:
         self.market = EmulatedMarket(data, speed=speed, regular=regular)
+        self.manual = manual
+        self._steps: Any = None
         self.faults = FaultRegistry()
         self.accounts: dict[str, EmulatedAccount] = {}
         self.starting_cash = starting_cash
@@ -410,8 +416,23 @@ class EmulatorCore:
         else:
             self.autostart = True
 
+    def step(self, count: int = 1) -> int:
+        """Publish the next ``count`` items now (manual mode); returns how many there were."""
+        market = self.market
+        if self._steps is None:
+            self._steps = itertools.islice(iter(market.stream), market.position, None)
+        n = 0
+        for item in itertools.islice(self._steps, count):
+            self.publish(item)
+            n += 1
+        if n < count:
+            market.done = True
+        return n
+
     async def run(self) -> None:
-        """Replay the market to its end (a task on the front-end's loop)."""
+        """Replay the market to its end (a task on the front-end's loop); nothing in manual mode."""
+        if self.manual:
+            return
         self._start = asyncio.Event()
         if self.autostart:
             self._start.set()

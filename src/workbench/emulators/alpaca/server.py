@@ -262,6 +262,17 @@ class AlpacaEmulator:
 
         return asyncio.run_coroutine_threadsafe(run(), self.loop).result(30)
 
+    def inject(self, stream: str, frame: bytes | str) -> int:
+        """Send ``frame`` as is on every open connection of ``stream`` (``data`` or ``trading``); returns
+        how many connections got it (bad-input tests). Thread-safe."""
+        def push() -> int:
+            conns = self.data_connections if stream == "data" else self.trading_connections
+            for conn in conns:
+                conn.push_raw(frame)
+            return len(conns)
+
+        return self.call(push)
+
     def arm(self, name: str, count: int | None = 1, **params: Any) -> Any:
         """Arm a fault (thread-safe)."""
         return self.call(self.core.faults.arm, name, count, **params)

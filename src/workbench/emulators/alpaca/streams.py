@@ -42,6 +42,13 @@ CHANNELS = ("trades", "quotes", "bars", "updatedBars", "dailyBars", "statuses", 
 MAX_FRAME = 2000  # messages per data frame
 
 
+class _Raw:
+    __slots__ = ("frame",)
+
+    def __init__(self, frame: bytes | str) -> None:
+        self.frame = frame
+
+
 class _Connection:
     """One accepted websocket with an outbox drained by a sender task (faults applied there)."""
 
@@ -69,10 +76,14 @@ class _Connection:
             with contextlib.suppress(Exception):
                 await self.ws.close(code)
 
+    def push_raw(self, frame: bytes | str) -> None:
+        """Queue a frame sent exactly as given (bad-input tests: malformed frames)."""
+        self.push(_Raw(frame))
+
     def _take_batch(self) -> list[Any]:
         out = []
         outbox = self.outbox
-        while outbox and len(out) < MAX_FRAME:
+        while outbox and len(out) < MAX_FRAME and type(outbox[0]) is not _Raw:
             out.append(outbox.popleft())
         return out
 
@@ -103,6 +114,10 @@ class _Connection:
                 await self.wake.wait()
                 self.wake.clear()
                 while self.outbox and not self.closed:
+                    if type(self.outbox[0]) is _Raw:
+                        raw = self.outbox.popleft().frame
+                        await (self.ws.send_bytes(raw) if isinstance(raw, bytes) else self.ws.send_text(raw))
+                        continue
                     batch = self._take_batch()
                     if await self._faulted(len(batch)):
                         continue
