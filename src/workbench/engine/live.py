@@ -376,6 +376,9 @@ class LiveRunner:
         finally:
             with contextlib.suppress(Exception):
                 await self._stop_clients()
+            if self.state == "failed":
+                with contextlib.suppress(Exception):
+                    self._journal_unprocessed_events()
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
                 self._flush_handle = None
@@ -414,6 +417,18 @@ class LiveRunner:
         for client in clients:
             client.bind(journal_only)
             await client.stop()
+
+    def _journal_unprocessed_events(self) -> None:
+        """A failed run: journal the adapter events still queued (e.g. why a connection failed) so the
+        journal shows them; market data and order events are left to the restart."""
+        sink, writer, q = self.engine.event_sink, self.writer, self._queue
+        if sink is None or writer is None or q is None:
+            return
+        while not q.empty():
+            item = q.get_nowait()
+            if isinstance(item, ev.Event) and not isinstance(item, ev.OrderEvent):
+                sink(item)
+        writer.commit()
 
     async def _pump(self) -> None:
         q = self._queue
