@@ -91,13 +91,24 @@ class IbkrDataClient(DataClient):
         self._tick_by_tick: dict[str, Any] = {}
         self._book: dict[str, list[float]] = {}  # symbol -> [bid, ask, bid size, ask size]
         self.follow_clock = follow_clock
+        self._last_ts = 0
         for kind, symbols in (subscriptions or {}).items():
             self.subscriptions.add(kind, symbols)
         self.ib.pendingTickersEvent += self._on_tickers
         connection.error_listeners.append(self._on_error)
 
     def emit(self, item: Any) -> None:
-        """Hand an item to the feed; the engine's clock (``follow_clock``) moves to its time first."""
+        """Hand an item to the feed in time order; the engine's clock (``follow_clock``) moves to its time.
+
+        IB's quotes carry no time: they are stamped on arrival (the followed clock), which can run
+        ahead of the next bar's end; an item arriving after a later-stamped one gets that later
+        ``ts_init`` (when we saw it), so the engine sees non-decreasing times.
+        """
+        if item.ts_init < self._last_ts:
+            if type(item) is not Bar:
+                item.ts_event = self._last_ts
+            item.ts_init = self._last_ts
+        self._last_ts = item.ts_init
         clock = self.follow_clock
         if clock is not None and item.ts_init > clock.timestamp_ns():
             clock.rebase(item.ts_init)
