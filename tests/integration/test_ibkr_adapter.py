@@ -239,7 +239,11 @@ async def test_data_client_quotes_bars_unknown_symbol_and_resubscription():
     venue = make_venue()
     async with running(venue) as emu:
         connection = IbkrConnection(config(emu.port, client_id=4))
-        data = IbkrDataClient(connection, {"quotes": ["SPY", "NOPE"], "bars": ["SPY"]}, health_interval=None)
+        from workbench.clock import ReplayClock
+
+        clock = ReplayClock(1.0, venue.now_ns)  # the engine's clock in a session: quotes are stamped with it
+        data = IbkrDataClient(connection, {"quotes": ["SPY", "NOPE"], "bars": ["SPY"]}, health_interval=None,
+                              follow_clock=clock)
         data.bind(lambda item: None)
         got: list[object] = []
 
