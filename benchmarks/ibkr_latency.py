@@ -66,6 +66,21 @@ def _timed_places(venue: Any) -> dict[float, float]:
     return seen
 
 
+async def _publish_quotes(venue: Any, samples: int) -> dict[float, float]:
+    """Publish ``samples + 20`` quotes 30 ms apart; returns order limit price (bid - 50) -> perf_counter."""
+    from workbench.model.data import QuoteTick
+
+    published: dict[float, float] = {}
+    for i in range(samples + 20):
+        bid = round(60.0 + i * 0.01, 2)
+        ts = T0 + (i + 1) * SECOND
+        published[round(bid - 50.0, 4)] = time.perf_counter()
+        venue.publish(QuoteTick("SPY", bid, bid + 0.02, 100, 100, ts, ts))
+        await asyncio.sleep(0.03)
+    await asyncio.sleep(0.5)
+    return published
+
+
 def _stats(name: str, latencies: list[float]) -> dict[str, float]:
     ms = np.array(latencies) * 1e3
     out = {"n": len(ms), "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
@@ -81,7 +96,6 @@ async def adapter_latency(samples: int) -> dict[str, float]:
     from workbench.adapters.ibkr.execution import IbkrExecutionClient
     from workbench.emulators.tws import TwsEmulator
     from workbench.model import events as ev
-    from workbench.model.data import QuoteTick
     from workbench.model.enums import OrderSide, OrderType
     from workbench.model.orders import Order
 
@@ -96,7 +110,6 @@ async def adapter_latency(samples: int) -> dict[str, float]:
     data.bind(lambda item: None)
     execution.start()
     await execution.wait_connected(20)
-    published: dict[float, float] = {}
 
     async def consume() -> None:
         n = 0
@@ -108,13 +121,7 @@ async def adapter_latency(samples: int) -> dict[str, float]:
 
     consumer = asyncio.create_task(consume())
     await asyncio.sleep(0.5)
-    for i in range(samples + 20):
-        bid = round(60.0 + i * 0.01, 2)
-        ts = T0 + (i + 1) * SECOND
-        published[round(bid - 50.0, 4)] = time.perf_counter()
-        venue.publish(QuoteTick("SPY", bid, bid + 0.02, 100, 100, ts, ts))
-        await asyncio.sleep(0.03)
-    await asyncio.sleep(0.5)
+    published = await _publish_quotes(venue, samples)
     consumer.cancel()
     await data.stop()
     await execution.stop()
@@ -138,7 +145,6 @@ async def session_latency(samples: int) -> dict[str, float]:
     seen = _timed_places(venue)
     emulator = TwsEmulator(venue)
     await emulator.start()
-    published: dict[float, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         from workbench.risk.engine import RiskEngine
 
@@ -153,13 +159,7 @@ async def session_latency(samples: int) -> dict[str, float]:
                 raise RuntimeError("session did not subscribe")
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)
-        for i in range(samples + 20):
-            bid = round(60.0 + i * 0.01, 2)
-            ts = T0 + (i + 1) * SECOND
-            published[round(bid - 50.0, 4)] = time.perf_counter()
-            venue.publish(QuoteTick("SPY", bid, bid + 0.02, 100, 100, ts, ts))
-            await asyncio.sleep(0.03)
-        await asyncio.sleep(0.5)
+        published = await _publish_quotes(venue, samples)
         session.stop()
         await session
     await emulator.stop()
