@@ -16,9 +16,15 @@ Everything goes through a real TCP socket on 127.0.0.1 to the TWS emulator, and 
 
 Targets (issue 12): p99 tick-to-order under 5 ms; at least 20,000 quotes/s.
 
-Measured (2-core machine shared with other jobs, 2026-12-05): see the closing note / the figures
-printed; (a) p50/p99 ~0.5/1.2 ms, (b) ~2-4/6-10 ms with the journal commit before each order,
-(c) ~25,000-35,000 quotes/s.
+Measured 2026-12-05 on the 2-core machine shared with ~8 other jobs (load average 8-10, so each
+process got a fraction of a core; figures on an idle machine are better):
+(a) p50 0.8 ms, p99 2.9-4.9 ms (500 samples; max 170 ms: one scheduling stall) - under the 5 ms target;
+(b) p50 2.1 ms, p99 20-23 ms: the SQLite commit before every order (durable submit, DESIGN rule 4)
+    dominates; the engine's own benchmark (live_latency.py) shows the same commit costing p99 8-11 ms
+    on a quieter machine - the 5 ms target holds for the adapter path, not with a commit per order;
+(c) 14,000-20,000 quotes/s wall clock (offered at 25,000/s or unpaced), none dropped; the client
+    process itself spent 2.1-2.2 CPU-seconds per 200,000 quotes, i.e. ~90,000 quotes per CPU-second
+    (ib_async's decoder is most of it): the 20,000/s target is met whenever the client gets a core.
 
 Usage: python benchmarks/ibkr_latency.py [--samples N] [--quotes N]
 """
@@ -167,8 +173,9 @@ async def session_latency(samples: int) -> dict[str, float]:
     return _stats("(b) tick-to-order, full session (journal, durable submit)", latencies)
 
 
-def _publisher(port_queue: Any, quotes: int) -> None:
-    """Child process: an emulator that streams ``quotes`` quotes as fast as the socket drains."""
+def _publisher(port_queue: Any, quotes: int, rate: float) -> None:
+    """Child process: an emulator that streams ``quotes`` quotes at ``rate`` per second (0: as fast as
+    the socket drains)."""
 
     async def main() -> None:
         from workbench.emulators.tws import TwsEmulator
@@ -180,60 +187,72 @@ def _publisher(port_queue: Any, quotes: int) -> None:
         while not any(c.market for c in emulator.connections):
             await asyncio.sleep(0.01)
         conn = emulator.connections[0]
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        batch = max(int(rate * 0.002), 1)  # a batch every 2 ms at ``rate`` quotes/s (0 = as fast as it drains)
         for i in range(quotes):
             bid = 100.0 + (i % 200) * 0.01
             ts = T0 + i * 1000
             venue.publish(QuoteTick("SPY", bid, bid + 0.02, 100 + i % 7, 100 + i % 5, ts, ts))
-            if i % 256 == 255:
+            if i % (batch if rate else 256) == 0:
                 await conn.writer.drain()
+                if rate:
+                    ahead = start + i / rate - loop.time()
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
         await conn.writer.drain()
         await asyncio.sleep(30)
 
     asyncio.run(main())
 
 
-async def throughput(quotes: int) -> float:
+async def throughput(quotes: int, rate: float = 0.0) -> float:
     from workbench.adapters.ibkr.config import IbkrConfig
     from workbench.adapters.ibkr.connection import IbkrConnection
     from workbench.adapters.ibkr.data import IbkrDataClient
 
     ctx = mp.get_context("spawn")
     port_queue = ctx.Queue()
-    child = ctx.Process(target=_publisher, args=(port_queue, quotes), daemon=True)
+    child = ctx.Process(target=_publisher, args=(port_queue, quotes, rate), daemon=True)
     child.start()
     port = await asyncio.to_thread(port_queue.get, True, 60)
     connection = IbkrConnection(IbkrConfig(port=port, client_id=13))
     data = IbkrDataClient(connection, {"quotes": ["SPY"]}, health_interval=None, queue_size=1 << 22)
     data.bind(lambda item: None)
-    count, first, last = 0, 0.0, 0.0
+    count, first, last, cpu_first = 0, 0.0, 0.0, 0.0
     async for _ in data:
         count += 1
         now = time.perf_counter()
         if count == 1:
-            first = now
+            first, cpu_first = now, time.process_time()
         last = now
         if count >= quotes:
             break
         if count % 10_000 == 0 and now - first > 120:
             break
+    cpu = time.process_time() - cpu_first  # the client's own CPU time: the figure on an unshared core
     await data.stop()
     await connection.disconnect()
     child.terminate()
-    rate = (count - 1) / (last - first) if last > first else 0.0
-    print(f"(c) reqMktData throughput: {count:,} quotes in {last - first:.2f} s = {rate:,.0f} quotes/s "
-          f"(dropped by the feed queue: {data.dropped})")
-    return rate
+    offered = f"offered at {rate:,.0f}/s" if rate else "offered as fast as the socket drains"
+    got = (count - 1) / (last - first) if last > first else 0.0
+    print(f"(c) reqMktData throughput ({offered}): {count:,} quotes in {last - first:.2f} s = {got:,.0f} quotes/s "
+          f"(dropped by the feed queue: {data.dropped}); client CPU {cpu:.2f} s = {(count - 1) / max(cpu, 1e-9):,.0f} "
+          f"quotes per CPU-second")
+    return got
 
 
-async def main(samples: int, quotes: int) -> None:
+async def main(samples: int, quotes: int, rate: float) -> None:
     await adapter_latency(samples)
     await session_latency(samples)
     await throughput(quotes)
+    await throughput(quotes, rate)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--quotes", type=int, default=200_000)
+    parser.add_argument("--rate", type=float, default=25_000.0, help="offered quotes/s of the paced run")
     args = parser.parse_args()
-    asyncio.run(main(args.samples, args.quotes))
+    asyncio.run(main(args.samples, args.quotes, args.rate))
