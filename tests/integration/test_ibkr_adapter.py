@@ -288,3 +288,24 @@ async def test_health_reports_client_id_pacing_and_message_age():
         assert "client id 2" in health.detail and "server v178" in health.detail
         assert "1 client-id rejections" in health.detail
         assert health.last_message_age is not None and health.last_message_age < 5
+
+
+async def test_fill_during_1100_is_recovered_after_1102_and_unknown_contract_is_rejected():
+    venue = make_venue()
+    quote(venue, 100.00, 100.02)
+    async with running(venue) as emu, Harness(emu.port) as h:
+        o = h.submit(order(quantity=10, order_type=OrderType.LIMIT, limit_price=99.0))
+        await wait_for(lambda: h.events(ev.OrderAccepted, o.order_id), what="accepted")
+        emu.connectivity_lost()  # 1100: TWS lost IB; what happens now is not sent (LEAN IB #249)
+        quote(venue, 98.90, 98.95)
+        await asyncio.sleep(0.2)
+        assert not h.events(ev.OrderFilled, o.order_id) and not h.events(ev.OrderCanceled)
+        emu.connectivity_restored()  # 1102: the adapter asks for executions again
+        await wait_for(lambda: any(f.order_id == o.order_id for r in h.reports for f in r.fills), what="recovered")
+        assert h.reports[-1].reason == "connectivity restored (IB 1102)"
+        assert h.connection.info.connectivity_lost == 1 and h.connection.info.connectivity_restored == 1
+        bad_init = ev.OrderInitialized(ts_event=0, order_id="O-bad", symbol="NOPE", side=OrderSide.BUY,
+                                       order_type=OrderType.MARKET, quantity=1)
+        h.client.submit_order(Order(bad_init))
+        await wait_for(lambda: h.events(ev.OrderRejected, "O-bad"), what="rejection")
+        assert h.events(ev.OrderRejected, "O-bad")[0].reason.startswith("IB 200:")
