@@ -126,7 +126,7 @@ def _report(session: Any) -> None:
         print("  " + ", ".join(parts))
     if session.corrections:
         print(f"  reconciliation: {len(session.corrections)} corrections journaled")
-    url = session.journal.url
+    url = session.journal.display_url  # never a password (issue 10)
     print(f"journal: {url}")
     print(f"  inspect: workbench journal events {session.session_id} --journal {url}")
     print(f"  dashboard: workbench dashboard --journal {url}")
@@ -170,7 +170,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
                                 starting_cash=args.cash, record_to=args.record)
     terminal = _Terminal(session, args.quiet)
     session.runner.on_progress = terminal
-    print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.url}",
+    print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.display_url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
     _report(session)
@@ -183,7 +183,14 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 
     journal = open_journal(args.journal)
     cmd_args = _params(args.arg)
-    command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli")
+    if args.command == "reset_kill_switch":  # a deliberate act: --confirm and --reason, journaled with who
+        from workbench.engine.control import reset_kill_switch_args
+
+        cmd_args.update(reset_kill_switch_args(args.confirm, args.reason))
+    elif args.reason:
+        cmd_args.setdefault("reason", args.reason)
+    command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli",
+                                        expires_after=args.expires or None)
     print(f"command {command_id} ({args.command}) submitted to session {args.session}")
     if args.no_wait:
         return 0
@@ -255,11 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
-    c.add_argument("command", help="pause | resume | cancel_all | flatten | kill")
+    c.add_argument("command", help="pause | resume | cancel_all | flatten | kill | reset_kill_switch")
     c.add_argument("--arg", action="append", default=[], help="command argument key=value")
     c.add_argument("--journal", default=None)
     c.add_argument("--timeout", type=float, default=10.0)
     c.add_argument("--no-wait", action="store_true")
+    c.add_argument("--confirm", action="store_true", help="reset_kill_switch: confirm the reset")
+    c.add_argument("--reason", default=None, help="reset_kill_switch (required), kill: why")
+    c.add_argument("--expires", type=float, default=10.0,
+                   help="seconds after which the session refuses the command as expired (0: never; default 10)")
     c.set_defaults(func=cmd_ctl)
 
     j = sub.add_parser("journal", help="inspect a journal")

@@ -168,7 +168,7 @@ class LiveClock:
     ) -> None:
         _check_repeating(interval_ns)
         self.cancel_timer(name)
-        first = (time.time_ns() if start_ns is None else start_ns) + interval_ns
+        first = (self.timestamp_ns() if start_ns is None else start_ns) + interval_ns
 
         def tick(due: int = first) -> None:
             self._fire(callback, TimeEvent(name, due))
@@ -217,6 +217,9 @@ class ReplayClock(LiveClock):
         self.anchor_data = start_ns
         self.anchor_wall = time.time_ns()
         self.held: int | None = None
+        self._due: dict[str, tuple[int, Callable[[], None]]] = {}  # name -> (data time due, firing)
+        self._direct = False
+        self.fed_ns: int | None = None  # data time of the last item the feed handed out
 
     def _paced_ns(self) -> int:
         return self.anchor_data + int((time.time_ns() - self.anchor_wall) * self.speed)
@@ -231,14 +234,69 @@ class ReplayClock(LiveClock):
         self.held = data_ns
 
     def rebase(self, data_ns: int) -> None:
-        """Make ``data_ns`` the current time (jumping over a closed period)."""
+        """Make ``data_ns`` the current time (jumping over a closed period); pending timers are
+        re-armed on the new anchor."""
         self.anchor_data = data_ns
         self.anchor_wall = time.time_ns()
+        for name, (ts, fn) in list(self._due.items()):
+            self._arm(name, ts, fn)
+
+    def advance_to(self, ts: int) -> None:
+        """Fire, in due order, the timers due at or before data time ``ts`` that no wall-clock firing
+        has handed to the engine yet, as :meth:`SimClock.advance_to` does (the engine calls this
+        before it processes data stamped ``ts``). Each callback runs with the clock held at its due
+        time, so what it stamps is the backtest's time."""
+        if not self._due:
+            return
+        held = self.held
+        self._direct = True
+        try:
+            while self._due:
+                due, name = min((d, n) for n, (d, _) in self._due.items())
+                if due > ts:
+                    break
+                handle = self._handles.pop(name, None)
+                if handle is not None:
+                    handle.cancel()
+                fn = self._due.pop(name)[1]
+                self.held = due
+                fn()
+        finally:
+            self._direct = False
+            self.held = held
+
+    def _fire(self, callback: TimerCallback, event: TimeEvent) -> None:
+        if self._direct:
+            callback(event)
+        else:
+            super()._fire(callback, event)
 
     def wall_delay(self, data_ns: int) -> float:
         """Seconds of wall time until data time ``data_ns`` (<= 0 when already past)."""
         return (data_ns - self._paced_ns()) / self.speed / NS_PER_SECOND
 
     def _schedule(self, name: str, due_ns: int, fn: Callable[[], None]) -> None:
-        loop = asyncio.get_running_loop()
-        self._handles[name] = loop.call_later(max(self.wall_delay(due_ns), 0.0), fn)
+        self._arm(name, due_ns, fn)
+
+    def _arm(self, name: str, due_ns: int, fn: Callable[[], None]) -> None:
+        old = self._handles.pop(name, None)
+        if old is not None:
+            old.cancel()
+
+        def run() -> None:
+            self._handles.pop(name, None)
+            fed = self.fed_ns
+            if fed is not None and due_ns <= fed:  # data at or after it is already queued: advance_to fires it
+                return
+            if self._due.get(name, (None, None))[1] is fn:
+                del self._due[name]
+            fn()
+
+        self._due[name] = (due_ns, fn)
+        fed = self.fed_ns
+        if fed is None or due_ns > fed:
+            self._handles[name] = asyncio.get_running_loop().call_later(max(self.wall_delay(due_ns), 0.0), run)
+
+    def cancel_timer(self, name: str) -> None:
+        self._due.pop(name, None)
+        super().cancel_timer(name)

@@ -16,8 +16,6 @@ Screenshots of the banner in each state go to ``docs/banner_<state>.png``.
 from __future__ import annotations
 
 import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -26,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from live_helpers import end_process_group
 
 from workbench.model import events as ev
 from workbench.model.enums import OrderSide
@@ -63,15 +62,7 @@ def _spawn(argv: list[str], log: Path, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(argv, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True, cwd=cwd)
 
 
-def _end(process: subprocess.Popen) -> None:
-    """SIGTERM the process group we started, SIGKILL if it lingers."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+_end = end_process_group
 
 
 DOCS = REPO / "docs"

@@ -5,12 +5,20 @@ rule covers into an :class:`Alert`, drops duplicates (same key within ``dedupe_s
 alerts beyond the rate limit (``max_alerts`` per ``per_seconds``; the next alert delivered says
 how many were suppressed), journals what is left as an ``AlertRaised`` event (through
 ``engine.record``) and hands it to the sinks (:mod:`workbench.alerts.sinks`) whose filters accept
-it. Times are the events' ``ts_event`` (ns since epoch UTC), so a backtest alerts
-deterministically.
+it.
+
+Journal first (DESIGN rule 4): an alert leaves the process only after the journal has committed the
+event it reports. Alerts wait in :attr:`AlertManager.outbox` and go out when the engine's journal
+writer reports a commit (``engine.after_commit``, called by the live runner's writer); when nothing
+defers delivery (a backtest, an engine journaling each event synchronously) they go out at once.
+This is the transactional outbox pattern (C. Richardson, *Microservices Patterns*, ch. 3).
+
+Times are the events' ``ts_event`` (ns since epoch UTC), so a backtest alerts deterministically.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -24,6 +32,7 @@ if TYPE_CHECKING:
     from workbench.engine.engine import TradingEngine
 
 NS_PER_SECOND = 1_000_000_000
+_log = logging.getLogger(__name__)
 
 
 class AlertLevel(StrEnum):
@@ -90,7 +99,8 @@ def _filled(e: ev.OrderFilled) -> Alert:
 
 def _state(e: ev.TradingStateChanged) -> Alert:
     if e.state is TradingState.HALTED:
-        level, action = AlertLevel.CRITICAL, "Trading is halted: investigate, then send Resume (or Flatten)."
+        level, action = AlertLevel.CRITICAL, ("Trading is halted: investigate, then send Resume (a kill switch needs "
+                                              "reset_kill_switch --confirm --reason ...).")
     elif e.state is TradingState.REDUCE_ONLY:
         level, action = AlertLevel.WARNING, "Only position-reducing orders pass until Resume."
     else:
@@ -115,6 +125,30 @@ def _stopped(e: ev.SessionStopped) -> Alert:
     return Alert(AlertLevel.INFO, f"Session {e.session_id} stopped", e.reason, "", key=f"stop:{e.session_id}")
 
 
+def _external(e: ev.ExternalFillBooked) -> Alert:
+    return Alert(AlertLevel.CRITICAL, f"External fill: {e.side} {e.last_quantity:g} {e.symbol} @ {e.last_price:g}",
+                 f"broker order {e.broker_order_id} (fill {e.fill_id}) was not placed by this session; booked as "
+                 f"order {e.order_id} under strategy EXTERNAL",
+                 "Find who traded the account (broker app, another process); review positions and limits.",
+                 key=f"external:{e.fill_id}")
+
+
+def _duplicate(e: ev.DuplicateFillIgnored) -> Alert:
+    return Alert(AlertLevel.INFO, f"Duplicate fill {e.fill_id} ignored", f"order {e.order_id} {e.symbol}: "
+                 f"{e.last_quantity:g} @ {e.last_price:g} was already booked", "", key=f"duplicate:{e.fill_id}")
+
+
+def _strategy_failed(e: ev.StrategyFailed) -> Alert:
+    return Alert(AlertLevel.CRITICAL, f"Strategy {e.strategy_id} failed in {e.handler} ({e.action})", e.error,
+                 "Read the traceback in the journal (StrategyFailed); fix the strategy and restart the session.",
+                 key=f"strategy_failed:{e.strategy_id}")
+
+
+def _kill_switch_reset(e: ev.KillSwitchReset) -> Alert:
+    return Alert(AlertLevel.WARNING, "Kill switch reset", f"by {e.by or '?'} ({e.source or '?'}): {e.reason}",
+                 "", key=f"kill_switch_reset:{e.ts_event}")
+
+
 DEFAULT_RULES: dict[type[ev.Event], AlertRule] = {
     ev.RiskEvent: _risk,
     ev.OrderDenied: _denied,
@@ -124,6 +158,10 @@ DEFAULT_RULES: dict[type[ev.Event], AlertRule] = {
     ev.ConnectionStatusChanged: _connection,
     ev.SessionStarted: _started,
     ev.SessionStopped: _stopped,
+    ev.ExternalFillBooked: _external,
+    ev.DuplicateFillIgnored: _duplicate,
+    ev.StrategyFailed: _strategy_failed,
+    ev.KillSwitchReset: _kill_switch_reset,
 }
 """Event type -> rule making its alert; the event types that alert by default."""
 
@@ -151,6 +189,8 @@ class AlertManager:
     ----------
     delivered : list[Alert]
         Alerts journaled and delivered, in order (last 1000).
+    outbox : deque[Alert]
+        Alerts journaled (recorded) but not delivered yet: waiting for the journal's commit.
     suppressed : int
         Alerts dropped by dedupe or rate limit since the last delivered alert.
     """
@@ -185,11 +225,13 @@ class AlertManager:
         self.suppressed = 0
         self._last_by_key: dict[str, int] = {}
         self._recent: deque[int] = deque()
+        self.outbox: deque[Alert] = deque()
 
     def attach(self, engine: TradingEngine) -> AlertManager:
         """Listen to every event ``engine`` records; alerts are journaled through ``engine.record``."""
         self.engine = engine
         engine.bus.subscribe("events", self.on_event)
+        engine.after_commit.append(self.deliver)
         return self
 
     def on_event(self, event: ev.Event) -> Alert | None:
@@ -225,8 +267,26 @@ class AlertManager:
         if self.engine is not None:
             self.engine.record(ev.AlertRaised(ts_event=ts, level=alert.level.value, title=alert.title,
                                               message=alert.message, action=alert.action, source=alert.source))
-        self.delivered.append(alert)
-        for sink in self.sinks:
-            if sink.accepts(alert):
-                sink.send(alert)
+        self.outbox.append(alert)
+        if self.engine is None or not self.engine.defer_delivery:
+            self.deliver()
         return alert
+
+    def deliver(self) -> int:
+        """Send the alerts waiting in the outbox (their events are committed); returns how many.
+
+        A sink that raises is logged and does not stop the others (nor the session).
+        """
+        n = 0
+        outbox = self.outbox
+        while outbox:
+            alert = outbox.popleft()
+            self.delivered.append(alert)
+            n += 1
+            for sink in self.sinks:
+                if sink.accepts(alert):
+                    try:
+                        sink.send(alert)
+                    except Exception:
+                        _log.exception("alert sink %r failed on %r", sink, alert.title)
+        return n

@@ -413,6 +413,19 @@ def _recording(recording: Any, saved: Mapping[str, Any], notes: list[str]) -> An
     return recording
 
 
+def _session_models(saved: Mapping[str, Any], notes: list[str]) -> dict[str, Any]:
+    """Fill model, commission and a fresh risk engine from the session's journaled config (if any)."""
+    if "config" not in saved:
+        return {}
+    from workbench.config import load_config
+    from workbench.risk.factory import build_risk_engine
+
+    config = load_config(saved["config"], confirm_live=True)
+    notes.append("the backtest uses the session's journaled configuration: risk rules, fill model, commission")
+    return {"fill_model": config.fill_model(), "commission": config.commission_model(),
+            "risk": build_risk_engine(config.risk)}
+
+
 def compare_session(
     session_id: str,
     journal: Any = None,
@@ -423,6 +436,7 @@ def compare_session(
     params: Mapping[str, Any] | None = None,
     fill_model: Any = None,
     commission: Any = None,
+    risk: Any = None,
     starting_cash: float | None = None,
     tolerance: int | pd.Timedelta | None = None,
 ) -> Comparison:
@@ -443,9 +457,12 @@ def compare_session(
         Default: the session's strategy rebuilt from its journaled name and ``params``.
     params : mapping, optional
         Strategy parameters for the backtest (default: the session's).
-    fill_model, commission : optional
-        The backtest broker's models (default: the simulated broker's defaults: no slippage, no
-        commission). Pass the session's models to compare under the same fill model.
+    fill_model, commission, risk : optional
+        The backtest broker's models and risk engine. Default: the session's own journaled
+        configuration (a session started with ``--config``/``config=``: its risk rules, fill model
+        and commission), else the defaults (no slippage, no commission, no risk rules), as the
+        session ran. A comparison must hold everything but the execution path equal, or it shows
+        gaps nobody injected (LEAN's live/backtest reconciliation reruns with the live job's settings).
     starting_cash : float, optional
         Default: the session's.
     tolerance : int ns | Timedelta | "sequence" | None
@@ -463,7 +480,7 @@ def compare_session(
         No recording given and the session's data source cannot be re-read.
     """
     from workbench.engine.backtest import run_backtest
-    from workbench.session import make_strategy, open_journal
+    from workbench.session import make_strategy, open_journal, session_risk_engine
 
     jr = open_journal(journal)
     row = jr.session(session_id)
@@ -480,11 +497,14 @@ def compare_session(
                    if saved_params.get(k) != used.get(k)}
     cash = float(saved.get("starting_cash", 100_000.0)) if starting_cash is None else float(starting_cash)
     backtest_data = list(data) if data is not None else None
-    options: dict[str, Any] = {"starting_cash": cash}
-    if fill_model is not None:
-        options["fill_model"] = fill_model
-    if commission is not None:
-        options["commission"] = commission
+    options: dict[str, Any] = {"starting_cash": cash, **_session_models(saved, notes)}
+    if "risk" not in options:  # no journaled config: the default risk profile every session gets
+        from workbench.session import session_risk_engine
+
+        options["risk"] = session_risk_engine(saved)
+    for key, value in (("fill_model", fill_model), ("commission", commission), ("risk", risk)):
+        if value is not None:
+            options[key] = value
     result = run_backtest(strategy, backtest_data if backtest_data is not None else recorded, progress=False, **options)
     tol: int | None
     if tolerance is None:

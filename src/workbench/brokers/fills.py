@@ -2,7 +2,13 @@
 
 Fill rules (what :class:`~workbench.brokers.simulated.SimulatedBroker` does)
 ----------------------------------------------------------------------------
-An order is only ever matched against market data that arrives **after** it was submitted.
+An order is only ever matched against market data that **starts at or after** the time it was
+submitted (or last modified), by the engine's clock: a bar whose ``ts_event`` (its start) is
+earlier, or a quote or trade print stamped earlier, is skipped for that order, so an order placed
+by a timer at 10:01:30 meets the 10:02 bar first, never the 10:01-10:02 bar's open. Fills are
+stamped with the data's ``ts_event`` (a market-on-close fill with the bar's end, the close), so no
+fill is ever stamped before its order existed. With a live feed and the wall clock this means an
+order waits for the first bar that starts after it (a real order cannot trade at an earlier open).
 
 * **Market**: at the next quote's ask (buy) / bid (sell) when the symbol has quotes, otherwise at
   the next bar's open (or the next trade's price), then slipped adversely by the slippage model.
@@ -11,16 +17,22 @@ An order is only ever matched against market data that arrives **after** it was 
   a market-on-close order at the close of the bar that ends at the close of the session in
   progress (or the next one), i.e. the last regular-session bar; both slipped like market orders.
 * **Limit**: marketable on its first evaluation (ask <= limit for a buy / bid >= limit for a sell,
-  or a bar opening through the limit) it fills as a taker at that quote / open. Resting, it fills
-  as a maker **at its limit price** (no price improvement) when the ask reaches the limit (buy) or
-  the bid reaches it (sell); on bars only when the bar trades *through* the limit (low < limit for
-  a buy, high > limit for a sell) unless ``limit_requires_trade_through=False`` (touch suffices).
+  or a bar opening at or through the limit) it fills as a taker at that quote / open. Resting, on
+  quotes it fills as a maker **at its limit price** when the ask reaches the limit (buy) or the bid
+  reaches it (sell): the market had to trade through the resting order to get there, as in
+  NautilusTrader's L1 matching. On bars a resting limit that the open reaches or gaps through fills
+  at the open (price improvement, as backtrader's ``_try_exec_limit``): a fill is never outside the
+  bar's range. Otherwise it fills at its limit when the bar trades *through* it (low < limit for a
+  buy, high > limit for a sell), or touches it with ``limit_requires_trade_through=False``.
+  A limit whose price is modified is a new arrival: marketable, it takes the market as a taker.
 * **Stop**: triggers when the ask (buy) / bid (sell) reaches the stop, or a bar's high (buy) /
   low (sell) reaches it; fills at the quote, at the bar open if the bar gapped through the stop,
   else at the stop price; slipped adversely.
-* **Stop-limit**: triggers like a stop, then rests as a limit. Triggered inside a bar (not at the
-  open) it can fill from the next bar on only, since the bar does not say whether the price came
-  back to the limit after the trigger.
+* **Stop-limit**: triggers like a stop, then rests as a limit. Triggered at a bar's open it is a
+  limit for that whole bar (at the open if marketable there, else by the limit rule inside the
+  bar, as backtrader's ``_try_exec_stoplimit``). Triggered inside a bar (not at the open) it can
+  fill from the next bar on only, since the bar does not say whether the price came back to the
+  limit after the trigger.
 * **Trailing stop**: the stop follows the most favourable price since acceptance (bid for a sell,
   ask for a buy; the bar high/low) by a fixed amount or a percent. On a bar the trigger is checked
   against the stop as it stood *before* the bar, and only then is the extreme updated with the
@@ -30,6 +42,10 @@ An order is only ever matched against market data that arrives **after** it was 
   a take-profit and a stop-loss of one OCO group are both touched inside the same bar, the
   stop-loss is assumed hit first (the adverse path), and the sibling is canceled; a take-profit
   the bar opens through fills first, since the open comes before anything inside the bar.
+* **Reduce-only**: never opens, increases or flips a position. Rejected on arrival when it would
+  not reduce the position; at fill time clipped to the position left (its quantity shrunk with an
+  ``OrderModified``, so it ends FILLED) or canceled when none is left (NautilusTrader's matching
+  engine). Pre-trade checks: :mod:`workbench.brokers.checks`.
 * **Partial fills**: with ``max_volume_participation`` set, the fills on one bar are capped at
   that share of the bar's volume (all orders of the symbol together); the rest stays working.
 * **Time in force**: DAY orders expire at the close of the session in progress (or the next one

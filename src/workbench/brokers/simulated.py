@@ -13,6 +13,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.brokers.checks import (
+    added_exposure,
+    position_after_side,
+    reduce_only_room,
+    reserved_exposure,
+    short_sale_reason,
+    side_totals,
+)
 from workbench.brokers.fills import CommissionModel, FillModel, ZeroCommission
 from workbench.calendars import next_open_at_or_after, session_close_after
 from workbench.model import events as ev
@@ -34,6 +42,8 @@ BUY = OrderSide.BUY
 _NEVER = 1 << 62
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
 _EPS = 1e-9
+# order fields added after the snapshot format was first written: values for older snapshots
+_SNAPSHOT_DEFAULTS: dict[str, Any] = {"reduce_only": False, "ts_eligible": 0}
 
 
 @dataclass
@@ -77,7 +87,7 @@ class _SimOrder:
     __slots__ = (
         "order_id", "symbol", "side", "order_type", "quantity", "filled", "limit_price", "stop_price",
         "trailing_offset", "trailing_type", "tif", "expire_ns", "status", "fresh", "triggered", "extreme",
-        "avg_price", "oco", "ts_last", "broker_order_id", "auction_ns",
+        "avg_price", "oco", "ts_last", "broker_order_id", "auction_ns", "reduce_only", "ts_eligible",
     )
 
     def __init__(self, order: Order, expire_ns: int, broker_order_id: str) -> None:
@@ -104,6 +114,10 @@ class _SimOrder:
         self.ts_last = 0
         self.broker_order_id = broker_order_id
         self.auction_ns = 0  # MARKET_ON_OPEN / MARKET_ON_CLOSE: the auction it takes part in
+        self.reduce_only = order.reduce_only
+        # earliest start (ns) of the data it may be matched against: its submission (or last
+        # modification) time; a bar or quote that starts earlier happened (partly) before it existed
+        self.ts_eligible = 0
 
     @property
     def leaves(self) -> float:
@@ -179,7 +193,7 @@ class SimulatedBroker:
             expire = order.expire_time_ns
         self._order_seq += 1
         so = _SimOrder(order, expire, f"SIM-{self._order_seq}")
-        so.ts_last = now
+        so.ts_last = so.ts_eligible = now
         if so.order_type is OrderType.MARKET_ON_OPEN:
             so.auction_ns = next_open_at_or_after(now, self.instrument(so.symbol).exchange)
         elif so.order_type is OrderType.MARKET_ON_CLOSE:
@@ -218,12 +232,24 @@ class SimulatedBroker:
             self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol,
                                               reason=f"quantity {quantity} below filled {so.filled}"))
             return
+        if quantity is not None and quantity > so.quantity + _EPS and not so.reduce_only:
+            # the increase is judged like a new order on the same side (short sale, buying power)
+            reason = self._account_check(so.symbol, so.side, quantity - so.quantity,
+                                         limit_price or stop_price or so.limit_price or so.stop_price)
+            if reason:
+                self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol, reason=reason))
+                return
         if quantity is not None:
             so.quantity = quantity
         if limit_price is not None:
             so.limit_price = limit_price
+            # a new limit is a new arrival: marketable on its first evaluation it takes the market
+            # (taker at the touch / the open), otherwise it rests again (NautilusTrader, IB replace)
+            so.fresh = True
         if stop_price is not None:
             so.stop_price = stop_price
+        # the modified terms meet only data that starts after the modification (like a new order)
+        so.ts_eligible = max(so.ts_eligible, now)
         self._emit(ev.OrderModified(ts_event=now, order_id=order_id, symbol=so.symbol, quantity=so.quantity,
                                     limit_price=limit_price, stop_price=stop_price))
         if so.leaves <= _EPS:
@@ -275,8 +301,8 @@ class SimulatedBroker:
         bid, ask, ts = q.bid, q.ask, q.ts_event
         slip = self.config.fill_model.slippage
         for so in list(orders):
-            if so.status.is_closed:
-                continue
+            if so.status.is_closed or so.ts_eligible > ts:
+                continue  # closed, or this quote is older than the order (or its last modification)
             buy = so.side is BUY
             touch = ask if buy else bid  # price we can take
             if touch != touch:
@@ -310,6 +336,8 @@ class SimulatedBroker:
                     # an immediate order gets at most the displayed size; FOK then gets nothing
                     lot = self.instrument(so.symbol).lot_size
                     qty = 0.0 if so.tif is TimeInForce.FOK else math.floor(size / lot + 1e-9) * lot
+                if so.reduce_only and qty > _EPS:
+                    qty = self._clip_reduce_only(so, qty, ts)
                 if qty > _EPS:
                     self._fill(so, qty, price, liq, ts)
             self._after_first_look(so, ts)
@@ -339,10 +367,13 @@ class SimulatedBroker:
         for so in ranked:
             if so.status.is_closed:
                 continue  # canceled by an OCO sibling earlier in this bar
-            buy = so.side is BUY
             t = so.order_type
+            if so.ts_eligible > ts and t is not OrderType.MARKET_ON_CLOSE:
+                continue  # the bar started before the order existed: the next one is its first
+            buy = so.side is BUY
             price: float | None = None
             liq = LiquiditySide.TAKER
+            fill_ts = ts
             if t is OrderType.MARKET:
                 if quoted and not from_trade:
                     continue  # quotes exist: market orders wait for the next quote
@@ -355,6 +386,7 @@ class SimulatedBroker:
                 if bar.ts_init < so.auction_ns:
                     continue  # waits for the bar that ends at the session close
                 price = fm.slippage.apply(bar.close, so.side, tick)
+                fill_ts = bar.ts_init  # the closing auction, at the bar's end (after the order)
             elif t is OrderType.STOP:
                 stop = so.stop_price
                 if (buy and o >= stop) or (not buy and o <= stop):
@@ -375,31 +407,41 @@ class SimulatedBroker:
             elif t is OrderType.STOP_LIMIT and not so.triggered:
                 stop = so.stop_price
                 if (buy and o >= stop) or (not buy and o <= stop):
-                    self._trigger(so, ts)
-                    price, liq = self._limit_on_price(so, o, True)
+                    self._trigger(so, ts)  # at the open: a limit from the open on, for the whole bar
+                    price, liq = self._limit_in_bar(so, bar, True, from_trade)
                 elif (buy and h >= stop) or (not buy and lo <= stop):
                     self._trigger(so, ts)  # rests as a limit from the next bar on
             else:  # LIMIT, or triggered STOP_LIMIT
-                lim = so.limit_price
-                if so.fresh and ((buy and o <= lim) or (not buy and o >= lim)):
-                    price = o
-                elif so.fresh and (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK):
-                    pass  # not marketable on arrival: an immediate order never rests
-                elif fm.limit_requires_trade_through and not from_trade:
-                    if (buy and lo < lim) or (not buy and h > lim):
-                        price, liq = lim, LiquiditySide.MAKER
-                elif (buy and lo <= lim) or (not buy and h >= lim):
-                    price, liq = lim, LiquiditySide.MAKER
+                price, liq = self._limit_in_bar(so, bar, so.fresh, from_trade)
             if price is not None:
                 left = self._volume_left[sym]
                 qty = so.leaves if left >= so.leaves else math.floor(left / self.instrument(sym).lot_size) * \
                     self.instrument(sym).lot_size
                 if so.tif is TimeInForce.FOK and qty < so.leaves - _EPS:
                     qty = 0.0
+                if so.reduce_only and qty > _EPS:
+                    qty = self._clip_reduce_only(so, qty, ts)
                 if qty > _EPS:
                     self._volume_left[sym] = left - qty
-                    self._fill(so, qty, price, liq, ts)
+                    self._fill(so, qty, price, liq, fill_ts)
             self._after_first_look(so, ts)
+
+    def _limit_in_bar(self, so: _SimOrder, bar: Bar, fresh: bool, from_trade: bool) -> tuple[float | None, LiquiditySide]:
+        """Fill price and liquidity of a limit working through ``bar`` (``None``: no fill)."""
+        lim, o = so.limit_price, bar.open
+        buy = so.side is BUY
+        if (buy and o <= lim) or (not buy and o >= lim):
+            # the open trades at or through the limit: fill at the open, never outside the bar
+            # (a resting order gets the gap's price improvement, as in backtrader)
+            return o, (LiquiditySide.TAKER if fresh else LiquiditySide.MAKER)
+        if fresh and (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK):
+            return None, LiquiditySide.NONE  # not marketable on arrival: an immediate order never rests
+        if self.config.fill_model.limit_requires_trade_through and not from_trade:
+            if (buy and bar.low < lim) or (not buy and bar.high > lim):
+                return lim, LiquiditySide.MAKER
+        elif (buy and bar.low <= lim) or (not buy and bar.high >= lim):
+            return lim, LiquiditySide.MAKER
+        return None, LiquiditySide.NONE
 
     def _after_first_look(self, so: _SimOrder, ts: int) -> None:
         if so.fresh:
@@ -438,23 +480,12 @@ class SimulatedBroker:
         return book.get(symbol, self._last.get(symbol))
 
     # ------------------------------------------------------------------------------- checks
-    def _pending(self, symbol: str) -> float:
-        """Signed leaves quantity of the working orders in ``symbol`` (shares)."""
-        pending = 0.0
-        for so in self._open.get(symbol, ()):
-            if not so.status.is_closed:
-                pending += so.quantity - so.filled if so.side is BUY else so.filled - so.quantity
-        return pending
-
     def _pre_check(self, order: Order) -> str:
-        cfg = self.config
+        """Why the broker refuses ``order`` on arrival ("" when it accepts it); rules in
+        :mod:`workbench.brokers.checks`."""
         symbol = order.symbol
         book = self.positions.get(symbol)
         pos = book[0] if book is not None else 0.0
-        pending = self._pending(symbol)
-        after = pos + pending + order.signed_quantity
-        if not cfg.allow_short and after < -_EPS and order.side is not BUY:
-            return f"short selling not allowed: {symbol} position would be {after:g}"
         t = order.order_type
         if t is not OrderType.MARKET:
             if t in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (order.limit_price and order.limit_price > 0):
@@ -463,17 +494,64 @@ class SimulatedBroker:
                 return f"{t} order needs a positive stop_price, got {order.stop_price!r}"
             if t is OrderType.TRAILING_STOP and not (order.trailing_offset and order.trailing_offset > 0):
                 return f"TRAILING_STOP order needs a positive trailing_offset, got {order.trailing_offset!r}"
+        if order.reduce_only:
+            # NautilusTrader rejects a reduce-only order that would open or increase the position
+            if not reduce_only_room(pos, order.side):
+                return f"reduce-only {order.side} order would not reduce the {symbol} position ({pos:g})"
+            return ""  # clipped to the position at fill time: never opens or increases exposure
+        return self._account_check(symbol, order.side, order.quantity, order.limit_price or order.stop_price)
+
+    def _account_check(self, symbol: str, side: OrderSide, quantity: float, price: float | None) -> str:
+        """Short-sale and buying-power check of ``quantity`` more shares on ``side`` ("" = allowed).
+
+        The exposure added is valued at the larger of the order's own price (limit or stop) and the
+        symbol's mark, so what an acceptance reserves (at the mark) never exceeds what was checked.
+        """
+        cfg = self.config
+        book = self.positions.get(symbol)
+        pos = book[0] if book is not None else 0.0
+        totals = side_totals(self._open.get(symbol, ()))
+        if not cfg.allow_short and side is not BUY:
+            reason = short_sale_reason(symbol, pos, totals, quantity)
+            if reason:
+                return reason
         if cfg.check_buying_power:
-            price = order.limit_price or order.stop_price or self._ref_price(symbol, order.side)
-            if price:
-                mult = self.instrument(symbol).multiplier
-                added = (abs(after) - abs(pos + pending)) * price * mult
+            mark = self._mark(symbol, 0.0)
+            ref = self._ref_price(symbol, side) if price is None else price
+            value = max(ref or 0.0, mark)
+            if value:
+                if side is BUY:
+                    base = position_after_side(pos, 1.0, totals[0], totals[2])
+                    after = base + quantity
+                else:
+                    base = position_after_side(pos, -1.0, totals[1], totals[3])
+                    after = base - quantity
+                added = added_exposure(pos, base, after) * value * self.instrument(symbol).multiplier
                 if added > 0:
                     available = self.buying_power()
                     if added > available + 1e-6:
                         return (f"insufficient buying power: order adds {added:,.2f} exposure, "
                                 f"{available:,.2f} available")
         return ""
+
+    def _clip_reduce_only(self, so: _SimOrder, qty: float, ts: int) -> float:
+        """Fill quantity of a reduce-only order: at most the position left, never a flip.
+
+        With no position left to reduce the order is canceled; a fill larger than the position is
+        clipped to it and the order's quantity shrunk to match (an ``OrderModified``), so it ends
+        FILLED, as NautilusTrader's matching engine does (``OrderUpdated`` to the position size).
+        """
+        book = self.positions.get(so.symbol)
+        room = reduce_only_room(book[0] if book is not None else 0.0, so.side)
+        if not room:
+            self._close(so, ev.OrderCanceled(ts_event=ts, order_id=so.order_id, symbol=so.symbol,
+                                             reason="reduce-only: no position left to reduce"))
+            return 0.0
+        if qty > room + _EPS:
+            qty = room
+            so.quantity = so.filled + room
+            self._emit(ev.OrderModified(ts_event=ts, order_id=so.order_id, symbol=so.symbol, quantity=so.quantity))
+        return qty
 
     def _mark(self, symbol: str, fallback: float) -> float:
         b, a = self._bid.get(symbol), self._ask.get(symbol)
@@ -487,7 +565,8 @@ class SimulatedBroker:
         )
 
     def buying_power(self) -> float:
-        """``equity * leverage`` minus gross exposure minus open buy-order exposure (currency)."""
+        """``equity * leverage`` minus gross exposure minus the exposure working orders would add,
+        each side of each symbol reserved separately (currency; :mod:`workbench.brokers.checks`)."""
         net = gross = 0.0
         bids, asks, lasts, instruments = self._bid, self._ask, self._last, self.instruments
         for s, (q, avg) in self.positions.items():
@@ -501,12 +580,7 @@ class SimulatedBroker:
         reserved = 0.0
         for s, orders in self._open.items():
             book = self.positions.get(s)
-            pos = book[0] if book is not None else 0.0
-            pend = 0.0
-            for so in orders:
-                if not so.status.is_closed:
-                    pend += so.quantity - so.filled if so.side is BUY else so.filled - so.quantity
-            extra = abs(pos + pend) - abs(pos)
+            extra = reserved_exposure(book[0] if book is not None else 0.0, side_totals(orders))
             if extra > 0:
                 reserved += extra * self._mark(s, 0.0) * self.instrument(s).multiplier
         return (self.cash + net) * self.config.leverage - gross - reserved
@@ -514,7 +588,8 @@ class SimulatedBroker:
     # ------------------------------------------------------------------------------ bookkeeping
     def _fill(self, so: _SimOrder, qty: float, price: float, liq: LiquiditySide, ts: int) -> None:
         inst = self.instrument(so.symbol)
-        price = inst.round_price(price) if liq is LiquiditySide.MAKER else round(price, 10)
+        # a maker fill at its limit is on the tick grid; any other price is the market's own
+        price = inst.round_price(price) if liq is LiquiditySide.MAKER and price == so.limit_price else round(price, 10)
         commission = self.config.commission.commission(qty, price, inst.multiplier)
         self._fill_seq += 1
         fill_id = f"F-{self._fill_seq}"
@@ -646,7 +721,7 @@ class SimulatedBroker:
         for raw in state["orders"]:
             so = _SimOrder.__new__(_SimOrder)
             for k in _SimOrder.__slots__:
-                setattr(so, k, raw[k])
+                setattr(so, k, raw.get(k, _SNAPSHOT_DEFAULTS.get(k)))
             so.side = OrderSide(raw["side"])
             so.order_type = OrderType(raw["order_type"])
             so.tif = TimeInForce(raw["tif"])

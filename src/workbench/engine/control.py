@@ -26,9 +26,13 @@ def execute(engine: TradingEngine, command: cmd.Command) -> str:
         return "paused"
     if t is cmd.Resume:
         engine.resume()
+        if engine.risk.kill_switch_engaged:  # Resume only undoes Pause: the kill switch needs its own reset
+            return "resumed; the kill switch is still engaged (HALTED): reset_kill_switch --confirm --reason ..."
         if engine.risk.state is not TradingState.ACTIVE:
             engine.risk.resume(engine, "resumed by command")  # clears fired breakers and limits
         return "resumed"
+    if t is cmd.ResetKillSwitch:
+        return _reset_kill_switch(engine, command)  # type: ignore[arg-type]
     if t is cmd.CancelAllOrders:
         engine.cancel_all_orders(command.symbol)  # type: ignore[attr-defined]
         return "canceled all orders"
@@ -48,12 +52,49 @@ def execute(engine: TradingEngine, command: cmd.Command) -> str:
     raise CommandError(f"unsupported command {t.__name__}")
 
 
+def reset_kill_switch_args(confirm: bool, reason: str | None) -> dict[str, object]:
+    """The args of ``reset_kill_switch`` from the CLI's ``--confirm`` / ``--reason`` (``by``: the OS user).
+
+    Raises
+    ------
+    CommandError
+        Without ``--confirm`` or without a ``--reason`` (the CLI exits with code 2, nothing is sent).
+    """
+    import getpass
+
+    if not confirm:
+        raise CommandError("reset_kill_switch needs --confirm (the kill switch is lifted only deliberately)")
+    if not reason or not reason.strip():
+        raise CommandError("reset_kill_switch needs --reason '...' (journaled with who reset it)")
+    return {"confirm": True, "reason": reason, "by": getpass.getuser()}
+
+
+def _reset_kill_switch(engine: TradingEngine, c: cmd.ResetKillSwitch) -> str:
+    if not c.confirm:
+        raise CommandError("reset_kill_switch: not confirmed (send confirm=True / --confirm)")
+    try:
+        engine.reset_kill_switch(c.reason, by=c.by, source=c.source)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    return f"kill switch reset by {c.by or c.source or 'unknown'}: {c.reason}; trading ACTIVE"
+
+
 def _place_manual(engine: TradingEngine, c: cmd.PlaceOrder) -> str:
+    reduce_only = False
+    if engine.risk.state is TradingState.HALTED:  # the order ticket takes only orders that reduce a position
+        held = engine.portfolio.quantity(c.symbol.upper())
+        side = c.side.upper()
+        if not ((held > 0 and side == "SELL" and c.quantity <= held) or (held < 0 and side == "BUY"
+                                                                        and c.quantity <= -held)):
+            raise CommandError(f"trading is HALTED ({engine.risk.state_reason}): the order ticket accepts only "
+                               f"orders that reduce a position; {c.side} {c.quantity:g} {c.symbol} would not "
+                               f"(position {held:g})")
+        reduce_only = True
     try:
         order = engine.create_order(
             c.symbol.upper(), OrderSide(c.side.upper()), c.quantity, OrderType(c.order_type.upper()),
             limit_price=c.limit_price, stop_price=c.stop_price, time_in_force=TimeInForce(c.time_in_force.upper()),
-            strategy_id="manual", tag="manual",
+            reduce_only=reduce_only, strategy_id="manual", tag="manual",
         )
     except ValueError as exc:
         raise CommandError(f"submit_order: {exc}") from None

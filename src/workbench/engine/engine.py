@@ -18,6 +18,7 @@ its effects are passed on.
 
 from __future__ import annotations
 
+import dataclasses
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -46,6 +47,10 @@ if TYPE_CHECKING:
     from workbench.engine.strategy import Strategy
 
 EventSink = Callable[[ev.Event], None]
+
+EXTERNAL_STRATEGY_ID = "EXTERNAL"
+"""Strategy id of orders the engine did not create but the broker reported fills for (NautilusTrader's
+``StrategyId("EXTERNAL")``)."""
 
 
 class TradingEngine:
@@ -110,7 +115,17 @@ class TradingEngine:
         self._last_ts = -1
         self._busy = False
         self._pending: deque[ev.OrderEvent] = deque()
-        self._children: dict[str, list[Order]] = {}  # parent order id -> contingent children (OTO)
+        self._children: dict[str, list[Order]] = {}  # parent order id -> contingent children (OTO), held
+        self._armed: dict[str, list[Order]] = {}  # parent order id -> children sent, resized as the parent fills
+        self._exit_size: dict[str, float] = {}  # armed child id -> quantity last asked of the broker
+        self._fill_ids: set[str] = set()  # execution ids booked: a fill reported twice is booked once
+        self._suppression_noted: set[str] = set()  # strategies told (once per halt) that their orders are held back
+        self.suppressed_orders = 0  # strategy order calls not sent while trading is HALTED
+        self.strategy_error_policy = "raise"  # raise | halt | pause | keep: see workbench.engine.containment
+        self.halted_strategies: set[str] = set()  # strategies halted after their handler raised
+        # alert outbox: delivery waits for the journal's commit when a writer defers it (live runner)
+        self.defer_delivery = False
+        self.after_commit: list[Callable[[], object]] = []
         self._handlers_bar: dict[str, tuple[Callable[[Bar], None], ...]] = {}
         self._handlers_quote: dict[str, tuple[Callable[[QuoteTick], None], ...]] = {}
         self._handlers_trade: dict[str, tuple[Callable[[TradeTick], None], ...]] = {}
@@ -128,26 +143,53 @@ class TradingEngine:
         """Register ``strategy``; it receives data for its ``symbols`` (all symbols when None)."""
         strategy._register(self)
         self.strategies.append(strategy)
-        self._slice_handlers = tuple(s.on_time_slice for s in self.strategies if s._overrides("on_time_slice"))
+        self._refresh_handlers()
+        return strategy
+
+    def _refresh_handlers(self) -> None:
+        """Recompute the handler tables (a strategy was added or halted)."""
+        halted = self.halted_strategies
+        self._slice_handlers = tuple(s.on_time_slice for s in self.strategies
+                                     if s._overrides("on_time_slice") and s.strategy_id not in halted)
         self._handlers_bar.clear()
         self._handlers_quote.clear()
         self._handlers_trade.clear()
-        return strategy
+
+    def _call_strategies(self, name: str) -> None:
+        """Call ``name`` (``on_start``/``on_stop``) on every strategy not halted, failures contained."""
+        self._busy = True
+        try:
+            for s in self.strategies:
+                if s.strategy_id not in self.halted_strategies:
+                    self._dispatch((getattr(s, name),), None, nullary=True)
+        finally:
+            self._busy = False
+
+    def _dispatch(self, handlers: tuple, item: Any, nullary: bool = False) -> None:
+        """Call each handler with ``item``; a strategy's exception is contained (:mod:`.containment`)."""
+        for h in handlers:
+            try:
+                h() if nullary else h(item)
+            except Exception as exc:
+                from workbench.engine.containment import owner_of, strategy_failed
+
+                owner = owner_of(h)
+                if owner is None:
+                    raise
+                strategy_failed(self, owner, h.__name__, exc)
 
     def start(self) -> None:
         if self.running:
             return
         self.running = True
-        for s in self.strategies:
-            s.on_start()
+        self._call_strategies("on_start")
+        if self._pending:
+            self._drain()
 
     def stop(self) -> None:
         if not self.running:
             return
-        self._busy = True
-        for s in self.strategies:
-            s.on_stop()
-        self._busy = False
+        self._call_strategies("on_stop")
         self._drain()
         self._end_slice()
         self._last_ts = -1
@@ -163,33 +205,41 @@ class TradingEngine:
             return
         if self._slice_handlers and not self.paused:
             self._busy = True
-            for h in self._slice_handlers:
-                h(last)
-            self._busy = False
+            try:
+                self._dispatch(self._slice_handlers, last)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         if self.risk.monitors:  # portfolio rules, circuit breakers (risk/); nothing to do without them
             self.risk.on_time_slice(self, last)
         if self.record_equity:
-            pf = self.portfolio
-            self.equity_ts.append(last)
-            self.equity_values.append(pf.ledger.balance + pf.market_value)
-            self.equity_cash.append(pf.ledger.balance)
-            self.equity_gross.append(pf.gross_value)
-            self.equity_realized.append(pf.realized_total)
+            self.append_equity(last, self.portfolio)
+
+    def append_equity(self, ts: int, pf: Portfolio) -> None:
+        """Append one point (``ts``, ns) of the equity curve from ``pf`` (cash, equity, exposure, P&L)."""
+        self.equity_ts.append(ts)
+        self.equity_values.append(pf.ledger.balance + pf.market_value)
+        self.equity_cash.append(pf.ledger.balance)
+        self.equity_gross.append(pf.gross_value)
+        self.equity_realized.append(pf.realized_total)
 
     def _new_timestamp(self, ts: int) -> None:
         self._end_slice()
         self._last_ts = ts
         self._busy = True
-        self.clock.advance_to(ts)
-        self._busy = False
+        try:
+            self.clock.advance_to(ts)
+        finally:
+            self._busy = False
         if self._pending:
             self._drain()
 
     def _resolve(self, table: dict[str, tuple], kind: str, symbol: str) -> tuple:
+        halted = self.halted_strategies
         handlers = tuple(
-            getattr(s, kind) for s in self.strategies if s._wants(symbol) and s._overrides(kind)
+            getattr(s, kind) for s in self.strategies
+            if s._wants(symbol) and s._overrides(kind) and s.strategy_id not in halted
         ) + self.bus.handlers(f"data.{kind}.{symbol}")
         table[symbol] = handlers
         return handlers
@@ -203,8 +253,10 @@ class TradingEngine:
         sim = self._sim
         if sim is not None:
             self._busy = True
-            sim.on_bar(bar)
-            self._busy = False
+            try:
+                sim.on_bar(bar)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         # portfolio mark, inlined from Portfolio.update_price (hot path)
@@ -222,9 +274,10 @@ class TradingEngine:
             if handlers is None:
                 handlers = self._resolve(self._handlers_bar, "on_bar", bar.symbol)
             self._busy = True
-            for h in handlers:
-                h(bar)
-            self._busy = False
+            try:
+                self._dispatch(handlers, bar)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
 
@@ -237,8 +290,10 @@ class TradingEngine:
         sim = self._sim
         if sim is not None:
             self._busy = True
-            sim.on_quote(quote)
-            self._busy = False
+            try:
+                sim.on_quote(quote)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         mid = (quote.bid + quote.ask) * 0.5
@@ -249,9 +304,10 @@ class TradingEngine:
             if handlers is None:
                 handlers = self._resolve(self._handlers_quote, "on_quote", quote.symbol)
             self._busy = True
-            for h in handlers:
-                h(quote)
-            self._busy = False
+            try:
+                self._dispatch(handlers, quote)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
 
@@ -264,8 +320,10 @@ class TradingEngine:
         sim = self._sim
         if sim is not None:
             self._busy = True
-            sim.on_trade(trade)
-            self._busy = False
+            try:
+                sim.on_trade(trade)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
         self.portfolio.update_price(trade.symbol, trade.price)
@@ -274,9 +332,10 @@ class TradingEngine:
             if handlers is None:
                 handlers = self._resolve(self._handlers_trade, "on_trade", trade.symbol)
             self._busy = True
-            for h in handlers:
-                h(trade)
-            self._busy = False
+            try:
+                self._dispatch(handlers, trade)
+            finally:
+                self._busy = False
             if self._pending:
                 self._drain()
 
@@ -416,6 +475,16 @@ class TradingEngine:
         self, order_id: str, quantity: float | None = None, limit_price: float | None = None,
         stop_price: float | None = None,
     ) -> None:
+        """Ask the broker to change an open order's quantity (shares) and/or prices (currency).
+
+        The change passes the risk engine first (:meth:`RiskEngine.check_modify`); a denied change
+        is journaled as ``OrderModifyRejected`` (reason ``risk: ...``) plus a ``RiskEvent``.
+
+        Raises
+        ------
+        KeyError
+            If ``order_id`` is unknown.
+        """
         order = self.orders.get(order_id)
         if order is None:
             raise KeyError(f"unknown order_id {order_id!r}")
@@ -427,6 +496,13 @@ class TradingEngine:
         if stop_price is not None:
             stop_price = inst.round_price(stop_price)
         if order.is_closed or order.status is OrderStatus.PENDING_CANCEL:
+            return
+        denial = self.risk.check_modify(order, quantity, limit_price, stop_price, self)
+        if denial is not None:  # every modify is a risk-checked command: the order keeps its terms
+            self._apply(ev.OrderModifyRejected(ts_event=self.now_ns(), order_id=order_id, symbol=order.symbol,
+                                               reason=f"risk: {denial.reason}"))
+            self.record(ev.RiskEvent(ts_event=self.now_ns(), rule=denial.rule, message=denial.reason,
+                                     action="deny_modify", symbol=order.symbol))
             return
         if order.status in (OrderStatus.ACCEPTED, OrderStatus.TRIGGERED, OrderStatus.PARTIALLY_FILLED):
             # not yet acknowledged (SUBMITTED) or a replace already pending: the broker's answer decides
@@ -464,10 +540,18 @@ class TradingEngine:
             return
         self.risk.state = state
         self.risk.state_reason = reason
+        if state is not TradingState.HALTED:
+            self._suppression_noted.clear()
         self.record(ev.TradingStateChanged(ts_event=self.now_ns(), state=state, reason=reason))
 
     def kill_switch(self, reason: str = "kill switch", flatten: bool = True) -> None:
-        """Halt trading, cancel every open order and (``flatten``) close every position. Idempotent."""
+        """Halt trading, cancel every open order and (``flatten``) close every position. Idempotent.
+
+        Trading stays HALTED until :meth:`reset_kill_switch` (``Resume`` only undoes ``Pause``).
+        """
+        if not self.risk.kill_switch_engaged:
+            self.risk.kill_switch_engaged = True
+            self.record(ev.KillSwitchEngaged(ts_event=self.now_ns(), reason=reason, flatten=flatten))
         self.set_trading_state(TradingState.HALTED, reason)
         # the kill switch's own closing orders (from an earlier pull) keep working: pulling it again
         # must not cancel and re-send them
@@ -484,6 +568,41 @@ class TradingEngine:
             for pos in list(self.portfolio.positions.values()):
                 if not pos.is_flat and pos.symbol not in pending:
                     self.create_and_submit_close(pos, "kill_switch")
+
+    def reset_kill_switch(self, reason: str, by: str = "", source: str = "") -> None:
+        """Deliberately reset the kill switch: journal who (``by``, ``source``) and why, clear latched
+        breakers and return to ACTIVE.
+
+        Raises
+        ------
+        ValueError
+            If the kill switch is not engaged, or ``reason`` is empty.
+        """
+        if not reason or not reason.strip():
+            raise ValueError("reset_kill_switch: a reason is required")
+        if not self.risk.kill_switch_engaged:
+            raise ValueError("reset_kill_switch: the kill switch is not engaged")
+        self.risk.kill_switch_engaged = False
+        self.record(ev.KillSwitchReset(ts_event=self.now_ns(), reason=reason, by=by, source=source))
+        self.risk.resume(self, f"kill switch reset by {by or source or 'unknown'}: {reason}")
+
+    def strategy_may_trade(self, strategy: Strategy) -> bool:
+        """False while trading is HALTED (kill switch, halting breaker): the strategy's order calls are not
+        sent and leave no DENIED row; the first one per halt journals one ``RiskEvent`` (action
+        ``suppress``). LEAN likewise stops routing algorithm orders once the algorithm is halted."""
+        risk = self.risk
+        if strategy.strategy_id in self.halted_strategies:  # failed and halted (containment policy)
+            return False
+        if risk.state is not TradingState.HALTED:
+            return True
+        self.suppressed_orders += 1
+        sid = strategy.strategy_id
+        if sid not in self._suppression_noted:
+            self._suppression_noted.add(sid)
+            self.record(ev.RiskEvent(ts_event=self.now_ns(), rule="trading_state", action="suppress",
+                                     message=f"strategy {sid}: orders are not sent while trading is HALTED "
+                                     f"({risk.state_reason})"))
+        return False
 
     def pause(self) -> None:
         """Stop delivering data to strategies (working orders stay; marks and matching go on)."""
@@ -507,6 +626,8 @@ class TradingEngine:
     # ------------------------------------------------------------------------- broker events
     def _on_broker_event(self, event: ev.OrderEvent) -> None:
         self._pending.append(event)
+        if type(event) is ev.OrderFilled and event.order_id in self._armed:
+            self._grow_exits(event.order_id)
         if not self._busy:
             self._drain()
 
@@ -521,8 +642,17 @@ class TradingEngine:
 
     def _apply(self, event: ev.OrderEvent) -> None:
         order = self.orders.get(event.order_id)
-        if order is None:
-            raise KeyError(f"{type(event).__name__} for unknown order {event.order_id!r}")
+        filled = type(event) is ev.OrderFilled
+        if filled:
+            if event.fill_id in self._fill_ids:  # type: ignore[attr-defined]
+                self._ignore_duplicate(event)  # type: ignore[arg-type]
+                return
+            if order is None or (order.strategy_id == EXTERNAL_STRATEGY_ID and order.is_closed):
+                self._book_external(event)  # type: ignore[arg-type]
+                return
+        elif order is None:
+            self._unknown_order_event(event)
+            return
         order.apply(event)
         status = order.status
         closed = status.is_closed
@@ -531,20 +661,54 @@ class TradingEngine:
         elif status is not OrderStatus.INITIALIZED:
             self._open_orders[order.order_id] = order
         self.record(event)
-        filled = type(event) is ev.OrderFilled
         if filled:
+            self._fill_ids.add(event.fill_id)  # type: ignore[attr-defined]
             self._book_fill(order, event)  # type: ignore[arg-type]
         if order.status.is_closed:  # (re-read: a bus subscriber or the fill may have moved the order on)
             self._on_order_closed(order)
         was_busy = self._busy
         self._busy = True
         owner = order.strategy_id
-        for s in self.strategies:
-            if not owner or s.strategy_id == owner:
-                s.on_order_event(event)
-                if filled:
-                    s.on_fill(event)  # type: ignore[arg-type]
-        self._busy = was_busy
+        halted = self.halted_strategies
+        try:
+            for s in self.strategies:
+                if (not owner or s.strategy_id == owner) and s.strategy_id not in halted:
+                    self._dispatch((s.on_order_event,), event)
+                    if filled and s.strategy_id not in halted:
+                        self._dispatch((s.on_fill,), event)
+        finally:
+            self._busy = was_busy
+
+    def _ignore_duplicate(self, fill: ev.OrderFilled) -> None:
+        """Fills are idempotent by execution id (NautilusTrader drops a fill whose trade id the order already
+        has): journal the duplicate, change nothing."""
+        self.record(ev.DuplicateFillIgnored(ts_event=fill.ts_event, order_id=fill.order_id, symbol=fill.symbol,
+                                            fill_id=fill.fill_id, last_quantity=fill.last_quantity,
+                                            last_price=fill.last_price))
+
+    def _book_external(self, fill: ev.OrderFilled) -> None:
+        """Book a fill for an order this engine never created as an ``EXTERNAL`` order (NautilusTrader's
+        external orders: initialized and accepted as reported, then filled), and journal why."""
+        broker_order_id = fill.order_id
+        order_id = broker_order_id if broker_order_id not in self.orders else f"{broker_order_id}:{fill.fill_id}"
+        init = ev.OrderInitialized(ts_event=fill.ts_event, order_id=order_id, symbol=fill.symbol, side=fill.side,
+                                   order_type=OrderType.MARKET, quantity=fill.last_quantity,
+                                   strategy_id=EXTERNAL_STRATEGY_ID, tag="external")
+        self.orders[order_id] = Order(init)
+        self.record(ev.ExternalFillBooked(ts_event=fill.ts_event, order_id=order_id, symbol=fill.symbol,
+                                          fill_id=fill.fill_id, side=fill.side, last_quantity=fill.last_quantity,
+                                          last_price=fill.last_price, broker_order_id=broker_order_id))
+        self.record(init)
+        self._apply(ev.OrderAccepted(ts_event=fill.ts_event, order_id=order_id, symbol=fill.symbol,
+                                     broker_order_id=broker_order_id))
+        self._apply(fill if order_id == broker_order_id else dataclasses.replace(fill, order_id=order_id))
+
+    def _unknown_order_event(self, event: ev.OrderEvent) -> None:
+        """A broker event (not a fill) for an order this engine does not know: journaled, nothing else."""
+        self.record(ev.AlertRaised(ts_event=event.ts_event, level="WARNING",
+                                   title=f"{type(event).__name__} for unknown order {event.order_id}",
+                                   message=f"{event!r} ignored: the engine never created order {event.order_id}",
+                                   source="engine"))
 
     def _book_fill(self, order: Order, fill: ev.OrderFilled) -> None:
         pf = self.portfolio
@@ -555,9 +719,8 @@ class TradingEngine:
         self.record(kind(ts_event=fill.ts_event, symbol=fill.symbol, quantity=pos.quantity, avg_price=pos.avg_price,
                          realized_pnl=pos.realized_pnl, last_fill_id=fill.fill_id))
         self.record(self.account_state(fill.ts_event))
-        children = self._children.get(order.order_id)
-        if children and order.status is OrderStatus.FILLED:
-            self._arm_children(order)
+        if order.order_id in self._children:
+            self._arm_children(order)  # on the first fill, partial or not (Interactive Brokers' brackets)
 
     def account_state(self, ts: int | None = None) -> ev.AccountState:
         """Snapshot of cash, equity, exposures and P&L (O(1): uses the portfolio's running totals)."""
@@ -576,6 +739,8 @@ class TradingEngine:
         )
 
     def _on_order_closed(self, order: Order) -> None:
+        for child in self._armed.pop(order.order_id, ()):
+            self._exit_size.pop(child.order_id, None)
         if order.order_id in self._children and order.status is not OrderStatus.FILLED:
             if order.filled_quantity > 0:
                 self._arm_children(order)  # arm the exits for what did fill
@@ -587,12 +752,51 @@ class TradingEngine:
                                                      f"{order.status.value.lower()} without fill"))
 
     def _arm_children(self, parent: Order) -> None:
+        """Send the held children for the parent's filled quantity; later fills resize them.
+
+        Interactive Brokers activates a bracket's exits as soon as the entry (partially) fills and
+        keeps their size equal to the filled quantity; the resize of a held child is an
+        ``OrderUpdated`` event, so a rebuild from the journal has the same order.
+        """
+        armed = []
+        target = parent.filled_quantity
         for child in self._children.pop(parent.order_id, []):
             if child.status is not OrderStatus.INITIALIZED:
                 continue
-            if parent.filled_quantity < child.quantity:
-                child.quantity = parent.filled_quantity
+            if abs(child.quantity - target) > 1e-9:
+                self._apply(ev.OrderUpdated(ts_event=self.now_ns(), order_id=child.order_id, symbol=child.symbol,
+                                            quantity=target, reason=f"sized to {parent.order_id} filled {target:g}"))
             self.submit_order(child)
+            armed.append(child)
+        if armed and not parent.is_closed:
+            self._armed[parent.order_id] = armed
+
+    def _grow_exits(self, parent_id: str) -> None:
+        """A further fill of a parent whose exits work at the broker: grow them to what the bracket holds
+        (filled by the parent minus exited), at once, as Interactive Brokers does server-side.
+
+        Called when the fill arrives, before the events queued with it are applied (a simulated
+        broker may match the exits on the same bar), so the quantities count the fills still queued.
+        Only the broker is told here; its ``OrderModified`` answers are journaled as they are applied.
+        Not risk-checked: the exits are reduce-only and only cover what the entry bought.
+        """
+        queued: dict[str, float] = {}
+        seen: set[str] = set()
+        for e in self._pending:
+            if type(e) is ev.OrderFilled and e.fill_id not in self._fill_ids and e.fill_id not in seen:  # type: ignore[attr-defined]
+                seen.add(e.fill_id)  # type: ignore[attr-defined]
+                queued[e.order_id] = queued.get(e.order_id, 0.0) + e.last_quantity  # type: ignore[attr-defined]
+        armed = self._armed[parent_id]
+        parent = self.orders[parent_id]
+        exited = {c.order_id: c.filled_quantity + queued.get(c.order_id, 0.0) for c in armed}
+        remaining = parent.filled_quantity + queued.get(parent_id, 0.0) - sum(exited.values())
+        for child in armed:
+            if child.is_closed or child.status is OrderStatus.PENDING_CANCEL:
+                continue
+            target = exited[child.order_id] + remaining
+            if target > self._exit_size.get(child.order_id, child.quantity) + 1e-9:
+                self._exit_size[child.order_id] = target
+                self.broker.modify_order(child.order_id, target)
 
     def _drop_child(self, order_id: str) -> None:
         for kids in self._children.values():

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -40,6 +41,8 @@ from workbench.errors import CommandError, WorkbenchError
 from workbench.model import commands as cmd
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
+from workbench.persistence.command_checks import expired
+from workbench.persistence.commands import validate_command
 
 _END = object()
 _WAKE = object()  # wakes the core waiting on an empty queue when an urgent input arrives
@@ -55,6 +58,7 @@ class _Control:
     command_id: int | None = None
     source: str = "api"
     args: dict[str, Any] = field(default_factory=dict)
+    error: str = ""  # set: refused before execution (malformed, expired, interrupted); journaled as rejected
 
 
 @dataclass(slots=True)
@@ -77,11 +81,14 @@ class JournalWriter:
     ----------
     journal : Journal
     session_id : str
+    after_commit : list of callables
+        Called after each successful commit (the alert outbox delivers then).
     """
 
-    def __init__(self, journal: Any, session_id: str) -> None:
+    def __init__(self, journal: Any, session_id: str, after_commit: list[Callable[[], object]] | None = None) -> None:
         self.journal = journal
         self.session_id = session_id
+        self.after_commit = after_commit if after_commit is not None else []
         self.buffer: list[ev.Event] = []
         self.committed = 0
         self.last_commit = 0.0  # time.monotonic() of the last commit
@@ -97,6 +104,8 @@ class JournalWriter:
         self.committed += len(self.buffer)
         self.buffer.clear()
         self.last_commit = time.monotonic()
+        for deliver in self.after_commit:  # the alert outbox: only now may anything leave the process
+            deliver()
 
 
 @dataclass
@@ -143,6 +152,9 @@ class LiveRunner:
     max_blocking : float
         Seconds the core may process queued inputs before it yields to the loop once (so other
         coroutines, e.g. a notebook's widgets, keep running while the session works through a backlog).
+    strategy_error_policy : str
+        What a strategy's exception does: ``halt`` that strategy (default), ``pause`` the engine,
+        ``keep`` going; journaled as ``StrategyFailed`` (see :mod:`workbench.engine.containment`).
     commit_interval : float
         Group commit: when the queue runs empty, the events of the data processed since the last
         commit are committed at once if this many seconds have passed since it, else by a timer when
@@ -168,10 +180,12 @@ class LiveRunner:
         max_blocking: float = 0.01,
         commit_interval: float = 0.005,
         on_progress: Callable[[LiveRunner], None] | None = None,
+        strategy_error_policy: str = "halt",
     ) -> None:
         if journal is not None and not session_id:
             raise ValueError("a journaled LiveRunner needs a session_id")
         self.engine = engine
+        engine.strategy_error_policy = strategy_error_policy  # a strategy's exception never kills the session
         self.feed = feed
         self.journal = journal
         self.session_id = session_id
@@ -194,12 +208,14 @@ class LiveRunner:
         self._task: asyncio.Task[None] | None = None
         self._aux: list[asyncio.Task[None]] = []
         self._seen_commands: set[int] = set()
+        self.symbols: frozenset[str] | None = None  # symbols the session trades (checks manual commands)
         self._stop_requested = False
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
         if journal is not None:
-            self.writer = JournalWriter(journal, session_id)  # type: ignore[arg-type]
+            self.writer = JournalWriter(journal, session_id, engine.after_commit)  # type: ignore[arg-type]
             engine.event_sink = self.writer
+            engine.defer_delivery = True
             if durable_submit:
                 _make_durable(engine, self)
         clock = engine.clock
@@ -231,7 +247,8 @@ class LiveRunner:
         factory = cmd.CONTROL_COMMANDS.get(name)
         if factory is None:
             raise CommandError(f"unknown command {name!r}; known: {sorted(cmd.CONTROL_COMMANDS)}")
-        self._put_control(_Control(factory(**args), name, None, "api", args))
+        clean = validate_command(name, {k: v for k, v in args.items() if v is not None}, self.symbols)
+        self._put_control(_Control(factory(**clean), name, None, "api", clean))
 
     def pause(self) -> None:
         self.request("pause")
@@ -247,6 +264,13 @@ class LiveRunner:
 
     def kill(self, reason: str = "kill switch (API)") -> None:
         self.request("kill", reason=reason)
+
+    def reset_kill_switch(self, reason: str, *, confirm: bool = False, by: str = "") -> None:
+        """Queue ``reset_kill_switch`` (see :class:`~workbench.model.commands.ResetKillSwitch`); ``by``
+        defaults to the OS user. The engine refuses it unless ``confirm`` and ``reason`` are given."""
+        import getpass
+
+        self.request("reset_kill_switch", reason=reason, confirm=confirm, by=by or getpass.getuser(), source="api")
 
     def stop(self) -> None:
         """Stop after the input being processed (and controls requested before this call); the
@@ -303,6 +327,7 @@ class LiveRunner:
         try:
             engine.start()
             self._connections(True)
+            self._interrupted_commands()
             self._commit()
             self._aux = [asyncio.create_task(self._pump())]
             if self.journal is not None:
@@ -519,14 +544,20 @@ class LiveRunner:
         engine.record(ev.CommandReceived(ts_event=now, command_id=cid, name=control.name, args=control.args,
                                          source=control.source))
         try:
-            if control.command is None:  # ``stop``: end the session after this input
+            if control.error:
+                detail, ok = control.error, False
+            elif control.command is None:  # ``stop``: end the session after this input
                 self.stop()
-                detail = "stopping"
+                detail, ok = "stopping", True
             else:
-                detail = engine.execute(control.command)
-            ok = True
-        except (WorkbenchError, ValueError, KeyError, TypeError) as exc:
-            detail, ok = f"{type(exc).__name__}: {exc}", False
+                command = control.command
+                if type(command) is cmd.ResetKillSwitch and not command.source:  # journal where it came from
+                    command = dataclasses.replace(command, source=control.source)
+                detail, ok = engine.execute(command), True
+        except Exception as exc:  # any failure is the command's failed acknowledgement, never the session's end
+            detail, ok = f"{type(exc).__name__}: {exc}"[:1000], False
+            if not isinstance(exc, WorkbenchError | ValueError):
+                _log.exception("session %s: command %s (%s) failed", self.session_id, cid, control.name)
         # The acknowledgement, with the command's id, marks the ``commands`` row acknowledged or
         # rejected in the same transaction (journal projection): no separate acknowledge_command().
         engine.record(ev.CommandAcknowledged(ts_event=engine.now_ns(), command_id=cid, name=control.name, ok=ok,
@@ -542,23 +573,39 @@ class LiveRunner:
                 if rec.command_id in self._seen_commands:
                     continue
                 self._seen_commands.add(rec.command_id)
-                factory = cmd.CONTROL_COMMANDS.get(rec.name)
-                args = dict(rec.args or {})
-                try:
-                    if rec.name == "stop" and not args:
-                        command = None
-                    elif factory is None:
-                        raise CommandError(f"command {rec.name!r} is not supported by a paper/live session; "
-                                           f"supported: {sorted([*cmd.CONTROL_COMMANDS, 'stop'])}")
-                    else:
-                        command = factory(**args)
-                except (CommandError, TypeError) as exc:
-                    journal.reject_command(rec.command_id, f"rejected: {exc}")
-                    continue
-                self._put_control(_Control(command, rec.name, rec.command_id, rec.source or "journal", args))
+                self._put_control(self._from_record(rec))
             if time.monotonic() - last_beat >= self.heartbeat_interval:
                 journal.heartbeat(self.session_id)
                 last_beat = time.monotonic()
+
+    def _from_record(self, rec: Any) -> _Control:
+        """The control for a ``commands`` row: checked again here (a row may be written by any code),
+        refused (``error``) when malformed or expired; never raises."""
+        name = rec.name if isinstance(rec.name, str) else repr(rec.name)
+        source = rec.source if isinstance(rec.source, str) else "journal"
+        try:
+            if expired(rec.ts_expires):
+                age = (time.time_ns() - rec.ts_created) / 1e9
+                raise CommandError(f"expired: queued {age:.1f} s ago, valid for "
+                                   f"{(rec.ts_expires - rec.ts_created) / 1e9:g} s; not carried out")
+            clean = validate_command(rec.name, rec.args, self.symbols)
+            factory = cmd.CONTROL_COMMANDS.get(name)
+            if factory is None and name != "stop":
+                raise CommandError(f"command {name!r} is not supported by a paper/live session; "
+                                   f"supported: {sorted([*cmd.CONTROL_COMMANDS, 'stop'])}")
+            command = None if factory is None else factory(**clean)
+            return _Control(command, name, rec.command_id, source or "journal", clean)
+        except Exception as exc:
+            reason = str(exc) if str(exc).startswith("expired") else f"rejected: {exc}"
+            return _Control(None, name, rec.command_id, source or "journal", {}, error=reason[:1000])
+
+    def _interrupted_commands(self) -> None:
+        """Commands a previous process took but did not acknowledge (it died mid-command): journaled
+        as failed, never carried out a second time."""
+        for rec in self.journal.received_commands(self.session_id) if self.journal is not None else ():
+            self._seen_commands.add(rec.command_id)
+            self._control(_Control(None, rec.name, rec.command_id, rec.source or "journal", {},
+                                   error="interrupted: the session stopped while carrying it out; not run again"))
 
     async def _ticker(self) -> None:
         q = self._queue

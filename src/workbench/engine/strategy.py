@@ -48,7 +48,8 @@ class StrategyParams(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Bracket:
-    """An entry with a take-profit and a stop-loss; the exits are OCO, armed when the entry fills."""
+    """An entry with a take-profit and a stop-loss; the exits are OCO, armed on the entry's first fill and sized
+    to its filled quantity."""
 
     entry: Order
     take_profit: Order
@@ -163,9 +164,11 @@ class Strategy:
 
     def set_timer(self, name: str, interval_seconds: float, callback: Any = None) -> None:
         """Call ``callback(TimeEvent)`` (default ``self.on_timer``) every ``interval_seconds``."""
-        self._engine.clock.set_timer(
-            f"{self.strategy_id}.{name}", int(interval_seconds * NS_PER_SECOND), callback or self.on_timer
-        )
+        from workbench.engine.containment import guarded
+
+        eng = self._engine
+        eng.clock.set_timer(f"{self.strategy_id}.{name}", int(interval_seconds * NS_PER_SECOND),
+                            guarded(eng, self, name, callback or self.on_timer))
 
     def on_timer(self, event: TimeEvent) -> None:
         """Default timer callback."""
@@ -198,10 +201,12 @@ class Strategy:
     ) -> Order:
         """Create and submit an order; returns it (check ``status`` for DENIED/REJECTED).
 
-        Returns None while the engine is warming up after a restart (the order was journaled then).
+        Returns None while the engine is warming up after a restart (the order was journaled then),
+        and while trading is HALTED (kill switch: the order is not sent, see
+        :meth:`TradingEngine.strategy_may_trade`).
         """
         eng = self._engine
-        if eng.warming_up:
+        if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
         o = eng.create_order(
             symbol, side, quantity, order_type, limit_price=limit_price, stop_price=stop_price,
@@ -260,8 +265,8 @@ class Strategy:
     ) -> Bracket:
         """Entry (market, or limit at ``entry_price``) + take-profit limit + stop-loss stop.
 
-        The exits are one-cancels-other and are sent to the broker only when the entry fills
-        (for the filled quantity).
+        The exits are one-cancels-other and are sent to the broker on the entry's first fill, for the
+        filled quantity, and grown as further fills arrive (Interactive Brokers' brackets).
 
         Raises
         ------
@@ -272,7 +277,7 @@ class Strategy:
         if (buy and not stop_loss < take_profit) or (not buy and not stop_loss > take_profit):
             raise ValueError(f"bracket {side}: stop_loss {stop_loss} and take_profit {take_profit} are on the wrong sides")
         eng = self._engine
-        if eng.warming_up:
+        if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
         ids = [eng.next_order_id() for _ in range(3)]
         entry = eng.create_order(
@@ -312,7 +317,7 @@ class Strategy:
         When either fills completely the other is canceled; a partial fill shrinks the other.
         """
         eng = self._engine
-        if eng.warming_up:
+        if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
         a, b = eng.next_order_id(), eng.next_order_id()
         common = {"time_in_force": time_in_force, "reduce_only": reduce_only, "contingency": ContingencyType.OCO,
@@ -331,6 +336,8 @@ class Strategy:
         Create the orders (INITIALIZED) with ``self.engine.create_order``; returns ``parent``.
         """
         eng = self._engine
+        if eng.warming_up or not eng.strategy_may_trade(self):
+            return None  # type: ignore[return-value]
         eng.hold_until_filled(parent, children)
         return eng.submit_order(parent)
 
@@ -341,7 +348,7 @@ class Strategy:
 
     def modify(self, order: Order | str, *, quantity: float | None = None, limit_price: float | None = None,
                stop_price: float | None = None) -> None:
-        if self._engine.warming_up:
+        if self._engine.warming_up or not self._engine.strategy_may_trade(self):
             return
         self._engine.modify_order(order if isinstance(order, str) else order.order_id, quantity, limit_price, stop_price)
 

@@ -121,4 +121,5 @@ class ReplayFeed:
                     behind = 0
                     await asyncio.sleep(0)
             self.position += 1
+            clock.fed_ns = ts
             yield item

@@ -61,6 +61,20 @@ class KillSwitch(Command):
 
 
 @dataclass(**_CMD)
+class ResetKillSwitch(Command):
+    """Lift the kill switch: a deliberate act, separate from ``Resume`` (which only undoes ``Pause``).
+
+    ``confirm`` must be True and ``reason`` non-empty; ``by`` (who) and ``source`` (cli, api,
+    notebook, dashboard) are journaled with the reason in ``KillSwitchReset``.
+    """
+
+    reason: str = ""
+    confirm: bool = False
+    by: str = ""
+    source: str = ""
+
+
+@dataclass(**_CMD)
 class PlaceOrder(Command):
     """A manual order (order ticket): created by the engine and sent through the risk engine.
 
@@ -92,6 +106,7 @@ CONTROL_COMMANDS: dict[str, type[Command]] = {
     "cancel_all": CancelAllOrders,
     "flatten": Flatten,
     "kill": KillSwitch,
+    "reset_kill_switch": ResetKillSwitch,
     "submit_order": PlaceOrder,
     "set_limit": SetLimit,
 }

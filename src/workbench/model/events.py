@@ -205,6 +205,28 @@ class SignalGenerated(Event):
     size: float | None = None
     reason: str = ""
     inputs: dict[str, float] = field(default_factory=dict)
+    signal_id: str = ""
+    scan_id: str = ""
+
+
+@dataclass(**_EV)
+class ScanCompleted(Event):
+    """A scan ranked a universe (see :mod:`workbench.scanning`).
+
+    ``as_of_ns`` is the data time the scan saw (ns since epoch UTC); ``table`` the ranked rows
+    (symbol, factor values, contributions, score, rank, passed, reason, selected); ``changes`` the
+    rows of :func:`workbench.scanning.detect_changes` against the previous scan; ``selected`` the
+    symbols picked, best first.
+    """
+
+    scan_id: str
+    name: str
+    as_of_ns: int
+    strategy_id: str = ""
+    universe_size: int = 0
+    selected: tuple[str, ...] = ()
+    table: object = None
+    changes: object = None
 
 
 @dataclass(**_EV)
@@ -303,6 +325,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     PositionClosed,
     AccountState,
     SignalGenerated,
+    ScanCompleted,
     RiskEvent,
     TradingStateChanged,
     AlertRaised,
@@ -312,4 +335,85 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SessionStarted,
     SessionStopped,
     ReconciliationCorrected,
+)
+
+
+# ---------------------------------------------- kill switch, fills, strategy failures, order updates (issue 9)
+@dataclass(**_EV)
+class KillSwitchEngaged(Event):
+    """The kill switch was pulled (``flatten``: positions are being closed). Trading stays HALTED until a
+    :class:`KillSwitchReset`; ``Resume`` does not undo it."""
+
+    reason: str
+    flatten: bool = True
+
+
+@dataclass(**_EV)
+class KillSwitchReset(Event):
+    """The kill switch was deliberately reset (a confirmed ``ResetKillSwitch``): ``by`` whom, from which
+    ``source`` (cli, api, notebook, dashboard) and why (``reason``). Trading is ACTIVE again."""
+
+    reason: str
+    by: str = ""
+    source: str = ""
+
+
+@dataclass(**_EV)
+class DuplicateFillIgnored(Event):
+    """A fill whose execution id (``fill_id``) was already booked arrived again; nothing changed.
+
+    Not an :class:`OrderEvent`: it does not move the order (rebuild skips it)."""
+
+    order_id: str
+    symbol: str
+    fill_id: str
+    last_quantity: float
+    last_price: float
+
+
+@dataclass(**_EV)
+class ExternalFillBooked(Event):
+    """A fill for an order this engine never created (placed in the broker's app, by another process)
+    was booked under the ``EXTERNAL`` strategy id as order ``order_id`` (``broker_order_id`` as
+    reported)."""
+
+    order_id: str
+    symbol: str
+    fill_id: str
+    side: OrderSide
+    last_quantity: float
+    last_price: float
+    broker_order_id: str = ""
+
+
+@dataclass(**_EV)
+class StrategyFailed(Event):
+    """A strategy's handler raised: ``handler`` name, ``error`` (type and message), ``traceback`` text,
+    and the ``action`` taken per the containment policy (``halt``, ``pause`` or ``keep``)."""
+
+    strategy_id: str
+    handler: str
+    error: str
+    traceback: str = ""
+    action: str = "halt"
+
+
+@dataclass(**_EV)
+class OrderUpdated(OrderEvent):
+    """The engine changed an order it holds (not yet at a broker), e.g. a bracket exit resized to the
+    entry's filled quantity; the status does not change. ``quantity`` in shares, prices in currency."""
+
+    quantity: float
+    limit_price: float | None = None
+    stop_price: float | None = None
+    reason: str = ""
+
+
+EVENT_TYPES += (
+    KillSwitchEngaged,
+    KillSwitchReset,
+    DuplicateFillIgnored,
+    ExternalFillBooked,
+    StrategyFailed,
+    OrderUpdated,
 )

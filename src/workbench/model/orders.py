@@ -6,7 +6,8 @@ order to its next status. A transition the table below does not list raises
 
 State table (``from -> allowed to``)::
 
-    INITIALIZED      -> DENIED, SUBMITTED, CANCELED
+    INITIALIZED      -> DENIED, SUBMITTED, CANCELED, ACCEPTED (an external order, reported by the
+                        broker: NautilusTrader's FSM has the same transition for them)
     SUBMITTED        -> ACCEPTED, REJECTED, CANCELED, PENDING_CANCEL, PARTIALLY_FILLED, FILLED, EXPIRED
     ACCEPTED         -> TRIGGERED, PENDING_CANCEL, PENDING_REPLACE, CANCELED, EXPIRED,
                         PARTIALLY_FILLED, FILLED, ACCEPTED (modified)
@@ -20,6 +21,8 @@ State table (``from -> allowed to``)::
 
 An ``OrderModified`` that arrives when no replace is pending (the broker shrank an OCO sibling, or
 a fill came in while the replace was pending) changes the terms and leaves the status as it is.
+An ``OrderUpdated`` (the engine resized an order it still holds, e.g. a bracket exit) changes the
+terms of an INITIALIZED order and leaves its status as it is.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from workbench.model.enums import (
 S = OrderStatus
 
 _TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    S.INITIALIZED: frozenset({S.DENIED, S.SUBMITTED, S.CANCELED}),
+    S.INITIALIZED: frozenset({S.DENIED, S.SUBMITTED, S.CANCELED, S.ACCEPTED}),
     S.SUBMITTED: frozenset(
         {S.ACCEPTED, S.REJECTED, S.CANCELED, S.PENDING_CANCEL, S.PARTIALLY_FILLED, S.FILLED, S.EXPIRED}
     ),
@@ -265,6 +268,18 @@ class Order:
                 raise InvalidStateTransition(
                     f"order {self.order_id}: OrderModified not allowed in status {self.status}"
                 )
+            self.quantity = event.quantity  # type: ignore[attr-defined]
+            if event.limit_price is not None:  # type: ignore[attr-defined]
+                self.limit_price = event.limit_price  # type: ignore[attr-defined]
+            if event.stop_price is not None:  # type: ignore[attr-defined]
+                self.stop_price = event.stop_price  # type: ignore[attr-defined]
+        elif t is ev.OrderUpdated:
+            if self.status is not S.INITIALIZED:
+                raise InvalidStateTransition(
+                    f"order {self.order_id}: OrderUpdated not allowed in status {self.status} (only held orders)"
+                )
+            self.ts_last = event.ts_event
+            self.events.append(event)
             self.quantity = event.quantity  # type: ignore[attr-defined]
             if event.limit_price is not None:  # type: ignore[attr-defined]
                 self.limit_price = event.limit_price  # type: ignore[attr-defined]

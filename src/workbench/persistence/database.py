@@ -42,6 +42,19 @@ _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA", "OFF")
 _SCHEMA_LOCK_KEY = 727_274_001  # pg_advisory_xact_lock key serializing schema creation
 
 
+def mask_url(url: str | os.PathLike[str]) -> str:
+    """``url`` with its password replaced by ``***`` (SQLAlchemy's ``render_as_string(hide_password=True)``),
+    for anything printed, logged or stored; text that is not a URL is returned unchanged."""
+    text = os.fspath(url)
+    if "://" not in text:
+        return text
+    try:
+        return sa.make_url(text).render_as_string(hide_password=True)
+    except Exception:  # not parseable as a SQLAlchemy URL: hide everything between '//' and '@'
+        head, sep, tail = text.partition("://")
+        return head + sep + ("***@" + tail.rsplit("@", 1)[1] if "@" in tail else tail)
+
+
 def normalize_url(url: str | os.PathLike[str]) -> str:
     """A SQLAlchemy URL; a plain path (no ``://``) means a SQLite file."""
     text = os.fspath(url)
@@ -132,6 +145,22 @@ def translate_errors(where: str) -> Iterator[None]:
         raise JournalError(f"journal {where}: {exc}") from exc
 
 
+def _migrate(conn: sa.Connection, version: int, where: str) -> None:
+    """Bring a journal from ``version`` to :data:`schema.SCHEMA_VERSION` by :data:`schema.MIGRATIONS`."""
+    for v in range(version, t.SCHEMA_VERSION):
+        steps = t.MIGRATIONS.get(v)
+        if steps is None:
+            raise JournalError(f"{where} has journal schema version {version}; no migration from {v} to {v + 1} exists")
+        have = {(name, c["name"]) for name in {tb for tb, _ in steps} for c in sa.inspect(conn).get_columns(name)}
+        for table_name, column_name in steps:
+            if (table_name, column_name) in have:
+                continue
+            column = t.metadata.tables[table_name].c[column_name]
+            ddl = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE {table_name} ADD COLUMN {ddl}"))
+        conn.execute(sa.insert(t.schema_version), {"version": v + 1, "ts_applied": time.time_ns()})
+
+
 def ensure_schema(engine: sa.Engine, where: str) -> int:
     """Create missing tables and check the file's schema version; return that version.
 
@@ -160,12 +189,23 @@ def ensure_schema(engine: sa.Engine, where: str) -> int:
                     f"{where} has journal schema version {version}, newer than this workbench supports "
                     f"({t.SCHEMA_VERSION}): upgrade workbench to open it"
                 )
-            if version is not None and version < t.SCHEMA_VERSION:
-                raise JournalError(
-                    f"{where} has journal schema version {version}; no migration to {t.SCHEMA_VERSION} exists"
-                )
             t.metadata.create_all(conn)
+            _add_missing_columns(conn, existing)
+            if version is not None and version < t.SCHEMA_VERSION:
+                _migrate(conn, version, where)
+                version = t.SCHEMA_VERSION
             if version is None:
                 conn.execute(sa.insert(t.schema_version), {"version": t.SCHEMA_VERSION, "ts_applied": time.time_ns()})
                 version = t.SCHEMA_VERSION
     return version
+
+
+_ADDED_COLUMNS = (("commands", "ts_expires", "BIGINT"),)
+"""Nullable columns added to version-1 journals in place (older files lack them; readers ignore them)."""
+
+
+def _add_missing_columns(conn: sa.Connection, existing: set[str]) -> None:
+    inspector = sa.inspect(conn)
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if table in existing and column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))

@@ -101,9 +101,23 @@ def _trading_state(
 _c = t.commands.c
 _ACKNOWLEDGE = (
     sa.update(t.commands)
-    .where(_c.command_id == _B("b_command_id"), _c.session_id == _B("b_session_id"), _c.status == "pending")
+    .where(_c.command_id == _B("b_command_id"), _c.session_id == _B("b_session_id"),
+           _c.status.in_(["pending", "received"]))
     .values(status=_B("b_status"), ts_acknowledged=_B("b_ts"), detail=_B("b_detail"), ack_seq=_B("b_seq"))
 )
+_RECEIVED = (
+    sa.update(t.commands)
+    .where(_c.command_id == _B("b_command_id"), _c.session_id == _B("b_session_id"), _c.status == "pending")
+    .values(status="received")
+)
+
+
+def _command_received(
+    conn: sa.Connection, session_id: str, seq: int, event: ev.CommandReceived, batch: Batch
+) -> None:
+    """A queued command the engine took: never handed out again (a crash mid-command must not run it twice)."""
+    if event.command_id >= 0:
+        conn.execute(_RECEIVED, {"b_command_id": event.command_id, "b_session_id": session_id})
 
 
 def _command_acknowledged(
@@ -164,14 +178,16 @@ _HANDLERS: dict[type, _Handler] = {
     ev.PositionClosed: _position,
     ev.AccountState: _copy(t.equity_snapshots),
     ev.SignalGenerated: _copy(t.signals),
+    ev.ScanCompleted: _copy(t.scan_runs),
     ev.RiskEvent: _risk,
     ev.TradingStateChanged: _trading_state,
     ev.AlertRaised: _copy(t.alerts),
     ev.CommandAcknowledged: _command_acknowledged,
+    ev.CommandReceived: _command_received,
     ev.SessionStarted: _session_started,
     ev.SessionStopped: _session_stopped,
 }
-"""Event class -> projection handler. Events not listed (CommandReceived, ConnectionStatusChanged,
+"""Event class -> projection handler. Events not listed (ConnectionStatusChanged,
 ReconciliationCorrected) live only in the ``events`` table."""
 
 
@@ -182,7 +198,8 @@ def project(conn: sa.Connection, session_id: str, seq: int, event: ev.Event, bat
         handler(conn, session_id, seq, event, batch)
 
 
-_INSERTS = {table: sa.insert(table) for table in (t.fills, t.equity_snapshots, t.signals, t.risk_events, t.alerts)}
+_INSERTS = {table: sa.insert(table) for table in (t.fills, t.equity_snapshots, t.signals, t.scan_runs, t.risk_events,
+                                                  t.alerts)}
 
 
 def flush(conn: sa.Connection, batch: Batch) -> None:

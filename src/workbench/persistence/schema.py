@@ -20,7 +20,9 @@ orders           latest state per order
 fills            one row per OrderFilled
 positions        latest state per symbol (PositionOpened/Changed/Closed)
 equity_snapshots one row per AccountState
-signals          one row per SignalGenerated
+signals          one row per SignalGenerated (``signal_id``/``scan_id`` link a scan's signals to their
+                 orders, whose ``tag`` starts with ``scan:<signal_id>``)
+scan_runs        one row per ScanCompleted: the ranked table, changes and selection (JSON)
 risk_events      RiskEvent, OrderDenied and TradingStateChanged (``kind`` says which)
 alerts           one row per AlertRaised
 commands         control requests from other processes and their acknowledgement
@@ -43,13 +45,16 @@ __all__ = [
     "orders",
     "positions",
     "risk_events",
+    "MIGRATIONS",
+    "scan_runs",
     "schema_version",
     "sessions",
     "signals",
 ]
 
-SCHEMA_VERSION = 1
-"""Version of the table layout; a journal written with a higher version is refused."""
+SCHEMA_VERSION = 2
+"""Version of the table layout; a journal written with a higher version is refused, an older one is
+migrated by :data:`MIGRATIONS`."""
 
 metadata = sa.MetaData()
 
@@ -197,7 +202,28 @@ signals = _event_table(
     *_floats("confidence", "entry", "target", "stop", "size"),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("inputs", sa.JSON, nullable=False),
+    sa.Column("signal_id", sa.String(), nullable=False, server_default=""),
+    sa.Column("scan_id", sa.String(), nullable=False, server_default=""),
+    sa.Index("ix_signals_session_signal", "session_id", "signal_id"),
 )
+
+scan_runs = _event_table(
+    "scan_runs",
+    _str("scan_id"),
+    _str("name"),
+    sa.Column("as_of_ns", _ns, nullable=False),
+    _str("strategy_id"),
+    sa.Column("universe_size", sa.Integer, nullable=False),
+    sa.Column("selected", sa.JSON, nullable=False),
+    sa.Column("table", sa.JSON),
+    sa.Column("changes", sa.JSON),
+)
+
+MIGRATIONS: dict[int, tuple[tuple[str, str], ...]] = {
+    1: (("signals", "signal_id"), ("signals", "scan_id")),
+}
+"""Schema version -> (table, column) pairs added to reach the next version (new tables are created by
+``create_all``); each column is added with its server default, so old rows read as empty."""
 
 risk_events = _event_table(
     "risk_events",
@@ -229,10 +255,11 @@ commands = sa.Table(
     sa.Column("args", sa.JSON, nullable=False),
     sa.Column("source", sa.String(), nullable=False),
     sa.Column("ts_created", _ns, nullable=False),
-    sa.Column("status", sa.String(), nullable=False),  # pending | acknowledged | rejected
+    sa.Column("status", sa.String(), nullable=False),  # pending | received | acknowledged | rejected
     sa.Column("ts_acknowledged", _ns),
     sa.Column("detail", sa.Text, nullable=False, default=""),
     sa.Column("ack_seq", sa.BigInteger),
+    sa.Column("ts_expires", _ns),  # added in place to version-1 journals (see database.ensure_schema)
     sa.Index("ix_commands_session_status", "session_id", "status"),
 )
 

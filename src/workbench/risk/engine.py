@@ -18,6 +18,7 @@ deliberate command (:meth:`RiskEngine.resume`, or ``Resume`` sent to the engine)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -105,6 +106,8 @@ class RiskEngine:
     ----------
     state : TradingState
     state_reason : str
+    kill_switch_engaged : bool
+        The kill switch was pulled and not reset yet: HALTED, which ``resume`` does not lift.
     pending : PendingOrders
         Open-order quantities per symbol, kept from the engine's events once attached.
     checks, denials : int
@@ -121,6 +124,7 @@ class RiskEngine:
         self.pending = PendingOrders()
         self.engine: TradingEngine | None = None
         self.tripped: dict[str, str] = {}  # monitor name -> message, until resumed
+        self.kill_switch_engaged = False  # until a deliberate, confirmed reset (TradingEngine.reset_kill_switch)
         self._recorders = [r for r in self.rules if hasattr(r, "on_approved")]
 
     # ------------------------------------------------------------------------------- wiring
@@ -167,6 +171,39 @@ class RiskEngine:
             for r in self._recorders:
                 r.on_approved(order, now)  # type: ignore[attr-defined]
         return None
+
+    def check_modify(
+        self, order: Order, quantity: float | None, limit_price: float | None, stop_price: float | None,
+        context: RiskContext,
+    ) -> Denial | None:
+        """Risk-check a modification of the open ``order`` (LEAN and NautilusTrader run every
+        update/modify command through the same pre-trade checks as a new order).
+
+        The order is checked as it would remain: its leaves quantity at the new terms, with its
+        current leaves taken out of the open-order totals (so it is not counted twice). A modify
+        that leaves nothing to fill is not checked (the broker cancels or rejects it).
+        """
+        new_quantity = order.quantity if quantity is None else quantity
+        leaves = new_quantity - order.filled_quantity
+        if leaves <= 1e-9 or (not self.rules and self.state is TradingState.ACTIVE):
+            return None
+        terms: dict[str, object] = {"quantity": leaves}
+        if limit_price is not None:
+            terms["limit_price"] = limit_price
+        if stop_price is not None:
+            terms["stop_price"] = stop_price
+        prospective = Order(dataclasses.replace(order.initialized_event, **terms))  # type: ignore[arg-type]
+        pending = self.pending
+        counted = order.order_id in pending._open
+        if counted:
+            pending._remove(order.order_id)
+            pending._refresh(order.symbol)
+        try:
+            return self.check(prospective, context)
+        finally:
+            if counted:
+                pending._add(order)
+                pending._refresh(order.symbol)
 
     def _deny(self, rule: str, reason: str) -> Denial:
         self.denials += 1
@@ -234,7 +271,12 @@ class RiskEngine:
         return out
 
     def resume(self, engine: TradingEngine, reason: str = "resumed by command") -> None:
-        """Deliberately return to ACTIVE: clear every latched monitor and set the state."""
+        """Deliberately return to ACTIVE: clear every latched monitor and set the state.
+
+        Does nothing while the kill switch is engaged (only ``TradingEngine.reset_kill_switch`` lifts it).
+        """
+        if self.kill_switch_engaged:
+            return
         self.tripped.clear()
         for m in self.monitors:
             reset = getattr(m, "reset", None)

@@ -22,7 +22,7 @@ import ipywidgets as widgets
 import sqlalchemy as sa
 
 from workbench.persistence import Journal
-from workbench.persistence.database import normalize_url
+from workbench.persistence.database import mask_url, normalize_url
 from workbench.widgets.charts import EquityChart
 from workbench.widgets.controls import Controls, OrderTicket
 from workbench.widgets.html import STYLE, HtmlPane
@@ -207,7 +207,7 @@ class Dashboard(widgets.VBox):
             raise ValueError(f"journal {self.url} does not exist yet")
         self._sync_sessions(view)
         if session_id not in self._session_ids:
-            raise ValueError(f"session_id {session_id!r} is not in journal {self.url}")
+            raise ValueError(f"session_id {session_id!r} is not in journal {mask_url(self.url)}")
         self._wanted = session_id
         self.picker.value = session_id
         if self.view.session_id != session_id:

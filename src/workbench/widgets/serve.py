@@ -48,6 +48,9 @@ TEMPLATE_ROOT = Path(__file__).resolve().parent / "share"
 READY_TIMEOUT = 120.0
 """Seconds :func:`serve_dashboard` waits for Voila to accept connections before giving up."""
 
+TOKEN_ENV = "JUPYTER_TOKEN"
+"""Environment variable passing the access token to Voila's identity provider (not on the command line)."""
+
 PLOTLY_ESM_ENV = "WORKBENCH_PLOTLY_ESM"
 """Environment variable with the URL of plotly's widget bundle served by the dashboard's Voila
 (read by :class:`~workbench.widgets.charts.EquityChart`)."""
@@ -151,6 +154,8 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         env.pop("WORKBENCH_SESSION", None)
     env[DASHBOARD_KERNEL_ENV] = "1"
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
+    # the token goes through the environment (readable only by this user), never the command line (``ps``)
+    env[TOKEN_ENV] = token
     bundle = plotly_bundle_dir()
     if bundle is not None:
         # plotly's FigureWidget is an anywidget whose ~5 MB JavaScript would otherwise travel through the
@@ -162,16 +167,10 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         f"--Voila.ip={HOST}",
         f"--port={port}",
         "--Voila.port_retries=0",
-        f"--token={token}",
+        "--Voila.auto_token=True",  # the identity provider reads $JUPYTER_TOKEN
         "--Voila.identity_provider_class=workbench.widgets.auth.TokenOnlyIdentityProvider",
         "--show_tracebacks=False",
         f"--template={TEMPLATE}",
-        # a kernel whose page was closed is shut down: Voila posts that on the page's unload; when the
-        # browser cannot (killed, network gone), the culler ends kernels with no open connection
-        "--MappingKernelManager.cull_idle_timeout=60",
-        "--MappingKernelManager.cull_interval=20",
-        "--MappingKernelManager.cull_connected=False",
-        "--MappingKernelManager.cull_busy=True",
         "--VoilaExecutor.show_tracebacks=False",
         # plotly >= 6 renders FigureWidget through anywidget: its old JupyterLab extension (4.7 MB) is unused
         "--VoilaConfiguration.extension_denylist=jupyterlab-plotly",
@@ -191,7 +190,9 @@ def serve_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int
     URL in the default browser.
     """
     server = prepare_dashboard(journal_url, port, token, notebook=notebook, session_id=session_id)
-    print(f"workbench dashboard: journal {server.journal_url}", flush=True)
+    from workbench.persistence.database import mask_url
+
+    print(f"workbench dashboard: journal {mask_url(server.journal_url)}", flush=True)
     process = subprocess.Popen(server.argv, env=server.env)
     if threading.current_thread() is threading.main_thread():
         # a SIGTERM to this process stops Voila too (it would otherwise outlive us)

@@ -432,16 +432,20 @@ def _orders(j: Journal, sid: str) -> pd.DataFrame:
     from workbench.persistence import queries
 
     o = t.orders
-    rows = []
-    for denied, limit in ((False, ROW_LIMITS["orders"]), (True, ROW_LIMITS["denied"])):
-        where = o.c.status == "DENIED" if denied else o.c.status != "DENIED"
-        inner = (sa.select(o).where(o.c.session_id == sid, where)
-                 .order_by(o.c.ts_init.desc(), o.c.order_id.desc()).limit(limit).subquery())
-        rows.append(queries.frame(j.engine, "the journal", sa.select(inner).order_by(inner.c.ts_init, inner.c.order_id)))
-    frames = [f for f in rows if len(f)]
-    if not frames:
-        return rows[0]
-    return pd.concat(frames, ignore_index=True).sort_values(["ts_init", "order_id"], kind="stable").reset_index(drop=True)
+    frames = []
+    for where, limit in ((o.c.status != "DENIED", ROW_LIMITS["orders"]), (o.c.status == "DENIED", ROW_LIMITS["denied"])):
+        query = _ORDERS_QUERY.where(o.c.session_id == sid, where).order_by(
+            o.c.ts_init.desc(), o.c.order_id.desc()).limit(limit)
+        frames.append(queries.frame(j.engine, "the journal", query))
+    both = [f for f in frames if len(f)]
+    if not both:
+        return frames[0]
+    return pd.concat(both, ignore_index=True).sort_values(["ts_init", "order_id"], kind="stable").reset_index(drop=True)
+
+
+_ORDERS_QUERY = sa.select(t.orders)
+
+
 _FRAMES: dict[str, Any] = {
     "positions": lambda j, sid: j.positions(sid),
     "orders": lambda j, sid: _orders(j, sid),

@@ -8,7 +8,8 @@ state      when (checked in this order)
 =========  ====================================================================================
 STOPPED    the session row is ``stopped`` (a ``SessionStopped`` was journaled)
 FAILED     the row says ``running`` but no process holds the session lock (the engine died
-           without journaling ``SessionStopped``), or the holder's heartbeat is older than
+           without journaling ``SessionStopped``), the holder is a dead process on this host, or
+           the holder's heartbeat is older than
            ``stale_after`` seconds (the engine stopped responding)
 HALTED     the latest ``TradingStateChanged`` is HALTED (kill switch or a breaker);
            ``reason`` is its reason, ``since`` its time, ``by`` the source of the ``kill``
@@ -27,6 +28,7 @@ fills, rejections and denials.
 from __future__ import annotations
 
 import math
+import socket
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -113,7 +115,7 @@ def session_state(snapshot: Snapshot, *, stale_after: float = STALE_HEARTBEAT_SE
     if status != "running":
         return SessionState("CREATED", "not started yet", _ts(session.get("ts_created")))
     health = snapshot.health
-    if session.get("owner_pid") is None:
+    if _dead(session):
         last = snapshot.data_time
         return SessionState("FAILED", "the engine ended without stopping the session (crash?); resume it with "
                             "workbench paper --resume", _ts(session.get("ts_heartbeat")) or last, "")
@@ -129,6 +131,17 @@ def session_state(snapshot: Snapshot, *, stale_after: float = STALE_HEARTBEAT_SE
     if state == "REDUCE_ONLY":
         return SessionState("REDUCE_ONLY", reason, snapshot.trading_state_since, "risk engine")
     return SessionState("RUNNING", "", _ts(session.get("ts_started")), health.owner)
+
+
+def _dead(session: dict[str, Any]) -> bool:
+    """No process holds the session lock, or its holder runs on this host and is gone."""
+    if session.get("owner_pid") is None:
+        return True
+    if session.get("owner_host") != socket.gethostname():
+        return False
+    from workbench.persistence.locking import pid_alive
+
+    return not pid_alive(int(session["owner_pid"]))
 
 
 def _ts(value: Any) -> pd.Timestamp | None:

@@ -130,11 +130,18 @@ def test_limit_not_marketable_at_open_but_traded_through_in_first_bar(trading) -
     assert (f.last_price, f.liquidity_side) == (99.0, MAKER)
 
 
-def test_resting_limit_has_no_price_improvement_on_a_gap(trading) -> None:
+def test_resting_limit_gapped_through_fills_at_the_open(trading) -> None:
+    """A resting buy limit at 99 on a bar that opens at 98 fills at the open, inside the bar.
+
+    backtrader ``BackBroker._try_exec_limit``: a buy whose limit is at or above the open executes
+    at the open ("open smaller/equal than requested - buy cheaper"); a fill is never outside the
+    bar's range. (This test used to assert 99, above the bar's high of 98.5.)
+    """
     b = trading.bar
     data = [b(0, 100, 100.5, 99.5, 100), b(1, 100, 100.5, 99.5, 100), b(2, 98, 98.5, 97.5, 98)]
     r = trading.run(data, {0: lambda s, d: s.buy("SPY", 100, limit_price=99)})
-    assert one_fill(trading, r).last_price == 99.0
+    f = one_fill(trading, r)
+    assert (f.last_price, f.liquidity_side, f.ts_event) == (98.0, MAKER, data[2].ts_event)
 
 
 def test_limit_on_quotes_marketable_then_resting(trading) -> None:
@@ -194,7 +201,7 @@ def test_stop_limit_triggered_intrabar_rests_until_next_bar(trading) -> None:
     data = [
         b(0, 100, 100.5, 99.5, 100),
         b(1, 104, 105.2, 103.8, 105.1),  # stop 105 hit inside the bar; low is below the limit but no fill
-        b(2, 105.3, 105.6, 105.0, 105.4),  # trades through 105.50: maker fill at the limit
+        b(2, 105.7, 105.8, 105.0, 105.4),  # opens above, trades through 105.50: maker fill at the limit
     ]
     r = trading.run(data, {0: lambda s, d: s.buy("SPY", 100, stop_price=105, limit_price=105.5)})
     order = trading.orders(r)[0]
@@ -220,6 +227,18 @@ def test_stop_limit_gapping_beyond_the_limit_waits(trading) -> None:
     f = one_fill(trading, r)
     assert (f.last_price, f.ts_event) == (105.5, data[2].ts_event)
     assert len(trading.events_of(r, ev.OrderTriggered)) == 1
+
+
+def test_stop_limit_triggered_at_the_open_works_as_a_limit_for_the_whole_bar(trading) -> None:
+    """Buy stop 105 / limit 105.5; the bar opens at 106 (triggered at the open, not marketable)
+    and trades back down through 105.5: a maker fill at the limit on that same bar, since the
+    order was a limit from the open on (backtrader ``_try_exec_stoplimit``: an open gap past the
+    stop hands the bar to ``_try_exec_limit``)."""
+    b = trading.bar
+    data = [b(0, 100, 100.5, 99.5, 100), b(1, 106, 106.5, 105.2, 105.4)]
+    r = trading.run(data, {0: lambda s, d: s.buy("SPY", 100, stop_price=105, limit_price=105.5)})
+    f = one_fill(trading, r)
+    assert (f.last_price, f.liquidity_side, f.ts_event) == (105.5, MAKER, data[1].ts_event)
 
 
 def test_stop_limit_on_quotes(trading) -> None:

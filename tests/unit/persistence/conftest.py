@@ -148,6 +148,8 @@ def _non_default(hint: object, name: str, default: object) -> object:
         return {"fast_ma": 101.25, "zero": -0.0, "big": 1e300}
     if origin is dict:
         return {"int": 7, "float": 2.5, "text": "x", "none": None, "list": [1, "two", 3.0], "nested": {"a": True}}
+    if hint is object:  # any JSON value (ScanCompleted.table, ...)
+        return [{"symbol": "SPY", "score": 1.25, "rank": None, "selected": True}]
     raise TypeError(f"no sample for {hint!r}")
 
 

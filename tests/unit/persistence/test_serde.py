@@ -96,6 +96,8 @@ def _strategy(hint: object) -> st.SearchStrategy:
         return st.lists(_strategy(args[0]), max_size=4).map(tuple)
     if origin is dict:
         return st.dictionaries(st.text(), _strategy(args[1]) if args[1] is not object else _json_values, max_size=4)
+    if hint is object:
+        return _json_values
     raise TypeError(hint)
 
 

@@ -152,7 +152,8 @@ def test_gap_breaks_cut_nights_only():
 def test_reset_kill_switch_needs_a_reason_and_is_one_command(journal, session):
     with pytest.raises(ValueError, match="reason"):
         reset_kill_switch_args("  ")
-    assert reset_kill_switch_args(" checked ") == {"reason": "checked"}
+    args = reset_kill_switch_args(" checked ")
+    assert args["confirm"] is True and args["reason"] == "checked" and args["source"] == "dashboard" and args["by"]
     controls = Controls(journal, session.session_id)
     controls.reset_reason.value = "checked"
     controls.confirm_reset()
