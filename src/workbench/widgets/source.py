@@ -124,7 +124,8 @@ class Snapshot:
     object was given, else None. ``log`` has columns ``seq``, ``ts_event``, ``type``, ``summary``
     (newest first). ``trading_state`` is ``(state, reason)`` of the latest TradingStateChanged
 (``("ACTIVE", "")`` when there is none); ``trading_state_since`` / ``trading_state_seq`` are its
-    time and seq (None when there is none). ``changed`` is False when no event was appended since
+    time and seq (None when there is none), ``trading_state_by`` the source of the command being
+    carried out when it changed (``""``: a risk rule or the engine). ``changed`` is False when no event was appended since
     the previous snapshot. ``stop_reason`` is the reason of the latest SessionStopped (``""``).
     ``counts_today`` counts ``orders`` created, ``fills``, ``rejections`` (REJECTED orders) and
     ``denials`` (DENIED orders) on ``day``, the New York calendar day of the session's data time.
@@ -147,6 +148,7 @@ class Snapshot:
     changed: bool = True
     trading_state_since: pd.Timestamp | None = None
     trading_state_seq: int | None = None
+    trading_state_by: str = ""
     stop_reason: str = ""
     counts_today: dict[str, int] = field(default_factory=dict)
     day: str = ""
@@ -283,6 +285,7 @@ class JournalView:
         if "trading_state" in stale:
             values["trading_state"], values["trading_state_since"], values["trading_state_seq"] = (
                 self._trading_state(sid))
+            values["trading_state_by"] = self._state_changed_by(sid, values["trading_state_seq"])
         day = _day(health.last_event_time)
         if "counts" in stale or cached is None or cached.day != day:
             values["counts_today"] = self._counts(sid, health.last_event_time)
@@ -323,6 +326,24 @@ class JournalView:
         if row is None:
             return ("ACTIVE", ""), None, None
         return (str(row.state), str(row.message)), pd.Timestamp(int(row.ts_event), unit="ns", tz="UTC"), int(row.seq)
+
+    def _state_changed_by(self, sid: str, seq: int | None) -> str:
+        """``"<source> (command #<id>)"`` when the trading-state change at ``seq`` happened while a
+        command was being carried out (its CommandReceived is the newest before ``seq`` and was not
+        acknowledged before it), else ``""`` (a risk rule or the engine itself)."""
+        if seq is None:
+            return ""
+        e = t.events.c
+        with self.journal.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(e.type, e.payload).where(
+                    e.session_id == sid, e.seq < seq, e.type.in_(("CommandReceived", "CommandAcknowledged")))
+                .order_by(e.seq.desc()).limit(1)
+            ).all()
+        if not rows or rows[0].type != "CommandReceived":
+            return ""
+        received = self.journal.codec.loads(rows[0].payload)
+        return f"{received.source or 'command'} ({received.name} command #{received.command_id})"
 
     def _stop_reason(self, sid: str) -> str:
         e = t.events.c

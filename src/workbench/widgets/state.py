@@ -92,16 +92,9 @@ def _paused(commands: pd.DataFrame) -> tuple[bool, pd.Timestamp | None, str]:
 
 
 def _halted_by(snapshot: Snapshot) -> str:
-    """Source of the ``kill`` command that halted trading, else ``"risk engine"``."""
-    seq = snapshot.trading_state_seq
-    commands = snapshot.commands
-    if seq is not None and commands is not None and len(commands) and "ack_seq" in commands:
-        kills = commands[commands["name"].eq("kill") & commands["ack_seq"].notna()]
-        kills = kills[kills["ack_seq"].astype("int64") > seq]
-        if len(kills):
-            row = kills.sort_values("ack_seq").iloc[0]
-            return f"{row['source'] or 'command'} (command #{row['command_id']})"
-    return "risk engine"
+    """Source of the command that halted trading (e.g. ``"dashboard (kill command #3)"``), else
+    ``"risk engine"``."""
+    return snapshot.trading_state_by or "risk engine"
 
 
 def session_state(snapshot: Snapshot, *, stale_after: float = STALE_HEARTBEAT_SECONDS) -> SessionState:
