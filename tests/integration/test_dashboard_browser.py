@@ -313,6 +313,7 @@ def test_dashboard_in_chromium(served, tmp_path):
         playwright_sync.expect(page.get_by_role("button", name="Kill switch", exact=True)).to_be_disabled(timeout=5_000)
         _banner_shot(page, "STOPPED")
 
+        assert page.locator("text=refresh failed").count() == 0  # no panel failed along the way
         shot = tmp_path / "dashboard.png"
         page.set_viewport_size({"width": 1400, "height": 900})
         page.screenshot(path=str(shot), full_page=True)
@@ -366,6 +367,7 @@ def test_post_mortem_of_finished_and_failed_sessions(tmp_path):
             picker.select_option(index=next(i for i, text in enumerate(labels) if text.startswith("crashed")))
             page.wait_for_selector(".wb-banner[data-state='FAILED']", timeout=10_000)
             _banner_shot(page, "FAILED")
+            assert page.locator("text=refresh failed").count() == 0
     assert OUTSIDE == [], OUTSIDE
 
 
@@ -432,5 +434,6 @@ def test_dashboard_with_a_paper_session(tmp_path):
                 page.wait_for_selector(".wb-stat-trading-state:has-text('HALTED')", timeout=10_000)
                 assert page.text_content(".wb-stat-open-positions") == "0"
                 page.screenshot(path=str(tmp_path / "paper_dashboard.png"), full_page=True)
+                assert page.locator("text=refresh failed").count() == 0
     finally:
         _end(paper)

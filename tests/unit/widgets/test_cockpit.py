@@ -103,7 +103,7 @@ def test_excursions_by_hand():
         "low": [99, 97, 101, 103, 49, 47.5, 47], "high": [101, 103, 106, 105, 51, 50, 49],
     })
     trips = pd.DataFrame({
-        "symbol": ["A", "B"], "direction": [1, -1], "entry_price": [100.0, 50.0],
+        "symbol": ["A", "B"], "direction": ["LONG", "SHORT"], "entry_price": [100.0, 50.0],
         "entry_time": [pd.Timestamp(t0 + minute // 2, tz="UTC")] * 2,
         "exit_time": [pd.Timestamp(t0 + 2 * minute, tz="UTC"), pd.Timestamp(t0 + 2 * minute, tz="UTC")],
     })
@@ -216,3 +216,18 @@ def test_the_reaper_shuts_down_kernels_without_a_page_after_the_grace():
     assert asyncio.run(reaper.check(now=60.0)) == []
     assert asyncio.run(reaper.check(now=61.0)) == ["a"]
     assert km.shut == ["b", "a"]
+
+
+def test_performance_panel_on_a_session_with_round_trips(journal, session):
+    """The session bought 100 at 170 and sold 40 at 172; selling the other 60 at 171 closes one long
+    round trip: P&L = 40 x 2 + 60 x 1 = 140 (no commission)."""
+    from workbench.widgets.performance import Performance
+
+    session.trade("SPY", "SELL", 60, 171.0)
+    panel = Performance(journal, session.session_id)
+    panel.refresh()
+    trips = panel.frame
+    assert len(trips) == 1 and trips["direction"].iloc[0] == "LONG"
+    assert trips["pnl"].iloc[0] == pytest.approx(140.0)
+    assert trips["exit_reason"].iloc[0] == "strategy"
+    assert "wb-round-trips" in panel.trips.value and "LONG" in panel.trips.value
