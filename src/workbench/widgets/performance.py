@@ -132,6 +132,10 @@ class Performance(Component):
     Reads every fill of the session (not only the snapshot's newest) when fills changed.
     """
 
+    deferred = True
+    """Left out of the dashboard's first refresh (it reads the session's data and every fill), so the
+    page shows first; drawn by the next refresh."""
+
     title = "Performance"
 
     def __init__(self, *args: Any, rows: int = 15, height: int = 220, width: int = 900, **kwargs: Any) -> None:

@@ -231,3 +231,17 @@ def test_performance_panel_on_a_session_with_round_trips(journal, session):
     assert trips["pnl"].iloc[0] == pytest.approx(140.0)
     assert trips["exit_reason"].iloc[0] == "strategy"
     assert "wb-round-trips" in panel.trips.value and "LONG" in panel.trips.value
+
+
+def test_slow_panels_are_drawn_by_the_second_refresh(journal, session):
+    """The price chart and the performance panel read the session's data and every fill: the page is
+    built without them and the next refresh (the timer's first) draws them."""
+    from workbench.widgets import Dashboard
+
+    session.trade("SPY", "SELL", 60, 171.0)
+    dash = Dashboard(journal)
+    assert dash.performance.frame.empty and dash.prices.figure.data[1].x in (None, ())
+    dash.refresh()
+    assert len(dash.performance.frame) == 1
+    assert len(dash.prices.figure.data[1].x) == 1  # the buy fill's marker
+    dash.close()
