@@ -212,6 +212,11 @@ async def _check_reads(api: httpx.AsyncClient, journal: Journal) -> None:
     assert f'workbench_journal_events_total{{session_id="{SID}"}} {float(len(records))}' in metrics
     assert f'workbench_equity{{session_id="{SID}"}} {account.equity}' in metrics or account.equity == 0
     assert "workbench_ws_push_latency_seconds_count" in metrics
+    # the engine's own histograms, from its last checkpoint: one tick-to-order observation per order call
+    orders_sent = sum(isinstance(e, ev.OrderSubmitted) for _, e in records)
+    counted = float(metrics.split(f'workbench_tick_to_order_seconds_count{{session_id="{SID}"}} ')[1].split()[0])
+    assert 0 < counted <= orders_sent + 10  # submits (+ cancels of a flatten); none after the last checkpoint
+    assert f'workbench_journal_commit_seconds_bucket{{le="+Inf",session_id="{SID}"}}' in metrics
     denials = sum(isinstance(e, ev.OrderDenied) for _, e in records)
     assert f'workbench_risk_denials_total{{session_id="{SID}"}} {float(denials)}' in metrics
     # an unknown session is a 404, a stopped session is not "ready" only if it were running
