@@ -126,7 +126,7 @@ def _report(session: Any) -> None:
         print("  " + ", ".join(parts))
     if session.corrections:
         print(f"  reconciliation: {len(session.corrections)} corrections journaled")
-    url = session.journal.url
+    url = session.journal.display_url  # never a password (issue 10)
     print(f"journal: {url}")
     print(f"  inspect: workbench journal events {session.session_id} --journal {url}")
     print(f"  dashboard: workbench dashboard --journal {url}")
@@ -164,6 +164,10 @@ def _existing_session(journal: Any, session_id: str) -> str | None:
 def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
+    if getattr(args, "broker", "simulated") == "ibkr":
+        from workbench.adapters.ibkr.cli import run as run_ibkr
+
+        return run_ibkr(args, live=False)
     if args.resume_existing and not args.resume and args.session_id:
         args.resume = _existing_session(args.journal, args.session_id)
     if args.resume:
@@ -189,10 +193,11 @@ def cmd_paper(args: argparse.Namespace) -> int:
         from workbench.logs import bind_context, get_logger
 
         bind_context(session_id=session.session_id)
-        get_logger("workbench.engine").info("session running", resumed=bool(args.resume), journal=session.journal.url)
+        get_logger("workbench.engine").info("session running", resumed=bool(args.resume),
+                                              journal=session.journal.display_url)
     terminal = _Terminal(session, args.quiet)
     session.runner.on_progress = terminal
-    print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.url}",
+    print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.display_url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
     _report(session)
@@ -211,7 +216,8 @@ def cmd_ctl(args: argparse.Namespace) -> int:
         cmd_args.update(reset_kill_switch_args(args.confirm, args.reason))
     elif args.reason:
         cmd_args.setdefault("reason", args.reason)
-    command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli")
+    command_id = journal.submit_command(args.session, args.command, cmd_args, source="cli",
+                                        expires_after=args.expires or None)
     print(f"command {command_id} ({args.command}) submitted to session {args.session}")
     if args.no_wait:
         return 0
@@ -230,12 +236,13 @@ def cmd_ctl(args: argparse.Namespace) -> int:
 def cmd_journal(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from workbench.persistence.text import frame_text
     from workbench.session import open_journal
 
     journal = open_journal(args.journal)
-    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", None):
         if args.what == "sessions":
-            print(journal.sessions().to_string())
+            print(frame_text(journal.sessions(), args.limit))
         elif args.what == "events":
             for i, e in enumerate(journal.events(args.session)):
                 if args.limit and i >= args.limit:
@@ -246,7 +253,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
             print(f"session {args.session}: {n} events, sequence and checksums OK")
         else:
             frame = getattr(journal, args.what)(args.session)
-            print(frame.to_string())
+            print(frame_text(frame, args.limit))
     return 0
 
 
@@ -280,7 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--config", default=None, help="YAML config (session, broker, journal, risk sections)")
     pp.add_argument("--confirm-live", action="store_true", help="explicit opt-in required by mode: live")
+    pp.add_argument("--broker", choices=["simulated", "ibkr"], default="simulated",
+                    help="simulated (replayed data, default) or a broker's paper account")
     pp.set_defaults(func=cmd_paper)
+    _add_broker_commands(sub, pp)
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
@@ -291,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--no-wait", action="store_true")
     c.add_argument("--confirm", action="store_true", help="reset_kill_switch: confirm the reset")
     c.add_argument("--reason", default=None, help="reset_kill_switch (required), kill: why")
+    c.add_argument("--expires", type=float, default=10.0,
+                   help="seconds after which the session refuses the command as expired (0: never; default 10)")
     c.set_defaults(func=cmd_ctl)
 
     j = sub.add_parser("journal", help="inspect a journal")
@@ -298,11 +310,31 @@ def build_parser() -> argparse.ArgumentParser:
                                     "risk_events", "alerts", "commands"])
     j.add_argument("session", nargs="?")
     j.add_argument("--journal", default=None)
-    j.add_argument("--limit", type=int, default=0)
+    j.add_argument("--limit", type=int, default=0, help="only the newest N rows (0: all)")
     j.set_defaults(func=cmd_journal)
 
     _add_optional(sub)
     return p
+
+
+def _add_broker_commands(sub: Any, paper: argparse.ArgumentParser) -> None:
+    """``paper --broker ibkr`` options, ``live --broker ibkr`` (explicit opt-in) and ``emulate tws``."""
+    from workbench.adapters.ibkr.cli import add_arguments, run
+    from workbench.emulators.tws.cli import add_parser as add_tws
+
+    add_arguments(paper)
+    lv = sub.add_parser("live", help="trade a broker's LIVE account (needs --confirm-live)")
+    for flag, kw in (("--strategy", {"default": "sma_crossover"}), ("--param", {"action": "append", "default": []}),
+                     ("--journal", {"default": None}), ("--session-id", {"default": None}),
+                     ("--cash", {"type": float, "default": 100_000.0}), ("--config", {"default": None})):
+        lv.add_argument(flag, **kw)
+    lv.add_argument("--broker", choices=["ibkr"], required=True)
+    lv.add_argument("--confirm-live", action="store_true", help="explicit opt-in: real money")
+    lv.add_argument("--quiet", action="store_true")
+    add_arguments(lv)
+    lv.set_defaults(func=lambda a: run(a, live=True))
+    em = sub.add_parser("emulate", help="run a local broker emulator (127.0.0.1)")
+    add_tws(em.add_subparsers(dest="emulator", required=True))
 
 
 def _add_optional(sub: Any) -> None:
@@ -315,10 +347,14 @@ def _add_optional(sub: Any) -> None:
     else:
         add_dashboard_parser(sub)
     from workbench.operations.cli import add_parsers as add_operations_parsers
+    from workbench.research.cli import add_sweep_parser  # imports nothing heavy until it runs
+    from workbench.scanning.cli import add_scan_parser
     from workbench.service.server import add_serve_parser
 
     add_serve_parser(sub)
     add_operations_parsers(sub)  # stack, graduate
+    add_sweep_parser(sub)
+    add_scan_parser(sub)
     r = sub.add_parser("report", help="daily report of a journaled session (P&L, trades, risk events, alerts)")
     r.add_argument("session")
     r.add_argument("--journal", default=None, help="journal URL or path (default $WORKBENCH_JOURNAL or "

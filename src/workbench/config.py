@@ -61,7 +61,7 @@ class CommissionConfig(_Model):
 
 
 class BrokerConfig(_Model):
-    kind: Literal["simulated"] = "simulated"
+    kind: Literal["simulated", "ibkr"] = "simulated"
     slippage_bps: float = Field(0.0, ge=0)
     slippage_ticks: float = Field(0.0, ge=0)
     max_volume_participation: float | None = Field(None, gt=0, le=1)
@@ -76,6 +76,7 @@ class WorkbenchConfig(_Model):
     journal: JournalConfig = JournalConfig()
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
+    ibkr: dict[str, Any] | None = Field(None, description="IB connection settings (workbench.adapters.ibkr.config)")
     graduation: GraduationCriteria = GraduationCriteria()
 
     @model_validator(mode="before")

@@ -89,6 +89,14 @@ def load_stream(data: Any = "demo", *, regular: bool = True) -> Any:
     return MarketDataStream(*frames)
 
 
+def stream_symbols(stream: Any) -> set[str]:
+    """The symbols in a MarketDataStream or Recording (upper case)."""
+    symbols = getattr(stream, "symbols", None)
+    if symbols is None:
+        symbols = {x for f in getattr(stream, "frames", {}).values() for x in f["symbol"].unique()}
+    return {str(x).upper() for x in symbols}
+
+
 def make_strategy(name: str, params: Mapping[str, Any] | None = None) -> Strategy:
     """An example strategy by name (see :data:`workbench.strategies.EXAMPLES`) or ``module:Class``."""
     from workbench.strategies import EXAMPLES
@@ -271,15 +279,18 @@ def paper_session(
     else:
         strategy_name = _strategy_name(strategy)
     params = strategy.params.model_dump()
+    if risk is None:
+        risk = default_risk_engine()
+    stream = load_stream(data, regular=regular)  # bad data fails here, before the session row exists
+    symbols = stream_symbols(stream)
     jr = open_journal(journal)
     data_spec = data if isinstance(data, str) else "custom"
     parameters = {"strategy": strategy_name, "params": params, "data": data_spec, "speed": speed,
-                  "starting_cash": starting_cash, "regular": regular}
+                  "starting_cash": starting_cash, "regular": regular, "symbols": sorted(symbols)}
     if config is not None:
-        parameters["config"] = config.model_dump(mode="json")
+        parameters["config"] = _without_secrets(config.model_dump(mode="json"))
     sid = jr.create_session(session_id, name=name or f"paper {strategy_name}", mode="paper", strategy=strategy_name,
                             parameters=parameters)
-    stream = load_stream(data, regular=regular)
     feed = ReplayFeed(stream, speed=speed)
     engine = build_engine(strategy, starting_cash=starting_cash, fill_model=fill_model, commission=commission,
                           risk=risk, clock=feed.clock, keep_events=False)
@@ -292,10 +303,43 @@ def paper_session(
         recorder = Recorder(record_to)
     runner = LiveRunner(engine, feed, journal=jr, session_id=sid, recorder=recorder, durable_submit=durable_submit,
                         on_progress=on_progress, snapshot_interval=snapshot_interval)
+    runner.symbols = frozenset(symbols)
     engine.record(ev.SessionStarted(ts_event=engine.now_ns(), session_id=sid, mode="paper", strategy=strategy_name,
                                     parameters=params))
     _stop_hook(runner, sid)
     return PaperSession(sid, engine, runner, jr, feed, [])
+
+
+def default_risk_engine() -> Any:
+    """The risk engine of a session without a config: the default profile (every default of
+    :class:`workbench.risk.config.RiskConfig`, listed in ``sample_config/risk.yaml``): order size
+    (10,000 shares, 100,000 notional), position value (250,000, 100% of equity), price band (5%),
+    order rate (10/s), regular trading hours, buying power, daily loss (3%) and drawdown (15%)."""
+    from workbench.risk.factory import build_risk_engine
+
+    return build_risk_engine(None)
+
+
+def session_risk_engine(parameters: Mapping[str, Any]) -> Any:
+    """A fresh risk engine like the one of a session with these journaled ``parameters``: its
+    config's ``risk`` section, else the default profile (e.g. for re-running it as a backtest)."""
+    if "config" in parameters:
+        from workbench.config import load_config
+        from workbench.risk.factory import build_risk_engine
+
+        return build_risk_engine(load_config(parameters["config"], confirm_live=True).risk)
+    return default_risk_engine()
+
+
+def _without_secrets(dumped: dict[str, Any]) -> dict[str, Any]:
+    """A dumped config to store in the journal: the journal URL's password masked (the rest of a
+    config never holds a secret: those are named by ``*_env`` keys and read from the environment)."""
+    from workbench.persistence.database import mask_url
+
+    journal = dumped.get("journal") or {}
+    if journal.get("url"):
+        dumped = {**dumped, "journal": {**journal, "url": mask_url(journal["url"])}}
+    return dumped
 
 
 def _risk_and_alerts(config: Any) -> tuple[Any, Any]:
@@ -366,6 +410,7 @@ def resume_session(
         config = load_config(saved["config"], confirm_live=True)
         options = {"fill_model": config.fill_model(), "commission": config.commission_model()}
         options["risk"], alerts = _risk_and_alerts(config)
+    options.setdefault("risk", default_risk_engine())
     engine = build_engine(strategy, starting_cash=float(saved.get("starting_cash", 100_000.0)), clock=feed.clock,
                           keep_events=False, **options)
     if alerts is not None:
@@ -386,6 +431,7 @@ def resume_session(
         recorder.flush()
     runner = LiveRunner(engine, feed, journal=jr, session_id=session_id, position=position, on_progress=on_progress,
                         snapshot_interval=snapshot_interval, recorder=recorder)
+    runner.symbols = frozenset(stream_symbols(stream))
     corrections: list[ev.ReconciliationCorrected] = []
     started = ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode="paper",
                                 strategy=saved.get("strategy", ""), parameters=dict(strategy.params.model_dump()),

@@ -42,6 +42,19 @@ def run_cli(*args: str, cwd: Path, timeout: float = 120.0) -> subprocess.Complet
     return subprocess.run(workbench_args(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+def end_process_group(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM the process group of ``process`` (started with ``start_new_session=True``), SIGKILL if it lingers."""
+    import signal
+
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.005) -> Any:
     """Poll ``predicate`` until it returns something truthy; AssertionError after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -74,8 +74,8 @@ def test_commands_from_another_process_are_acknowledged_in_the_journal(tmp_path:
 
         # a well-formed command the session cannot carry out (no such risk rule): journaled rejection with a reason
         latencies["set_limit"], record = _ack(journal, journal.submit_command(
-            sid, "set_limit", {"name": "max_order_quantity", "value": 5.0}))
-        assert record.status == "rejected" and "no configured rule 'max_order_quantity'" in record.detail
+            sid, "set_limit", {"name": "max_sector_exposure", "value": 5.0}))
+        assert record.status == "rejected" and "no configured rule 'max_sector_exposure'" in record.detail
 
         # kill switch: halted, orders canceled, positions closed
         latencies["kill"], record = _ack(journal, journal.submit_command(sid, "kill", {"reason": "test kill"}))

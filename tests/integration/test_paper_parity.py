@@ -21,7 +21,7 @@ import pytest
 from workbench.engine.backtest import run_backtest
 from workbench.feeds.recorder import Recording
 from workbench.model import events as ev
-from workbench.session import load_stream, make_strategy, paper_session
+from workbench.session import default_risk_engine, load_stream, make_strategy, paper_session
 
 TRADING_EVENTS = (ev.OrderEvent, ev.PositionOpened, ev.PositionChanged, ev.PositionClosed)
 
@@ -42,7 +42,9 @@ async def test_paper_session_matches_the_backtest(tmp_path: Path, case: str, spe
     """As fast as possible, and paced at 60,000x (the 5 days in ~2 s): the replay clock is held at
     the data being processed, so even the paced session's timestamps equal the backtest's."""
     name, params = CASES[case]
-    backtest = run_backtest(make_strategy(name, params), load_stream("demo"), progress=False)
+    # a paper session without a config has the default risk profile (issue 10): the backtest gets the same
+    backtest = run_backtest(make_strategy(name, params), load_stream("demo"), progress=False,
+                            risk=default_risk_engine())
     expected = _trading(backtest.events)
     session = paper_session(name, params=params, data="demo", speed=speed, journal=tmp_path / "j.sqlite")
     await session

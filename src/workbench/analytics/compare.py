@@ -480,7 +480,7 @@ def compare_session(
         No recording given and the session's data source cannot be re-read.
     """
     from workbench.engine.backtest import run_backtest
-    from workbench.session import make_strategy, open_journal
+    from workbench.session import make_strategy, open_journal, session_risk_engine
 
     jr = open_journal(journal)
     row = jr.session(session_id)
@@ -498,6 +498,10 @@ def compare_session(
     cash = float(saved.get("starting_cash", 100_000.0)) if starting_cash is None else float(starting_cash)
     backtest_data = list(data) if data is not None else None
     options: dict[str, Any] = {"starting_cash": cash, **_session_models(saved, notes)}
+    if "risk" not in options:  # no journaled config: the default risk profile every session gets
+        from workbench.session import session_risk_engine
+
+        options["risk"] = session_risk_engine(saved)
     for key, value in (("fill_model", fill_model), ("commission", commission), ("risk", risk)):
         if value is not None:
             options[key] = value

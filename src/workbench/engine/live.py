@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.adapters.base import LiveClient
 from workbench.clock import ReplayClock, TimeEvent, TimerCallback
 from workbench.engine.engine import TradingEngine
 from workbench.engine.runtime_metrics import RuntimeMetrics
@@ -42,6 +43,8 @@ from workbench.errors import CommandError, WorkbenchError
 from workbench.model import commands as cmd
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
+from workbench.persistence.command_checks import expired
+from workbench.persistence.commands import validate_command
 
 _END = object()
 _WAKE = object()  # wakes the core waiting on an empty queue when an urgent input arrives
@@ -57,6 +60,7 @@ class _Control:
     command_id: int | None = None
     source: str = "api"
     args: dict[str, Any] = field(default_factory=dict)
+    error: str = ""  # set: refused before execution (malformed, expired, interrupted); journaled as rejected
 
 
 @dataclass(slots=True)
@@ -163,6 +167,8 @@ class LiveRunner:
         they have (so a commit never delays the next input by more than one commit's time, and the
         journal lags the engine by at most ``commit_interval`` plus one batch). Controls, timers and
         snapshots commit at once.
+    connect_timeout : float
+        Seconds a live adapter's execution client may take to connect at start (else the run fails).
     """
 
     def __init__(
@@ -183,6 +189,7 @@ class LiveRunner:
         commit_interval: float = 0.005,
         on_progress: Callable[[LiveRunner], None] | None = None,
         strategy_error_policy: str = "halt",
+        connect_timeout: float = 30.0,
     ) -> None:
         if journal is not None and not session_id:
             raise ValueError("a journaled LiveRunner needs a session_id")
@@ -199,6 +206,7 @@ class LiveRunner:
         self.on_progress = on_progress
         self.max_blocking = max_blocking
         self.commit_interval = commit_interval
+        self.connect_timeout = connect_timeout
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = RunnerStats()
         self.state = "created"
@@ -210,11 +218,17 @@ class LiveRunner:
         self._task: asyncio.Task[None] | None = None
         self._aux: list[asyncio.Task[None]] = []
         self._seen_commands: set[int] = set()
+        self.symbols: frozenset[str] | None = None  # symbols the session trades (checks manual commands)
         self._stop_requested = False
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
         self.metrics = RuntimeMetrics()  # monitoring, saved with the checkpoint (workbench.engine.runtime_metrics)
         self._item_started = 0.0
+        self._early: list[Any] = []  # posted before the queue exists (see post())
+        # live adapters' clients (adapters/base.py): they post their events to this runner
+        self.clients = [c for c in (engine.broker, feed) if isinstance(c, LiveClient)]
+        for client in self.clients:
+            client.bind(self.post, clock=engine.now_ns)
         if journal is not None:
             self.writer = JournalWriter(journal, session_id, engine.after_commit)  # type: ignore[arg-type]
             self.writer.metrics = self.metrics
@@ -252,7 +266,8 @@ class LiveRunner:
         factory = cmd.CONTROL_COMMANDS.get(name)
         if factory is None:
             raise CommandError(f"unknown command {name!r}; known: {sorted(cmd.CONTROL_COMMANDS)}")
-        self._put_control(_Control(factory(**args), name, None, "api", args))
+        clean = validate_command(name, {k: v for k, v in args.items() if v is not None}, self.symbols)
+        self._put_control(_Control(factory(**clean), name, None, "api", clean))
 
     def pause(self) -> None:
         self.request("pause")
@@ -288,6 +303,19 @@ class LiveRunner:
             raise RuntimeError("the session is not running: call start() first")
         self._put_urgent(control)
 
+    def post(self, item: Any) -> None:
+        """Queue an input from a live adapter (market data, an order event, any other event to
+        journal, or a report bundle with ``apply_to(engine)``), in arrival order. Never drops:
+        when the queue is full the item goes ahead of the queued data."""
+        q = self._queue
+        if q is None:
+            self._early.append(item)
+            return
+        try:
+            q.put_nowait(item)
+        except asyncio.QueueFull:
+            self._put_urgent(item)
+
     def _put_urgent(self, item: Any) -> None:
         self._urgent.append(item)
         q = self._queue
@@ -311,6 +339,8 @@ class LiveRunner:
         feed_detail = type(self.feed).__name__ + (f" x{speed:g}" if speed else " max speed" if hasattr(self.feed, "speed")
                                                   else "")
         for component, detail in (("feed", feed_detail), ("broker", getattr(engine.broker, "name", "broker"))):
+            if isinstance(self.feed if component == "feed" else engine.broker, LiveClient):
+                continue  # a live adapter's client journals its own connection states
             event = ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
                                                detail=detail if connected else "session ended")
             if connected:
@@ -331,6 +361,11 @@ class LiveRunner:
         try:
             engine.start()
             self._connections(True)
+            self._interrupted_commands()
+            for item in self._early:
+                self._queue.put_nowait(item)
+            self._early.clear()
+            await self._start_clients()
             self._commit()
             self._aux = [asyncio.create_task(self._pump())]
             if self.journal is not None:
@@ -338,6 +373,7 @@ class LiveRunner:
             if self.snapshot_interval:
                 self._aux.append(asyncio.create_task(self._ticker()))
             await self._core()
+            await self._stop_clients()
             engine.stop()
             self._connections(False)
             self._commit(final=True)
@@ -347,6 +383,8 @@ class LiveRunner:
             self.state = "failed"
             raise
         finally:
+            with contextlib.suppress(Exception):
+                await self._stop_clients()
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
                 self._flush_handle = None
@@ -363,6 +401,28 @@ class LiveRunner:
             if self.journal is not None:
                 with contextlib.suppress(WorkbenchError):
                     self.journal.release_session(self.session_id)
+
+    async def _start_clients(self) -> None:
+        """Connect the live adapters' execution clients before data flows (their first reconciliation
+        is then the first input); the data client connects when the feed is first iterated."""
+        for client in self.clients:
+            if client is self.engine.broker:
+                client.start()
+                await client.wait_connected(self.connect_timeout)
+
+    async def _stop_clients(self) -> None:
+        """Disconnect the live adapters' clients; their last states go to the journal directly (not the
+        bus: a clean end must not fire the broker-disconnect breaker)."""
+        sink = self.engine.event_sink
+
+        def journal_only(item: Any) -> None:
+            if sink is not None and isinstance(item, ev.Event):
+                sink(item)
+
+        clients, self.clients = self.clients, []  # once
+        for client in clients:
+            client.bind(journal_only)
+            await client.stop()
 
     async def _pump(self) -> None:
         q = self._queue
@@ -464,6 +524,14 @@ class LiveRunner:
             engine.process(item)
             self._commit()
             return
+        elif isinstance(item, ev.Event):  # a live adapter's connection status or health
+            engine.record(item)
+            self._commit()
+            return
+        elif hasattr(item, "apply_to"):  # a live adapter's reports: the engine reconciles (adapters/base.py)
+            item.apply_to(engine)
+            self._commit()
+            return
         else:
             self._reject(item, f"not market data: {t.__name__}")
             return
@@ -550,17 +618,20 @@ class LiveRunner:
         engine.record(ev.CommandReceived(ts_event=now, command_id=cid, name=control.name, args=control.args,
                                          source=control.source))
         try:
-            if control.command is None:  # ``stop``: end the session after this input
+            if control.error:
+                detail, ok = control.error, False
+            elif control.command is None:  # ``stop``: end the session after this input
                 self.stop()
-                detail = "stopping"
+                detail, ok = "stopping", True
             else:
                 command = control.command
                 if type(command) is cmd.ResetKillSwitch and not command.source:  # journal where it came from
                     command = dataclasses.replace(command, source=control.source)
-                detail = engine.execute(command)
-            ok = True
-        except (WorkbenchError, ValueError, KeyError, TypeError) as exc:
-            detail, ok = f"{type(exc).__name__}: {exc}", False
+                detail, ok = engine.execute(command), True
+        except Exception as exc:  # any failure is the command's failed acknowledgement, never the session's end
+            detail, ok = f"{type(exc).__name__}: {exc}"[:1000], False
+            if not isinstance(exc, WorkbenchError | ValueError):
+                _log.exception("session %s: command %s (%s) failed", self.session_id, cid, control.name)
         # The acknowledgement, with the command's id, marks the ``commands`` row acknowledged or
         # rejected in the same transaction (journal projection): no separate acknowledge_command().
         engine.record(ev.CommandAcknowledged(ts_event=engine.now_ns(), command_id=cid, name=control.name, ok=ok,
@@ -576,23 +647,39 @@ class LiveRunner:
                 if rec.command_id in self._seen_commands:
                     continue
                 self._seen_commands.add(rec.command_id)
-                factory = cmd.CONTROL_COMMANDS.get(rec.name)
-                args = dict(rec.args or {})
-                try:
-                    if rec.name == "stop" and not args:
-                        command = None
-                    elif factory is None:
-                        raise CommandError(f"command {rec.name!r} is not supported by a paper/live session; "
-                                           f"supported: {sorted([*cmd.CONTROL_COMMANDS, 'stop'])}")
-                    else:
-                        command = factory(**args)
-                except (CommandError, TypeError) as exc:
-                    journal.reject_command(rec.command_id, f"rejected: {exc}")
-                    continue
-                self._put_control(_Control(command, rec.name, rec.command_id, rec.source or "journal", args))
+                self._put_control(self._from_record(rec))
             if time.monotonic() - last_beat >= self.heartbeat_interval:
                 journal.heartbeat(self.session_id)
                 last_beat = time.monotonic()
+
+    def _from_record(self, rec: Any) -> _Control:
+        """The control for a ``commands`` row: checked again here (a row may be written by any code),
+        refused (``error``) when malformed or expired; never raises."""
+        name = rec.name if isinstance(rec.name, str) else repr(rec.name)
+        source = rec.source if isinstance(rec.source, str) else "journal"
+        try:
+            if expired(rec.ts_expires):
+                age = (time.time_ns() - rec.ts_created) / 1e9
+                raise CommandError(f"expired: queued {age:.1f} s ago, valid for "
+                                   f"{(rec.ts_expires - rec.ts_created) / 1e9:g} s; not carried out")
+            clean = validate_command(rec.name, rec.args, self.symbols)
+            factory = cmd.CONTROL_COMMANDS.get(name)
+            if factory is None and name != "stop":
+                raise CommandError(f"command {name!r} is not supported by a paper/live session; "
+                                   f"supported: {sorted([*cmd.CONTROL_COMMANDS, 'stop'])}")
+            command = None if factory is None else factory(**clean)
+            return _Control(command, name, rec.command_id, source or "journal", clean)
+        except Exception as exc:
+            reason = str(exc) if str(exc).startswith("expired") else f"rejected: {exc}"
+            return _Control(None, name, rec.command_id, source or "journal", {}, error=reason[:1000])
+
+    def _interrupted_commands(self) -> None:
+        """Commands a previous process took but did not acknowledge (it died mid-command): journaled
+        as failed, never carried out a second time."""
+        for rec in self.journal.received_commands(self.session_id) if self.journal is not None else ():
+            self._seen_commands.add(rec.command_id)
+            self._control(_Control(None, rec.name, rec.command_id, rec.source or "journal", {},
+                                   error="interrupted: the session stopped while carrying it out; not run again"))
 
     async def _ticker(self) -> None:
         q = self._queue

@@ -275,8 +275,35 @@ class CommandAcknowledged(Event):
 
 @dataclass(**_EV)
 class ConnectionStatusChanged(Event):
+    """A feed or broker connection changed state.
+
+    ``state`` is one of CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED (live adapters, see
+    :mod:`workbench.adapters.base`); ``""`` for in-process components, which only report
+    ``connected``.
+    """
+
     component: str
     connected: bool
+    detail: str = ""
+    state: str = ""
+
+
+@dataclass(**_EV)
+class ConnectionHealthReported(Event):
+    """Health of one live connection (the dashboard's health panel), journaled periodically.
+
+    ``reconnects`` and ``rate_limit_hits`` (HTTP 429 answers, retried or not) count since the
+    session started; ``last_message_age`` is seconds since the last message arrived on the
+    connection (None before the first); ``messages`` counts messages received.
+    """
+
+    component: str
+    state: str
+    reconnects: int = 0
+    messages: int = 0
+    last_message_age: float | None = None
+    rate_limit_hits: int = 0
+    errors: int = 0
     detail: str = ""
 
 
@@ -332,6 +359,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     CommandReceived,
     CommandAcknowledged,
     ConnectionStatusChanged,
+    ConnectionHealthReported,
     SessionStarted,
     SessionStopped,
     ReconciliationCorrected,

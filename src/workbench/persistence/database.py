@@ -42,6 +42,19 @@ _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA", "OFF")
 _SCHEMA_LOCK_KEY = 727_274_001  # pg_advisory_xact_lock key serializing schema creation
 
 
+def mask_url(url: str | os.PathLike[str]) -> str:
+    """``url`` with its password replaced by ``***`` (SQLAlchemy's ``render_as_string(hide_password=True)``),
+    for anything printed, logged or stored; text that is not a URL is returned unchanged."""
+    text = os.fspath(url)
+    if "://" not in text:
+        return text
+    try:
+        return sa.make_url(text).render_as_string(hide_password=True)
+    except Exception:  # not parseable as a SQLAlchemy URL: hide everything between '//' and '@'
+        head, sep, tail = text.partition("://")
+        return head + sep + ("***@" + tail.rsplit("@", 1)[1] if "@" in tail else tail)
+
+
 def normalize_url(url: str | os.PathLike[str]) -> str:
     """A SQLAlchemy URL; a plain path (no ``://``) means a SQLite file."""
     text = os.fspath(url)
@@ -177,6 +190,7 @@ def ensure_schema(engine: sa.Engine, where: str) -> int:
                     f"({t.SCHEMA_VERSION}): upgrade workbench to open it"
                 )
             t.metadata.create_all(conn)
+            _add_missing_columns(conn, existing)
             if version is not None and version < t.SCHEMA_VERSION:
                 _migrate(conn, version, where)
                 version = t.SCHEMA_VERSION
@@ -184,3 +198,14 @@ def ensure_schema(engine: sa.Engine, where: str) -> int:
                 conn.execute(sa.insert(t.schema_version), {"version": t.SCHEMA_VERSION, "ts_applied": time.time_ns()})
                 version = t.SCHEMA_VERSION
     return version
+
+
+_ADDED_COLUMNS = (("commands", "ts_expires", "BIGINT"),)
+"""Nullable columns added to version-1 journals in place (older files lack them; readers ignore them)."""
+
+
+def _add_missing_columns(conn: sa.Connection, existing: set[str]) -> None:
+    inspector = sa.inspect(conn)
+    for table, column, sql_type in _ADDED_COLUMNS:
+        if table in existing and column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(sa.text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))

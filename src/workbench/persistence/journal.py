@@ -39,6 +39,7 @@ from workbench.errors import CommandError, JournalError, SessionLocked
 from workbench.model.events import CommandAcknowledged, Event
 from workbench.persistence import locking, queries
 from workbench.persistence import schema as t
+from workbench.persistence.command_checks import DEFAULT_EXPIRY_SECONDS, MAX_TEXT, check_running
 from workbench.persistence.commands import CommandRecord, validate_command
 from workbench.persistence.database import WRITE, connect_engine, ensure_schema, normalize_url, translate_errors
 from workbench.persistence.locking import LockInfo
@@ -122,6 +123,11 @@ class Journal:
     def engine(self) -> sa.Engine:
         """The SQLAlchemy engine (read-only use: queries of your own)."""
         return self._engine
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked (``***``): the one to print, log or store."""
+        return self._where
 
     @property
     def dialect(self) -> str:
@@ -496,34 +502,71 @@ class Journal:
 
     # ------------------------------------------------------------------------------ commands
     def submit_command(
-        self, session_id: str, name: str, args: Mapping[str, Any] | None = None, source: str = ""
+        self,
+        session_id: str,
+        name: str,
+        args: Mapping[str, Any] | None = None,
+        source: str = "",
+        *,
+        expires_after: float | None = DEFAULT_EXPIRY_SECONDS,
+        require_running: bool = True,
     ) -> int:
         """Queue a control command for the engine running ``session_id``; return its command id.
 
         ``name`` is one of :data:`workbench.persistence.commands.COMMAND_NAMES` and ``args`` must
-        match that command's fields (see :func:`~workbench.persistence.commands.validate_command`).
+        match that command's fields and value rules (see
+        :func:`~workbench.persistence.commands.validate_command`; a ``symbol`` must be one the
+        session trades when the session recorded its ``symbols``).
+
+        Parameters
+        ----------
+        expires_after : float | None
+            Seconds after which the engine journals the command as expired instead of carrying
+            it out (default :data:`~workbench.persistence.command_checks.DEFAULT_EXPIRY_SECONDS`);
+            None = never.
+        require_running : bool
+            Refuse the command unless a live process runs the session (holds its lock with a
+            fresh heartbeat): a command to a stopped session would otherwise run at its next start.
 
         Raises
         ------
         CommandError
-            Unknown command name or malformed args (nothing is written).
+            Unknown command name, malformed args or values, a non-positive ``expires_after``, or
+            (``require_running``) a session nobody runs; nothing is written.
         JournalError
             Unknown session.
         """
-        clean = validate_command(name, args)
+        row_session = self.session(session_id) if isinstance(session_id, str) else None
+        if row_session is None:
+            raise JournalError(f"cannot submit {name!r}: unknown session {session_id!r} in {self._where}")
+        symbols = (row_session.get("parameters") or {}).get("symbols")
+        clean = validate_command(name, args, None if symbols is None else {str(x).upper() for x in symbols})
+        if expires_after is not None and not (isinstance(expires_after, int | float) and expires_after > 0):
+            raise CommandError(f"expires_after must be a number of seconds > 0 or None, got {expires_after!r}")
+        if require_running:
+            check_running(row_session)
+        now = time.time_ns()
         row = {
             "session_id": session_id,
             "name": name,
             "args": json_value(clean, "args"),
-            "source": source,
-            "ts_created": time.time_ns(),
+            "source": str(source)[:MAX_TEXT],
+            "ts_created": now,
             "status": "pending",
             "detail": "",
+            "ts_expires": None if expires_after is None else now + int(expires_after * 1e9),
         }
         with translate_errors(self._where), self._write() as conn, conn.begin():
             if conn.execute(sa.select(s.session_id).where(s.session_id == session_id)).first() is None:
                 raise JournalError(f"cannot submit {name!r}: unknown session {session_id!r} in {self._where}")
             return int(conn.execute(sa.insert(t.commands).returning(c.command_id), row).scalar_one())
+
+    def received_commands(self, session_id: str) -> list[CommandRecord]:
+        """Commands an engine took (CommandReceived journaled) but never acknowledged: interrupted by a crash."""
+        query = sa.select(t.commands).where(c.session_id == session_id, c.status == "received").order_by(c.command_id)
+        with translate_errors(self._where), self._engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [CommandRecord.from_row(row) for row in rows]
 
     def pending_commands(self, session_id: str) -> list[CommandRecord]:
         """Commands of ``session_id`` not yet acknowledged, oldest first (cheap: indexed; poll it)."""
@@ -552,7 +595,7 @@ class Journal:
             No such command, or it was already acknowledged/rejected.
         """
         record = self.command(command_id)
-        if record.status != "pending":
+        if record.status not in ("pending", "received"):
             raise CommandError(f"command {command_id} ({record.name}) is already {record.status}")
         event = CommandAcknowledged(
             ts_event=time.time_ns() if ts_event is None else ts_event,

@@ -101,9 +101,23 @@ def _trading_state(
 _c = t.commands.c
 _ACKNOWLEDGE = (
     sa.update(t.commands)
-    .where(_c.command_id == _B("b_command_id"), _c.session_id == _B("b_session_id"), _c.status == "pending")
+    .where(_c.command_id == _B("b_command_id"), _c.session_id == _B("b_session_id"),
+           _c.status.in_(["pending", "received"]))
     .values(status=_B("b_status"), ts_acknowledged=_B("b_ts"), detail=_B("b_detail"), ack_seq=_B("b_seq"))
 )
+_RECEIVED = (
+    sa.update(t.commands)
+    .where(_c.command_id == _B("b_command_id"), _c.session_id == _B("b_session_id"), _c.status == "pending")
+    .values(status="received")
+)
+
+
+def _command_received(
+    conn: sa.Connection, session_id: str, seq: int, event: ev.CommandReceived, batch: Batch
+) -> None:
+    """A queued command the engine took: never handed out again (a crash mid-command must not run it twice)."""
+    if event.command_id >= 0:
+        conn.execute(_RECEIVED, {"b_command_id": event.command_id, "b_session_id": session_id})
 
 
 def _command_acknowledged(
@@ -169,10 +183,11 @@ _HANDLERS: dict[type, _Handler] = {
     ev.TradingStateChanged: _trading_state,
     ev.AlertRaised: _copy(t.alerts),
     ev.CommandAcknowledged: _command_acknowledged,
+    ev.CommandReceived: _command_received,
     ev.SessionStarted: _session_started,
     ev.SessionStopped: _session_stopped,
 }
-"""Event class -> projection handler. Events not listed (CommandReceived, ConnectionStatusChanged,
+"""Event class -> projection handler. Events not listed (ConnectionStatusChanged,
 ReconciliationCorrected) live only in the ``events`` table."""
 
 

@@ -255,10 +255,11 @@ commands = sa.Table(
     sa.Column("args", sa.JSON, nullable=False),
     sa.Column("source", sa.String(), nullable=False),
     sa.Column("ts_created", _ns, nullable=False),
-    sa.Column("status", sa.String(), nullable=False),  # pending | acknowledged | rejected
+    sa.Column("status", sa.String(), nullable=False),  # pending | received | acknowledged | rejected
     sa.Column("ts_acknowledged", _ns),
     sa.Column("detail", sa.Text, nullable=False, default=""),
     sa.Column("ack_seq", sa.BigInteger),
+    sa.Column("ts_expires", _ns),  # added in place to version-1 journals (see database.ensure_schema)
     sa.Index("ix_commands_session_status", "session_id", "status"),
 )
 

@@ -128,6 +128,7 @@ def test_command_acknowledgement_rules(journal: Journal) -> None:
     from workbench.model.commands import KillSwitch, SetLimit
 
     sid = journal.create_session("s", mode="paper")
+    journal.acquire_session(sid, "test engine")  # commands are only queued for a running session
     kill = journal.submit_command(sid, "kill", {"reason": "drawdown", "flatten": False}, source="cli")
     limit = journal.submit_command(sid, "set_limit", {"name": "max_position", "value": 500})
     pending = journal.pending_commands(sid)

@@ -140,7 +140,7 @@ def test_concurrent_writer_and_reader_processes(sqlite_url: str) -> None:
         try:
             while writer.poll() is None:
                 seen = max(seen, len(list(journal.events(sid))))
-                journal.submit_command(sid, "pause", source="dashboard")
+                journal.submit_command(sid, "pause", source="dashboard", require_running=False)
                 journal.append(other, ev.OrderSubmitted(ts_event=submitted, order_id=f"x{submitted}", symbol="QQQ"))
                 journal.orders(sid)
                 submitted += 1

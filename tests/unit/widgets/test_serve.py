@@ -16,7 +16,8 @@ def test_prepare_dashboard_binds_localhost_with_a_token_and_hides_tracebacks(tmp
     server = serve.prepare_dashboard("data/journal.sqlite", port=8899, token="secret-token")
     argv = server.argv
     assert "--Voila.ip=127.0.0.1" in argv and "--port=8899" in argv
-    assert "--token=secret-token" in argv
+    assert not [a for a in argv if "secret-token" in a]  # not on the command line: any local user can read it (ps)
+    assert server.env["JUPYTER_TOKEN"] == "secret-token" and "--Voila.auto_token=True" in argv
     assert "--show_tracebacks=False" in argv
     assert "--Voila.identity_provider_class=workbench.widgets.auth.TokenOnlyIdentityProvider" in argv
     assert argv[argv.index("-m") + 1] == "workbench.widgets.voila_main"
