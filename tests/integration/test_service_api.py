@@ -122,8 +122,9 @@ async def test_api_serves_the_journal_of_a_running_paper_session(tmp_path: Path)
                 shown = view.snapshot().commands
                 assert ack["command_id"] in set(shown["command_id"])
                 assert shown.set_index("command_id").loc[ack["command_id"], "status"] == "acknowledged"
-                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "resume"})
+                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "resume", "expires_after": 30})
                 assert r.json()["status"] == "acknowledged"
+                assert r.json()["ts_expires"] - r.json()["ts_created"] == 30 * 10**9  # the same expiry as ctl
                 # let it trade on, then stop it through the API and wait for the process to end
                 mark = last_seq(journal, SID)
                 wait_for(lambda: last_seq(journal, SID) > mark + 50, timeout=60, interval=0.05)
@@ -141,6 +142,9 @@ async def test_api_serves_the_journal_of_a_running_paper_session(tmp_path: Path)
                     assert message["seq"] == seq and message["event_type"] == type(event).__name__
                     assert journal.codec.decode(message["event"]) == event
 
+                # a command to the stopped session is refused by the journal's own check, nothing queued
+                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "pause"})
+                assert r.status_code == 422 and "is not running" in r.json()["detail"]
                 await _check_reads(api, journal)
     finally:
         if proc.poll() is None:

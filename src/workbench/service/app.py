@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import re
 import time
@@ -272,7 +273,9 @@ def create_app(journal: Journal | str, tokens: TokenStore, *, poll_interval: flo
         journal = _journal(request)
         await asyncio.to_thread(_session_or_404, journal, session_id)
         try:
-            command_id = await asyncio.to_thread(journal.submit_command, session_id, body.name, body.args, "api")
+            expiry = {} if body.expires_after is None else {"expires_after": body.expires_after}
+            command_id = await asyncio.to_thread(
+                functools.partial(journal.submit_command, session_id, body.name, body.args, "api", **expiry))
         except CommandError as exc:
             log.info("command refused", session_id=session_id, name=body.name, detail=str(exc))
             raise HTTPException(422, str(exc)) from None
@@ -374,7 +377,8 @@ def _last_seq_or_none(journal: Journal, session_id: str) -> int | None:
 def _ack(record: Any) -> dict[str, Any]:
     return {"command_id": record.command_id, "session_id": record.session_id, "name": record.name,
             "args": record.args, "source": record.source, "status": record.status, "detail": record.detail,
-            "ts_created": record.ts_created, "ts_acknowledged": record.ts_acknowledged, "ack_seq": record.ack_seq}
+            "ts_created": record.ts_created, "ts_acknowledged": record.ts_acknowledged, "ack_seq": record.ack_seq,
+            "ts_expires": getattr(record, "ts_expires", None)}
 
 
 def _readiness(journal: Journal, session_id: str | None) -> JSONResponse:
