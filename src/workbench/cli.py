@@ -189,7 +189,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
         session = paper_session(args.strategy, params=_params(args.param), data=args.data,
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
                                 starting_cash=args.cash, record_to=args.record)
-    if "structlog" in sys.modules:  # production logs configured (WORKBENCH_LOG_*)
+    if "workbench.logs" in sys.modules:  # production logs configured by main() (WORKBENCH_LOG_*)
         from workbench.logs import bind_context, get_logger
 
         bind_context(session_id=session.session_id)

@@ -107,8 +107,10 @@ async def test_api_serves_the_journal_of_a_running_paper_session(tmp_path: Path)
                 r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "explode"})
                 assert r.status_code == 422 and "unknown command 'explode'" in r.text
                 # pause through the API: acknowledged by the engine, visible in the journal and the dashboard
-                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "pause"})
+                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "pause"},
+                                   headers={"X-Request-ID": "ops-ticket-42"})
                 assert r.status_code == 200, r.text
+                assert r.headers["x-request-id"] == "ops-ticket-42"  # the correlation id of its log lines
                 ack = r.json()
                 assert (ack["status"], ack["detail"], ack["source"]) == ("acknowledged", "paused", "api")
                 record = journal.command(ack["command_id"])

@@ -33,6 +33,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import re
 import time
 import uuid
@@ -57,7 +58,7 @@ from workbench.service.metrics import ServiceMetrics
 
 __all__ = ["READY_HEARTBEAT_SECONDS", "create_app"]
 
-log = structlog.get_logger(__name__)
+log = logging.getLogger(__name__)  # stdlib: silent unless configured; JSON with fields via workbench.logs
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 READY_HEARTBEAT_SECONDS = 15.0
@@ -277,9 +278,9 @@ def create_app(journal: Journal | str, tokens: TokenStore, *, poll_interval: flo
             command_id = await asyncio.to_thread(
                 functools.partial(journal.submit_command, session_id, body.name, body.args, "api", **expiry))
         except CommandError as exc:
-            log.info("command refused", session_id=session_id, name=body.name, detail=str(exc))
+            log.info("command refused", extra={"session_id": session_id, "command": body.name, "detail": str(exc)})
             raise HTTPException(422, str(exc)) from None
-        log.info("command submitted", session_id=session_id, command_id=command_id, name=body.name)
+        log.info("command submitted", extra={"session_id": session_id, "command_id": command_id, "command": body.name})
         deadline = time.monotonic() + body.wait
         record = await asyncio.to_thread(journal.command, command_id)
         while record.status == "pending" and time.monotonic() < deadline:
