@@ -216,7 +216,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
                                 starting_cash=args.cash, record_to=args.record)
     _print_validation(session.feed.stream)
-    if "structlog" in sys.modules:  # production logs configured (WORKBENCH_LOG_*)
+    if "workbench.logs" in sys.modules:  # production logs configured by main() (WORKBENCH_LOG_*)
         from workbench.logs import bind_context, get_logger
 
         bind_context(session_id=session.session_id)
