@@ -4,9 +4,10 @@ A config file has these sections (every key optional; see ``sample_config/paper.
 
     mode: paper            # backtest | paper | live
     session: {strategy: sma_crossover, params: {fast: 10}, data: demo, speed: 3000, starting_cash: 100000}
-    journal: {url: sqlite:///workbench_data/journal.sqlite, synchronous: NORMAL}
+    journal: {url: sqlite:///workbench_data/journal.sqlite, synchronous: NORMAL}   # live: FULL (NORMAL refused)
     broker: {slippage_bps: 0, commission: {kind: per_share, rate: 0.005, minimum: 1.0}, allow_short: true}
     risk: {...}            # see workbench.risk.config
+    graduation: {min_days: 20, min_sharpe: 1.0, ...}   # see workbench.operations.graduation
 
 Errors name the path of the bad key (``session.speed: Input should be greater than 0``).
 
@@ -23,9 +24,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from workbench.errors import ConfigError
+from workbench.operations.graduation import GraduationCriteria
 from workbench.risk.config import RiskConfig
 
 LIVE_CONFIRM_ENV = "WORKBENCH_CONFIRM_LIVE"
@@ -59,7 +61,7 @@ class CommissionConfig(_Model):
 
 
 class BrokerConfig(_Model):
-    kind: Literal["simulated"] = "simulated"
+    kind: Literal["simulated", "ibkr"] = "simulated"
     slippage_bps: float = Field(0.0, ge=0)
     slippage_ticks: float = Field(0.0, ge=0)
     max_volume_participation: float | None = Field(None, gt=0, le=1)
@@ -74,6 +76,27 @@ class WorkbenchConfig(_Model):
     journal: JournalConfig = JournalConfig()
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
+    ibkr: dict[str, Any] | None = Field(None, description="IB connection settings (workbench.adapters.ibkr.config)")
+    graduation: GraduationCriteria = GraduationCriteria()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _live_defaults_to_full(cls, data: Any) -> Any:
+        """``journal.synchronous`` defaults to FULL for ``mode: live`` (NORMAL otherwise)."""
+        if isinstance(data, Mapping) and data.get("mode") == "live":
+            journal = data.get("journal")
+            if journal is None or (isinstance(journal, Mapping) and "synchronous" not in journal):
+                data = {**data, "journal": {**(journal or {}), "synchronous": "FULL"}}
+        return data
+
+    @model_validator(mode="after")
+    def _durable_live_journal(self) -> WorkbenchConfig:
+        """Live sessions need a journal that survives power loss: SQLite ``synchronous=FULL`` or PostgreSQL."""
+        url = self.journal.url or os.environ.get("WORKBENCH_JOURNAL") or "sqlite"
+        if self.mode == "live" and self.journal.synchronous != "FULL" and not url.startswith("postgresql"):
+            raise ValueError("mode: live needs journal.synchronous: FULL on SQLite (NORMAL can lose acknowledged "
+                             "events on power loss) or a PostgreSQL journal URL")
+        return self
 
     def fill_model(self) -> Any:
         from workbench.brokers.fills import FillModel, SlippageModel
@@ -138,11 +161,14 @@ def load_config(
         path = Path(source)
         where = f"{path}: "
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except OSError as exc:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{where}cannot read config: {exc}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{where}not valid YAML: {exc}") from None
+        if data is None:
+            raise ConfigError(f"{where}the config file is empty; write the keys to change (e.g. 'mode: paper' "
+                              "alone runs on every default)")
         _read_dotenv(path.parent / ".env")
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}expected a mapping at the top level, got {type(data).__name__}")

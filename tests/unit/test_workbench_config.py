@@ -79,7 +79,25 @@ async def test_paper_session_from_config_keeps_its_risk_engine_on_resume(tmp_pat
     await session
     denied = session.journal.risk_events(session.session_id)
     assert len(denied) and denied["message"].str.contains("max_order_quantity").all()
+    import sqlalchemy as sa
+
+    from workbench.persistence import schema
+
+    with session.journal.engine.begin() as conn:  # as if it had crashed: a finished session is not resumable
+        conn.execute(sa.update(schema.sessions).values(status="running"))
     resumed = resume_session(session.session_id, journal=session.journal)
     names = [r.name for r in resumed.engine.risk.rules]
     rule = next(r for r in resumed.engine.risk.rules if r.name == "max_order_quantity")
     assert "trading_hours" in names and rule.limit == 50
+
+
+def test_live_refuses_a_journal_that_can_lose_acknowledged_events(monkeypatch) -> None:
+    """SQLite's documentation: in WAL mode ``synchronous=NORMAL`` may roll back the last
+    transactions on power loss; a live session must not lose an acknowledged event."""
+    monkeypatch.delenv("WORKBENCH_JOURNAL", raising=False)
+    with pytest.raises(ConfigError, match="synchronous: FULL"):
+        load_config({"mode": "live", "journal": {"synchronous": "NORMAL"}}, confirm_live=True)
+    assert load_config({"mode": "live"}, confirm_live=True).journal.synchronous == "FULL"  # the live default
+    assert load_config({"mode": "paper"}).journal.synchronous == "NORMAL"
+    assert load_config({"mode": "live", "journal": {"url": "postgresql+psycopg://db/j", "synchronous": "NORMAL"}},
+                       confirm_live=True).journal.synchronous == "NORMAL"  # PostgreSQL: the setting is SQLite's

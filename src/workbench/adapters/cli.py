@@ -12,20 +12,21 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-BROKERS = ("simulated", "alpaca")
+BROKERS = ("simulated", "alpaca", "ibkr")
 
 
 def add_broker_arguments(parser: argparse.ArgumentParser) -> None:
     """``--broker``, ``--symbols``, ``--emulator`` on the paper subcommand."""
     parser.add_argument("--broker", choices=BROKERS, default="simulated",
-                        help="simulated (in-process, default) or alpaca (paper account through alpaca-py)")
-    parser.add_argument("--symbols", default="", help="with --broker alpaca: symbols to subscribe (default SPY)")
+                        help="simulated (in-process, default), alpaca (paper account through alpaca-py) or ibkr "
+                        "(IB paper account through ib_async)")
+    parser.add_argument("--symbols", default="", help="with --broker alpaca|ibkr: symbols to subscribe (default SPY)")
     parser.add_argument("--emulator", action="store_true",
                         help="with --broker alpaca: start the local Alpaca emulator (replaying --data) and trade on it")
 
 
-def add_live_parser(sub: Any, paper_command: Any) -> None:
-    """``workbench live --broker alpaca --confirm-live ...``."""
+def add_live_parser(sub: Any, paper_command: Any) -> argparse.ArgumentParser:
+    """``workbench live --broker alpaca|ibkr --confirm-live ...``; returns the parser."""
     lv = sub.add_parser("live", help="trade a live broker account (explicit opt-in: --confirm-live)")
     lv.add_argument("--broker", choices=[b for b in BROKERS if b != "simulated"], required=True)
     lv.add_argument("--strategy", default="sma_crossover")
@@ -38,6 +39,7 @@ def add_live_parser(sub: Any, paper_command: Any) -> None:
     lv.add_argument("--confirm-live", action="store_true", help="explicit opt-in to trade real money")
     lv.set_defaults(func=paper_command, live=True, emulator=False, data="demo", speed=None, resume=None,
                     record=None, config=None)
+    return lv
 
 
 def broker_session_from_args(args: argparse.Namespace, params: dict[str, Any]) -> tuple[Any, Any]:

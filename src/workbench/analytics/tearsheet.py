@@ -25,10 +25,21 @@ import plotly.graph_objects as go
 from workbench.analytics.benchmark import align_benchmark_returns, benchmark_prices
 from workbench.analytics.metrics import sharpe_ratio, summary, summary_table, underwater
 from workbench.analytics.periodic import monthly_returns_table, rolling_sharpe
+from workbench.analytics.tearsheet_figures import (
+    COMPARISON_TITLES,
+    cumulative_returns_figure,
+    return_quantiles_figure,
+    rolling_beta_figure,
+    rolling_volatility_figure,
+    volatility_matched_figure,
+    yearly_returns_figure,
+)
+from workbench.analytics.tearsheet_metrics import calendar_year_returns, full_metrics, worst_drawdowns
 from workbench.analytics.timeseries import EXCHANGE_TIMEZONE, daily_last, equity_series, returns_from_equity
 
 __all__ = [
     "FIGURE_TITLES",
+    "TABLE_TITLES",
     "Tearsheet",
     "equity_figure",
     "exposure_figure",
@@ -46,8 +57,16 @@ FIGURE_TITLES = {
     "return_distribution": "Distribution of daily returns",
     "rolling_sharpe": "Rolling Sharpe ratio",
     "exposure": "Exposure (fraction of equity)",
+    **COMPARISON_TITLES,
 }
 """Figure key -> title, in tearsheet order."""
+
+TABLE_TITLES = {
+    "metrics": "Strategy and benchmark (same span)",
+    "worst_drawdowns": "Worst drawdowns",
+    "yearly_returns": "Calendar-year returns",
+}
+"""Table key -> heading, in tearsheet order (see :mod:`workbench.analytics.tearsheet_metrics`)."""
 
 MAX_POINTS = 20_000
 """Equity curves longer than this are plotted as daily closes to keep the HTML small."""
@@ -190,11 +209,16 @@ class Tearsheet:
     figures : dict[str, plotly.graph_objects.Figure]
         Keyed as :data:`FIGURE_TITLES`, in that order.
     title : str
+    tables : dict[str, pandas.DataFrame]
+        Keyed as :data:`TABLE_TITLES`: the full metrics of strategy and benchmark over the same
+        span (``attrs["note"]`` says when the benchmark's span was shorter), the worst
+        drawdowns and the calendar-year returns.
     """
 
     summary: pd.Series
     figures: dict[str, go.Figure] = field(default_factory=dict)
     title: str = "Tearsheet"
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def summary_table(self) -> pd.DataFrame:
         """The summary as a ``value`` / ``unit`` table."""
@@ -211,6 +235,12 @@ class Tearsheet:
         ``include_plotlyjs=True`` embeds plotly.js (about 4.5 MB) once, before the first figure.
         """
         parts = [f"<h1>{html.escape(self.title)}</h1>", "<h2>Summary</h2>", self._summary_html()]
+        for key, table in self.tables.items():
+            parts.append(f"<h2>{html.escape(TABLE_TITLES.get(key, key))}</h2>")
+            note = table.attrs.get("note")
+            if note:
+                parts.append(f"<p><em>{html.escape(note)}</em></p>")
+            parts.append(table.to_html(classes="summary", border=0, float_format=lambda v: f"{v:,.4f}"))
         for i, figure in enumerate(self.figures.values()):
             parts.append(figure.to_html(full_html=False, include_plotlyjs=include_plotlyjs and i == 0))
         return "\n".join(parts)
@@ -293,5 +323,17 @@ def tearsheet(
         "return_distribution": return_distribution_figure(returns, bench),
         "rolling_sharpe": rolling_sharpe_figure(returns, rolling_window, risk_free_rate),
         "exposure": exposure_figure(frame, timezone),
+        "cumulative_returns": cumulative_returns_figure(returns, bench),
+        "log_cumulative_returns": cumulative_returns_figure(returns, bench, log_scale=True),
+        "volatility_matched": volatility_matched_figure(returns, bench),
+        "yearly_returns": yearly_returns_figure(calendar_year_returns(returns, bench)),
+        "rolling_volatility": rolling_volatility_figure(returns, bench, rolling_window),
+        "rolling_beta": rolling_beta_figure(returns, bench, rolling_window),
+        "return_quantiles": return_quantiles_figure(returns, bench),
     }
-    return Tearsheet(summary=metrics, figures=figures, title=title)
+    tables = {
+        "metrics": full_metrics(returns, bench, risk_free_rate=risk_free_rate),
+        "worst_drawdowns": worst_drawdowns(returns),
+        "yearly_returns": calendar_year_returns(returns, bench),
+    }
+    return Tearsheet(summary=metrics, figures=figures, title=title, tables=tables)

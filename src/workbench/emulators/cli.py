@@ -16,8 +16,13 @@ from typing import Any
 
 
 def add_emulate_parser(sub: Any) -> None:
-    e = sub.add_parser("emulate", help="run a local broker emulator (Alpaca) on 127.0.0.1 for development and CI")
-    e.add_argument("broker", choices=["alpaca"])
+    """``workbench emulate alpaca|tws ...``: the local broker emulators (127.0.0.1)."""
+
+    from workbench.emulators.tws.cli import add_parser as add_tws
+
+    emulate = sub.add_parser("emulate", help="run a local broker emulator (Alpaca, TWS) on 127.0.0.1 for development and CI")
+    brokers = emulate.add_subparsers(dest="emulator", required=True)
+    e = brokers.add_parser("alpaca", help="a local Alpaca (REST trading v2, market-data and trade_updates streams)")
     e.add_argument("--data", default="demo", help="'demo' (shipped SPY minute bars + quotes), a recording directory "
                    "or a bar file")
     e.add_argument("--speed", default="60", help="multiple of real time, or 'max' (default 60)")
@@ -28,6 +33,7 @@ def add_emulate_parser(sub: Any) -> None:
                    help="arm a fault at start, e.g. drop_stream:stream=trading,after=5 (repeatable)")
     e.add_argument("--all-hours", action="store_true", help="replay extended hours too")
     e.set_defaults(func=cmd_emulate)
+    add_tws(brokers)
 
 
 def _speed(text: str) -> float | None:

@@ -1,18 +1,64 @@
-"""Equity and P&L chart of a session: a plotly ``FigureWidget`` updated in place."""
+"""Equity and P&L chart of a session: a plotly ``FigureWidget`` updated in place.
+
+A ``FigureWidget``'s in-place updates travel as one-off messages to the views open at that moment;
+a page opened later asks the kernel for the widget's *state*, which plotly only fills in when the
+figure is displayed on its own. :func:`keep_state` copies the figure's current data and layout
+into that state after every update (without sending it), so a page opened at any time (a Voila
+page on a finished session, a notebook output re-rendered by JupyterLab) draws the whole figure.
+"""
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from workbench.widgets.base import Component
 from workbench.widgets.source import Snapshot
 
-__all__ = ["EquityChart", "figure_widget_class"]
+__all__ = ["CHART_TIMEZONE", "EquityChart", "figure_widget_class", "gap_breaks", "keep_state", "local_times"]
+
+CHART_TIMEZONE = "America/New_York"
+"""Time zone of the charts' time axes (the exchange's); named in the axis title."""
+
+GAP_SECONDS = 3600.0
+"""A gap between two points longer than this (s) is cut out of a time axis (nights, weekends)."""
+
+
+def keep_state(figure: go.FigureWidget) -> None:
+    """Make the widget state of ``figure`` equal its current data and layout, without sending it.
+
+    The state is what a newly opened view draws from; the views already open got the change as
+    plotly's own update message.
+    """
+    figure._trait_values["_widget_data"] = copy.deepcopy(figure._data)
+    figure._trait_values["_widget_layout"] = copy.deepcopy(figure._layout_obj._props)
+
+
+def local_times(ts: pd.Series, timezone: str = CHART_TIMEZONE) -> np.ndarray:
+    """tz-aware times as ISO strings in ``timezone`` without offset (plotly's widget serializer sends
+    datetime64 as plain numbers)."""
+    if not len(ts):
+        return np.array([], dtype=object)
+    return ts.dt.tz_convert(timezone).dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy()
+
+
+def gap_breaks(local: np.ndarray, gap_seconds: float = GAP_SECONDS, most: int = 60) -> list[dict[str, Any]]:
+    """Plotly ``rangebreaks`` cutting out every gap longer than ``gap_seconds`` between consecutive
+    points of ``local`` (sorted ISO strings, as :func:`local_times` gives); the newest ``most``."""
+    if len(local) < 2:
+        return []
+    t = pd.to_datetime(pd.Series(local)).to_numpy()
+    step = np.diff(t).astype("timedelta64[ns]").astype(np.int64) / 1e9
+    where = np.nonzero(step > gap_seconds)[0][-most:]
+    pad = np.timedelta64(1, "s")
+    return [{"bounds": [str(pd.Timestamp(t[i] + pad)), str(pd.Timestamp(t[i + 1] - pad))]} for i in where]
+
 
 _CLASSES: dict[str, type[go.FigureWidget]] = {}
 
@@ -34,12 +80,15 @@ class EquityChart(Component):
     """Equity (top) and P&L = realized + unrealized (bottom) from the journal's AccountState rows.
 
     The figure is created once; :meth:`update` replaces the traces' ``x``/``y`` inside one
-    ``batch_update`` when new rows arrived (at most ``ROW_LIMITS["equity"]`` points, the newest).
+    ``batch_update`` when new rows arrived (at most ``ROW_LIMITS["equity"]`` points, the newest)
+    and keeps the widget state equal to it (:func:`keep_state`). P&L is green above zero and red
+    below; times are New York time with nights and weekends cut out; amounts in the account's
+    currency (named on the axis).
 
     Parameters
     ----------
     height, width : int
-        Figure size in pixels (``width=None``: fill the container). Times are shown in UTC.
+        Figure size in pixels (``width=None``: fill the container).
     """
 
     title = "Equity and P&L"
@@ -51,12 +100,16 @@ class EquityChart(Component):
                                   line={"color": "#1f77b4", "shape": "hv"}), row=1, col=1)
         base.add_trace(go.Scatter(x=[], y=[], mode="lines", name="P&L", fill="tozeroy",
                                   line={"color": "#2ca02c", "shape": "hv"}), row=2, col=1)
+        base.add_trace(go.Scatter(x=[], y=[], mode="lines", name="P&L below zero", fill="tozeroy",
+                                  line={"color": "#c62828", "shape": "hv"}), row=2, col=1)
         base.update_layout(height=height, width=width, autosize=width is None, showlegend=False, uirevision="keep",
                            margin={"l": 60, "r": 10, "t": 10, "b": 30})
         base.update_xaxes(type="date")
-        base.update_yaxes(title_text="equity", row=1, col=1)
-        base.update_yaxes(title_text="P&L", row=2, col=1)
+        base.update_xaxes(title_text=f"time ({CHART_TIMEZONE})", row=2, col=1)
+        base.update_yaxes(title_text="equity (USD)", row=1, col=1)
+        base.update_yaxes(title_text="P&L (USD)", row=2, col=1)
         self.figure = figure_widget_class()(base)
+        keep_state(self.figure)
         self._shown: tuple[str, int, int] = ("", -1, -1)  # (session, rows, last seq) drawn
         self.children = (self.heading, self.figure)
 
@@ -66,11 +119,19 @@ class EquityChart(Component):
         if key == self._shown:
             return
         self._shown = key
-        # ISO strings: plotly's widget serializer would send datetime64 as plain numbers
-        x = eq["ts_event"].dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy() if len(eq) else np.array([], dtype=object)
+        x = local_times(eq["ts_event"])
         pnl = (eq["realized_pnl"].fillna(0.0) + eq["unrealized_pnl"].fillna(0.0)).to_numpy()
+        currency = str(eq["currency"].iloc[-1]) if len(eq) and "currency" in eq else "USD"
+        breaks = gap_breaks(x)
         with self.figure.batch_update():
             self.figure.data[0].x = x
             self.figure.data[0].y = eq["equity"].to_numpy()
             self.figure.data[1].x = x
-            self.figure.data[1].y = pnl
+            self.figure.data[1].y = np.maximum(pnl, 0.0)
+            self.figure.data[2].x = x
+            self.figure.data[2].y = np.minimum(pnl, 0.0)
+            self.figure.layout.xaxis.rangebreaks = breaks
+            self.figure.layout.xaxis2.rangebreaks = breaks
+            self.figure.layout.yaxis.title.text = f"equity ({currency})"
+            self.figure.layout.yaxis2.title.text = f"P&L ({currency})"
+        keep_state(self.figure)

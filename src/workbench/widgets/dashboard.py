@@ -25,9 +25,14 @@ from workbench.persistence import Journal
 from workbench.persistence.database import mask_url, normalize_url
 from workbench.widgets.charts import EquityChart
 from workbench.widgets.controls import Controls, OrderTicket
-from workbench.widgets.html import STYLE
+from workbench.widgets.html import STYLE, HtmlPane
+from workbench.widgets.performance import Performance
+from workbench.widgets.prices import PriceChart
+from workbench.widgets.scans import ScanPanel
 from workbench.widgets.serve import DEFAULT_JOURNAL_PATH, JOURNAL_ENV
+from workbench.widgets.sessions import session_rows, sessions_html
 from workbench.widgets.source import JournalView, Snapshot
+from workbench.widgets.state import StateBanner
 from workbench.widgets.status import Overview, RiskStatus, SystemHealth
 from workbench.widgets.tables import AlertsList, Blotter, LogView, PositionsTable, SignalsTable
 
@@ -51,8 +56,10 @@ def _missing_sqlite_file(url: str) -> Path | None:
 
 
 class Dashboard(widgets.VBox):
-    """Session picker, overview, chart, positions, orders and fills, signals, risk, alerts,
-    system health, event log, controls and order ticket, on one page.
+    """The ops cockpit on one page: state banner, overview cards, equity chart and positions on the
+    first screen; then controls, price chart, orders and fills, risk limits, performance (round
+    trips, daily P&L, per symbol), alerts, system health, signals, order ticket, event log, and
+    the session list (pick one; a finished session opens as a post-mortem with the same panels).
 
     Parameters
     ----------
@@ -88,24 +95,31 @@ class Dashboard(widgets.VBox):
         self.poll = float(poll)
         self._shown_seq = -1
         self._shown_session: str | None = None
-        self.sessions_every = 5.0
+        self.sessions_every = 2.0
+        self.session_limit = 20
+        self._labels: tuple = ()
+        self._deferred_due = False
         self._sessions_read = -1e9
         self._refreshing = False
         self.last_refresh_seconds = 0.0
-        self.picker = widgets.Dropdown(options=[], description="session", layout=widgets.Layout(width="460px"))
+        self.picker = widgets.Dropdown(options=[], description="session", layout=widgets.Layout(width="520px"))
+        self.picker.add_class("wb-session-picker")
         self.picker.observe(self._on_pick, names="value")
         self.clock = widgets.HTML("", layout=widgets.Layout(margin="0 0 0 12px"))
         self.message = widgets.HTML("")
+        self.session_list = HtmlPane()
         self.view: JournalView | None = None
         self.components: list[Any] = []
         self.body = widgets.VBox([])
         super().__init__([widgets.HTML(STYLE), widgets.HBox([self.picker, self.clock]), self.message, self.body])
+        self.add_class("wb-dashboard")
         self.refresh()
 
     # ------------------------------------------------------------------------------ layout
     def _build(self, view: JournalView) -> None:
+        self.banner = StateBanner(view)
         self.overview = Overview(view)
-        self.chart = EquityChart(view, width=640)
+        self.chart = EquityChart(view, width=660)
         self.positions = PositionsTable(view)
         self.blotter = Blotter(view)
         self.signals = SignalsTable(view)
@@ -115,18 +129,29 @@ class Dashboard(widgets.VBox):
         self.log_view = LogView(view)
         self.controls = Controls(view)
         self.ticket = OrderTicket(view)
-        self.components = [self.overview, self.chart, self.positions, self.blotter, self.signals, self.risk,
-                           self.alerts, self.health, self.log_view, self.controls, self.ticket]
-        half = widgets.Layout(width="50%", padding="0 8px 0 0")
+        self.prices = PriceChart(view, width=660)
+        self.performance = Performance(view)
+        self.scans = ScanPanel(view)
+        self.components = [self.banner, self.overview, self.chart, self.positions, self.blotter, self.signals,
+                           self.risk, self.alerts, self.health, self.log_view, self.controls, self.ticket,
+                           self.prices, self.performance, self.scans]
+
+        def half(*children: Any) -> widgets.Box:
+            return widgets.VBox(list(children), layout=widgets.Layout(width="50%", padding="0 8px 0 0"))
+
         self.body.children = (
+            self.banner,
             self.overview,
-            widgets.HBox([widgets.Box([self.chart], layout=half), widgets.Box([self.positions], layout=half)]),
-            self.controls,
+            widgets.HBox([half(self.chart), half(self.positions, self.controls)]),
+            widgets.HBox([half(self.prices), half(self.risk)]),
             self.blotter,
-            widgets.HBox([widgets.Box([self.risk], layout=half), widgets.Box([self.alerts], layout=half)]),
-            widgets.HBox([widgets.Box([self.health], layout=half), widgets.Box([self.signals], layout=half)]),
-            self.ticket,
+            self.performance,
+            widgets.HBox([half(self.health), half(self.alerts)]),
+            widgets.HBox([half(self.signals), half(self.ticket)]),
+            self.scans,
             self.log_view,
+            widgets.HTML("<div class='wb-title'>Sessions</div>"),
+            self.session_list,
         )
 
     def _open(self) -> JournalView | None:
@@ -146,15 +171,23 @@ class Dashboard(widgets.VBox):
 
     # ------------------------------------------------------------------------------ sessions
     def _sync_sessions(self, view: JournalView) -> None:
-        frame = view.sessions()
+        frame = session_rows(view.journal, limit=self.session_limit)
         ids = tuple(frame["session_id"]) if len(frame) else ()
-        if ids != self._session_ids:
+        labels = tuple((f"{r.session_id}  [{r.mode}, {r.state}]", r.session_id) for r in frame.itertuples())
+        if labels != self._labels:  # ids, or a session's state, changed
+            self._labels = labels
             self._session_ids = ids
-            labels = [(f"{r.session_id}  [{r.mode}, {r.status}]", r.session_id) for r in frame.itertuples()]
             current = self.picker.value
-            self.picker.options = labels
             wanted = self._wanted if self._wanted in ids else (current if current in ids else (ids[0] if ids else None))
-            self.picker.value = wanted
+            self._refreshing, was = True, self._refreshing
+            try:
+                self.picker.options = labels
+                self.picker.value = wanted
+            finally:
+                self._refreshing = was
+            if wanted != current and self.view is not None:
+                self.view.session_id = wanted
+        self.session_list.show(sessions_html(frame, self.picker.value))
         if not ids:
             self.message.value = "<span class='wb-warn'>the journal has no session yet</span>"
 
@@ -181,6 +214,9 @@ class Dashboard(widgets.VBox):
             raise ValueError(f"session_id {session_id!r} is not in journal {mask_url(self.url)}")
         self._wanted = session_id
         self.picker.value = session_id
+        if self.view.session_id != session_id:
+            self.view.session_id = session_id
+            self.refresh()
 
     # ------------------------------------------------------------------------------ refresh
     def refresh(self) -> Snapshot | None:
@@ -207,9 +243,19 @@ class Dashboard(widgets.VBox):
             self._shown_seq = snap.health.last_seq
             everything = snap.changed or self.view.live is not None or self._shown_session != snap.session_id
             self._shown_session = snap.session_id
+            first = self.refresh_count == 0
             for component in self.components:
+                if getattr(component, "deferred", False):
+                    if first:  # the page shows without it; the next refresh (the timer's) draws it
+                        self._deferred_due = True
+                        continue
+                    if self._deferred_due:
+                        component.update(snap)
+                        continue
                 if everything or component.volatile:
                     component.update(snap)
+            if not first:
+                self._deferred_due = False
             if self.message.value:
                 self.message.value = ""
         except Exception as exc:  # keep the page alive; show what went wrong

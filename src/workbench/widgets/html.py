@@ -33,6 +33,27 @@ STYLE = """
 .wb-ok {color: #1a7f37; font-weight: 600;} .wb-bad {color: #c62828; font-weight: 600;}
 .wb-warn {color: #b26a00; font-weight: 600;}
 .wb-title {font-weight: 600; font-size: 14px; margin: 6px 0 2px 0;}
+.wb-banner {color: #fff; padding: 8px 14px; border-radius: 4px; margin: 4px 0 8px 0;}
+.wb-banner-main {font-size: 15px;} .wb-state {font-size: 22px; font-weight: 700; letter-spacing: 1px;
+  margin-right: 12px;}
+.wb-banner-details {margin-left: 14px;} .wb-banner-info {font-size: 12px; margin-top: 4px; opacity: 0.95;}
+.wb-link {padding: 0 6px; border-radius: 3px; background: rgba(255,255,255,0.2);}
+.wb-link-down {background: #000; color: #ff8a80; font-weight: 700;}
+.wb-limit {display: flex; align-items: center; gap: 8px; font-size: 12px; margin: 2px 0;}
+.wb-limit-rule {width: 210px;} .wb-limit-text {white-space: nowrap;}
+.wb-limit-bar {display: inline-block; width: 180px; height: 10px; background: #eee; border-radius: 3px;
+  overflow: hidden;}
+.wb-limit-fill {display: block; height: 100%;}
+.wb-note, .wb-denials {font-size: 12px; color: #666; margin: 2px 0;}
+.wb-current {background: #e3f2fd;}
+.wb-setup th {width: 140px;}
+/* the page prints and captures whole: Voila's lab shell scrolls inside fixed-height panels; make
+   them plain blocks so the document itself grows and scrolls */
+html, body {height: auto !important; overflow: visible !important;}
+#main, #jp-main-content-panel, #rendered_cells {position: static !important; height: auto !important;
+  width: auto !important; overflow: visible !important; contain: none !important;}
+@media print {.wb-banner {-webkit-print-color-adjust: exact; print-color-adjust: exact;}
+  .widget-button, .jupyter-button {display: none;}}
 </style>
 """
 """Stylesheet shown once by the dashboard (the classes used below)."""

@@ -33,10 +33,20 @@ JOURNAL_ENV = "WORKBENCH_JOURNAL"
 DEFAULT_JOURNAL_PATH = "./workbench_data/journal.sqlite"
 """Journal used when :data:`JOURNAL_ENV` is not set (the CLI's default)."""
 
-__all__ = ["DashboardServer", "absolute_journal_url", "add_dashboard_parser", "dashboard_notebook", "main", "prepare_dashboard",
-           "run_dashboard", "serve_dashboard"]
+__all__ = ["DashboardServer", "absolute_journal_url", "add_dashboard_parser", "dashboard_notebook", "main",
+           "prepare_dashboard", "run_dashboard", "serve_dashboard", "wait_listening"]
 
 HOST = "127.0.0.1"
+
+TEMPLATE = "workbench"
+"""Voila template of the dashboard (``widgets/share/voila/templates/workbench``): Voila's ``lab``
+template without the icon-font stylesheets it would load from a CDN."""
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent / "share"
+"""Jupyter data directory holding :data:`TEMPLATE` (prepended to ``$JUPYTER_PATH`` for Voila)."""
+
+READY_TIMEOUT = 120.0
+"""Seconds :func:`serve_dashboard` waits for Voila to accept connections before giving up."""
 
 TOKEN_ENV = "JUPYTER_TOKEN"
 """Environment variable passing the access token to Voila's identity provider (not on the command line)."""
@@ -143,6 +153,7 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
     else:
         env.pop("WORKBENCH_SESSION", None)
     env[DASHBOARD_KERNEL_ENV] = "1"
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     # the token goes through the environment (readable only by this user), never the command line (``ps``)
     env[TOKEN_ENV] = token
     bundle = plotly_bundle_dir()
@@ -159,6 +170,7 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         "--Voila.auto_token=True",  # the identity provider reads $JUPYTER_TOKEN
         "--Voila.identity_provider_class=workbench.widgets.auth.TokenOnlyIdentityProvider",
         "--show_tracebacks=False",
+        f"--template={TEMPLATE}",
         "--VoilaExecutor.show_tracebacks=False",
         # plotly >= 6 renders FigureWidget through anywidget: its old JupyterLab extension (4.7 MB) is unused
         "--VoilaConfiguration.extension_denylist=jupyterlab-plotly",
@@ -173,21 +185,28 @@ def serve_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int
                     notebook: str | os.PathLike[str] | None = None, session_id: str | None = None) -> int:
     """Serve the ops dashboard with Voila until interrupted; return Voila's exit code.
 
-    Prints the URL (with its token) first. Parameters as :func:`prepare_dashboard`;
-    ``open_browser`` opens the URL in the default browser.
+    Prints the URL (with its token) once Voila accepts connections on the port, so the first
+    request to it succeeds. Parameters as :func:`prepare_dashboard`; ``open_browser`` opens the
+    URL in the default browser.
     """
     server = prepare_dashboard(journal_url, port, token, notebook=notebook, session_id=session_id)
     from workbench.persistence.database import mask_url
 
     print(f"workbench dashboard: journal {mask_url(server.journal_url)}", flush=True)
-    print(f"workbench dashboard: open {server.url}", flush=True)
     process = subprocess.Popen(server.argv, env=server.env)
     if threading.current_thread() is threading.main_thread():
         # a SIGTERM to this process stops Voila too (it would otherwise outlive us)
         signal.signal(signal.SIGTERM, lambda *_: process.terminate())
-    if open_browser:
-        webbrowser.open(server.url)
     try:
+        if not wait_listening(server.port, process, READY_TIMEOUT):
+            if process.poll() is None:
+                print(f"workbench dashboard: Voila did not listen on port {server.port} within "
+                      f"{READY_TIMEOUT:g} s", file=sys.stderr, flush=True)
+                process.terminate()
+            return process.wait() or 1
+        print(f"workbench dashboard: open {server.url}", flush=True)
+        if open_browser:
+            webbrowser.open(server.url)
         return process.wait()
     except KeyboardInterrupt:
         process.terminate()
@@ -196,6 +215,24 @@ def serve_dashboard(journal_url: str | os.PathLike[str] | None = None, port: int
         except subprocess.TimeoutExpired:
             process.kill()
             return process.wait()
+
+
+def wait_listening(port: int, process: subprocess.Popen | None = None, timeout: float = READY_TIMEOUT,
+                   host: str = HOST) -> bool:
+    """Poll until ``host:port`` accepts a TCP connection (True), ``process`` exits or ``timeout``
+    seconds pass (False). Polls every 50 ms on the calling thread (the CLI's; no event loop)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return True
+        threading.Event().wait(0.05)
+    return False
 
 
 def add_dashboard_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -31,6 +31,7 @@ __all__ = ["HEALTH_WINDOW_SECONDS", "ROW_LIMITS", "Health", "JournalView", "Snap
 
 ROW_LIMITS: dict[str, int] = {
     "orders": 200,
+    "denied": 50,
     "fills": 200,
     "equity": 5000,
     "signals": 100,
@@ -45,6 +46,15 @@ HEALTH_WINDOW_SECONDS = 10.0
 """Window (s) over which :attr:`Health.event_rate` counts journaled events."""
 
 _CONNECTION = "ConnectionStatusChanged"
+CONNECTION_EVENTS = 200
+"""Newest ConnectionStatusChanged events read for the connection states and reconnect counts."""
+DAY_TIMEZONE = "America/New_York"
+"""Time zone whose calendar day defines "today" (the exchange's)."""
+
+
+def _day(ts: pd.Timestamp | None) -> str:
+    return "" if ts is None else ts.tz_convert(DAY_TIMEZONE).strftime("%Y-%m-%d")
+
 _MAX_LATENCY_MS = 3_600_000.0  # a larger ts_written - ts_event gap means replayed (historical) event times
 
 LOG_CATEGORIES: dict[str, tuple[str, ...] | None] = {
@@ -86,6 +96,11 @@ class Health:
     connections : dict[str, tuple[bool, str, pd.Timestamp]]
         Latest ConnectionStatusChanged per component (e.g. ``"feed"``, ``"broker"``):
         ``(connected, detail, when)``.
+    reconnects : dict[str, int]
+        Per component, how many times it came back up after being down (among the newest
+        :data:`CONNECTION_EVENTS` ConnectionStatusChanged events).
+    last_event_time : pd.Timestamp | None
+        ``ts_event`` of the newest event (the session's data time), tz-aware UTC.
     """
 
     last_seq: int = 0
@@ -95,6 +110,8 @@ class Health:
     heartbeat_age: float | None = None
     owner: str = ""
     connections: dict[str, tuple[bool, str, pd.Timestamp]] = field(default_factory=dict)
+    reconnects: dict[str, int] = field(default_factory=dict)
+    last_event_time: pd.Timestamp | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +123,12 @@ class Snapshot:
     the running engine's positions frame (with marks and unrealized P&L) when a live session
     object was given, else None. ``log`` has columns ``seq``, ``ts_event``, ``type``, ``summary``
     (newest first). ``trading_state`` is ``(state, reason)`` of the latest TradingStateChanged
-(``("ACTIVE", "")`` when there is none). ``changed`` is False when no event was appended since the previous snapshot.
+(``("ACTIVE", "")`` when there is none); ``trading_state_since`` / ``trading_state_seq`` are its
+    time and seq (None when there is none), ``trading_state_by`` the source of the command being
+    carried out when it changed (``""``: a risk rule or the engine). ``changed`` is False when no event was appended since
+    the previous snapshot. ``stop_reason`` is the reason of the latest SessionStopped (``""``).
+    ``counts_today`` counts ``orders`` created, ``fills``, ``rejections`` (REJECTED orders) and
+    ``denials`` (DENIED orders) on ``day``, the New York calendar day of the session's data time.
     """
 
     session_id: str
@@ -124,6 +146,17 @@ class Snapshot:
     trading_state: tuple[str, str] = ("ACTIVE", "")
     live_positions: pd.DataFrame | None = None
     changed: bool = True
+    trading_state_since: pd.Timestamp | None = None
+    trading_state_seq: int | None = None
+    trading_state_by: str = ""
+    stop_reason: str = ""
+    counts_today: dict[str, int] = field(default_factory=dict)
+    day: str = ""
+
+    @property
+    def data_time(self) -> pd.Timestamp | None:
+        """``ts_event`` of the session's newest event (tz-aware UTC), None without events."""
+        return self.health.last_event_time
     ts_taken: pd.Timestamp = field(default_factory=lambda: pd.Timestamp.now(tz="UTC"))
 
 
@@ -232,7 +265,7 @@ class JournalView:
         health = self._health(sid, session)
         cached = self._cache
         if cached is None:
-            stale = set(_FRAMES) | {"commands", "log", "trading_state"}
+            stale = set(_FRAMES) | {"commands", "log", "trading_state", "counts", "stop_reason"}
         elif cached.health.last_seq == last_seq:
             stale = set()
         else:
@@ -250,7 +283,15 @@ class JournalView:
         if "log" in stale:
             values["log"] = self._log(sid)
         if "trading_state" in stale:
-            values["trading_state"] = self._trading_state(sid)
+            values["trading_state"], values["trading_state_since"], values["trading_state_seq"] = (
+                self._trading_state(sid))
+            values["trading_state_by"] = self._state_changed_by(sid, values["trading_state_seq"])
+        day = _day(health.last_event_time)
+        if "counts" in stale or cached is None or cached.day != day:
+            values["counts_today"] = self._counts(sid, health.last_event_time)
+            values["day"] = day
+        if "stop_reason" in stale:
+            values["stop_reason"] = self._stop_reason(sid)
         common = {"session": session, "health": health, "live_positions": self._live_positions(),
                   "changed": bool(stale - {"commands"}), "ts_taken": pd.Timestamp.now(tz="UTC")}
         if cached is None:
@@ -273,16 +314,61 @@ class JournalView:
                 stale.add(name)
         return stale
 
-    def _trading_state(self, sid: str) -> tuple[str, str]:
+    def _trading_state(self, sid: str) -> tuple[tuple[str, str], pd.Timestamp | None, int | None]:
         r = t.risk_events.c
         with self.journal.engine.connect() as conn:
             row = conn.execute(
-                sa.select(r.state, r.message)
+                sa.select(r.state, r.message, r.ts_event, r.seq)
                 .where(r.session_id == sid, r.kind == "trading_state")
                 .order_by(r.seq.desc())
                 .limit(1)
             ).first()
-        return ("ACTIVE", "") if row is None else (str(row.state), str(row.message))
+        if row is None:
+            return ("ACTIVE", ""), None, None
+        return (str(row.state), str(row.message)), pd.Timestamp(int(row.ts_event), unit="ns", tz="UTC"), int(row.seq)
+
+    def _state_changed_by(self, sid: str, seq: int | None) -> str:
+        """``"<source> (command #<id>)"`` when the trading-state change at ``seq`` happened while a
+        command was being carried out (its CommandReceived is the newest before ``seq`` and was not
+        acknowledged before it), else ``""`` (a risk rule or the engine itself)."""
+        if seq is None:
+            return ""
+        e = t.events.c
+        with self.journal.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(e.type, e.payload).where(
+                    e.session_id == sid, e.seq < seq, e.type.in_(("CommandReceived", "CommandAcknowledged")))
+                .order_by(e.seq.desc()).limit(1)
+            ).all()
+        if not rows or rows[0].type != "CommandReceived":
+            return ""
+        received = self.journal.codec.loads(rows[0].payload)
+        return f"{received.source or 'command'} ({received.name} command #{received.command_id})"
+
+    def _stop_reason(self, sid: str) -> str:
+        e = t.events.c
+        with self.journal.engine.connect() as conn:
+            payload = conn.execute(
+                sa.select(e.payload).where(e.session_id == sid, e.type == "SessionStopped")
+                .order_by(e.seq.desc()).limit(1)
+            ).scalar()
+        return "" if payload is None else str(getattr(self.journal.codec.loads(payload), "reason", ""))
+
+    def _counts(self, sid: str, data_time: pd.Timestamp | None) -> dict[str, int]:
+        """Orders created, fills, rejections and denials on the New York day of ``data_time``."""
+        if data_time is None:
+            return {"orders": 0, "fills": 0, "rejections": 0, "denials": 0}
+        start = data_time.tz_convert(DAY_TIMEZONE).normalize().tz_convert("UTC").value
+        o, f = t.orders.c, t.fills.c
+        with self.journal.engine.connect() as conn:
+            by_status = dict(conn.execute(
+                sa.select(o.status, sa.func.count()).where(o.session_id == sid, o.ts_init >= start).group_by(o.status)
+            ).all())
+            fills = conn.execute(
+                sa.select(sa.func.count()).where(f.session_id == sid, f.ts_event >= start)
+            ).scalar_one()
+        return {"orders": int(sum(by_status.values())), "fills": int(fills),
+                "rejections": int(by_status.get("REJECTED", 0)), "denials": int(by_status.get("DENIED", 0))}
 
     def _live_positions(self) -> pd.DataFrame | None:
         engine = getattr(self.live, "engine", None)
@@ -306,15 +392,19 @@ class JournalView:
                 sa.select(e.seq, e.type, e.payload)
                 .where(e.session_id == sid, e.type == _CONNECTION)
                 .order_by(e.seq.desc())
-                .limit(20)
+                .limit(CONNECTION_EVENTS)
             ).all()
         connections: dict[str, tuple[bool, str, pd.Timestamp]] = {}
-        for _, _, payload in links:
+        reconnects: dict[str, int] = {}
+        was_up: dict[str, bool] = {}
+        for _, _, payload in reversed(links):  # oldest first
             event = self.journal.codec.loads(payload)
-            if event.component not in connections:
-                connections[event.component] = (
-                    bool(event.connected), event.detail, pd.Timestamp(event.ts_event, unit="ns", tz="UTC"),
-                )
+            name, up = event.component, bool(event.connected)
+            if up and was_up.get(name) is False:
+                reconnects[name] = reconnects.get(name, 0) + 1
+            was_up[name] = up
+            reconnects.setdefault(name, 0)
+            connections[name] = (up, event.detail, pd.Timestamp(event.ts_event, unit="ns", tz="UTC"))
         heartbeat = session.get("ts_heartbeat")
         owner = ""
         if session.get("owner_pid") is not None:
@@ -331,6 +421,8 @@ class JournalView:
             heartbeat_age=None if heartbeat is None else max(0.0, (now - heartbeat) / 1e9),
             owner=owner,
             connections=connections,
+            reconnects=reconnects,
+            last_event_time=None if newest is None else pd.Timestamp(int(newest.ts_event), unit="ns", tz="UTC"),
         )
 
     def _log(self, sid: str) -> pd.DataFrame:
@@ -351,14 +443,33 @@ class JournalView:
         )
 
 
-def _tail(frame: pd.DataFrame, n: int) -> pd.DataFrame:
-    return frame.iloc[-n:] if len(frame) > n else frame
-
-
 _ORDER_TYPES = frozenset(LOG_CATEGORIES["orders"] or ())
+
+
+def _orders(j: Journal, sid: str) -> pd.DataFrame:
+    """The newest ``ROW_LIMITS["orders"]`` orders that were not denied plus the newest
+    ``ROW_LIMITS["denied"]`` denied ones, by ``ts_init``: a flood of denials (a halted strategy)
+    cannot push the real trades out of the blotter."""
+    from workbench.persistence import queries
+
+    o = t.orders
+    frames = []
+    for where, limit in ((o.c.status != "DENIED", ROW_LIMITS["orders"]), (o.c.status == "DENIED", ROW_LIMITS["denied"])):
+        query = _ORDERS_QUERY.where(o.c.session_id == sid, where).order_by(
+            o.c.ts_init.desc(), o.c.order_id.desc()).limit(limit)
+        frames.append(queries.frame(j.engine, "the journal", query))
+    both = [f for f in frames if len(f)]
+    if not both:
+        return frames[0]
+    return pd.concat(both, ignore_index=True).sort_values(["ts_init", "order_id"], kind="stable").reset_index(drop=True)
+
+
+_ORDERS_QUERY = sa.select(t.orders)
+
+
 _FRAMES: dict[str, Any] = {
     "positions": lambda j, sid: j.positions(sid),
-    "orders": lambda j, sid: _tail(j.orders(sid), ROW_LIMITS["orders"]),
+    "orders": lambda j, sid: _orders(j, sid),
     "fills": lambda j, sid: j.fills(sid, limit=ROW_LIMITS["fills"]),
     "equity": lambda j, sid: j.equity(sid, limit=ROW_LIMITS["equity"]),
     "signals": lambda j, sid: j.signals(sid, limit=ROW_LIMITS["signals"]),
@@ -376,6 +487,8 @@ _CHANGED_BY: dict[str, frozenset[str]] = {
     "risk_events": frozenset({"RiskEvent", "OrderDenied", "TradingStateChanged"}),
     "alerts": frozenset({"AlertRaised"}),
     "trading_state": frozenset({"TradingStateChanged"}),
+    "counts": _ORDER_TYPES,
+    "stop_reason": frozenset({"SessionStopped", "SessionStarted"}),
     "commands": frozenset({"CommandReceived", "CommandAcknowledged"}),
 }
 """Event types whose arrival makes each part of a snapshot stale."""

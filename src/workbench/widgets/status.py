@@ -10,6 +10,7 @@ import pandas as pd
 
 from workbench.widgets.base import Component
 from workbench.widgets.html import HtmlPane, money, number, stat_cards, table_html, timestamp
+from workbench.widgets.limits import configured_limits, limit_bars_html
 from workbench.widgets.source import Snapshot
 from workbench.widgets.tables import FORMATS, positions_rows
 
@@ -125,7 +126,10 @@ def limits_used(snapshot: Snapshot, live: Any = None) -> pd.DataFrame:
 
 
 class RiskStatus(Component):
-    """Trading state (ACTIVE / REDUCE_ONLY / HALTED and why), limits used, recent risk events."""
+    """Trading state (ACTIVE / REDUCE_ONLY / HALTED and why), the configured limits with how much of
+    each is used (bars, :func:`~workbench.widgets.limits.configured_limits`; the rules that fired
+    when the session has no journaled risk configuration), and recent risk events. Order denials
+    are counted in one line, not listed (a halted strategy would otherwise hide every other event)."""
 
     title = "Risk"
 
@@ -145,13 +149,25 @@ class RiskStatus(Component):
         tone = {"ACTIVE": "wb-ok", "HALTED": "wb-bad"}.get(state, "wb-warn")
         why = f" ({reason})" if reason else ""
         self.state.show(f"<div class='wb-trading-state'>trading: <span class='{tone}'>{state}</span>{why}</div>")
-        limits = limits_used(snapshot, self.view.live)
-        self.limits.show(table_html(limits, "limits", ("rule", "value", "limit", "used_percent", "ts_event"),
-                                    {**FORMATS, "used_percent": lambda v: number(v, 1) + " %"},
-                                    empty="no limit readings yet"))
-        events = snapshot.risk_events.iloc[::-1].head(self.rows)
-        self.events.show(table_html(events, "risk-events", ("ts_event", "kind", "rule", "action", "symbol",
-                                                             "message"), FORMATS, empty="no risk events"))
+        configured = configured_limits(snapshot)
+        if configured is not None:
+            self.limits.show(limit_bars_html(configured))
+        else:
+            limits = limits_used(snapshot, self.view.live)
+            self.limits.show(
+                "<div class='wb-note'>no risk configuration journaled with this session; rules that fired:</div>"
+                + table_html(limits, "limits", ("rule", "value", "limit", "used_percent", "ts_event"),
+                             {**FORMATS, "used_percent": lambda v: number(v, 1) + " %"}, empty="no limit readings yet"))
+        ev = snapshot.risk_events
+        denied = ev["kind"].eq("order_denied") if len(ev) and "kind" in ev else pd.Series(False, index=ev.index)
+        events = ev[~denied].iloc[::-1].head(self.rows)
+        note = ""
+        if denied.any():
+            last = ev[denied].iloc[-1]
+            note = (f"<div class='wb-denials'>{int(denied.sum())} order denials among the latest risk events; "
+                    f"latest: {escape(str(last['message']))}</div>")
+        self.events.show(note + table_html(events, "risk-events", ("ts_event", "kind", "rule", "action", "symbol",
+                                                                    "message"), FORMATS, empty="no risk events"))
 
 
 def _age(seconds: float | None) -> str:
@@ -192,11 +208,15 @@ class SystemHealth(Component):
             ("latency", "journal latency", "-" if h.latency_ms is None else f"{h.latency_ms:,.0f} ms"),
             ("last-seq", "last seq", str(h.last_seq)),
         ]) + (f"<div class='wb-owner'>{escape(h.owner)}</div>" if h.owner else ""))
+        now = h.last_event_time or snapshot.ts_taken  # data time: replays stamp historical times
         rows = pd.DataFrame(
-            [(name, "connected" if ok else "DISCONNECTED", detail, when) for name, (ok, detail, when) in
+            [(name, "connected" if ok else "DISCONNECTED", detail, when, h.reconnects.get(name, 0),
+              _age(max(0.0, (now - when).total_seconds()))) for name, (ok, detail, when) in
              sorted(h.connections.items())],
-            columns=["component", "status", "detail", "ts_event"],
+            columns=["component", "status", "detail", "ts_event", "reconnects", "age"],
         )
-        self.links.show(table_html(rows, "connections", ("component", "status", "detail", "ts_event"),
-                                   {"ts_event": timestamp}, empty="no connection events",
+        self.links.show(table_html(rows, "connections", {"component": "component", "status": "status",
+                                                         "detail": "detail", "ts_event": "since",
+                                                         "reconnects": "reconnects", "age": "age (data time)"},
+                                   {"ts_event": timestamp, "reconnects": str}, empty="no connection events",
                                    row_class=lambda r: "wb-ok" if r["status"] == "connected" else "wb-bad"))

@@ -11,7 +11,18 @@ from workbench.widgets.base import Component
 from workbench.widgets.html import HtmlPane, money, number, quantity, table_html, timestamp
 from workbench.widgets.source import LOG_CATEGORIES, Snapshot
 
-__all__ = ["AlertsList", "Blotter", "LogView", "PositionsTable", "SignalsTable", "positions_rows"]
+__all__ = ["BLOTTER_FILTERS", "AlertsList", "Blotter", "LogView", "PositionsTable", "SignalsTable", "blotter_orders",
+           "positions_rows"]
+
+MANUAL_STRATEGY_IDS = frozenset({"manual", "ticket"})
+"""``strategy_id`` values of orders entered by hand (order ticket, ``ctl submit_order``)."""
+OPERATOR_TAGS = frozenset({"manual", "ticket", "flatten", "kill_switch"})
+"""``tag`` values of orders created by an operator's command (ticket, flatten, force exit, kill switch)."""
+
+BLOTTER_FILTERS = ("trades", "strategy", "manual", "denied", "all")
+"""Blotter views: ``trades`` = every order the risk engine let through (default), ``strategy`` = the
+strategies' orders that were not denied, ``manual`` = orders from operator commands, ``denied``,
+``all``."""
 
 _PRICE = {"avg_price": number, "last_price": number, "price": number, "limit_price": number,
           "stop_price": number, "avg_fill_price": number, "entry": number, "target": number, "stop": number}
@@ -64,8 +75,30 @@ class PositionsTable(Component):
                                    empty="no open positions"))
 
 
+def blotter_orders(orders: pd.DataFrame, view: str = "trades") -> pd.DataFrame:
+    """The orders of one blotter view (:data:`BLOTTER_FILTERS`), in the frame's order.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``view``.
+    """
+    if view not in BLOTTER_FILTERS:
+        raise ValueError(f"blotter view must be one of {BLOTTER_FILTERS}, got {view!r}")
+    if view == "all" or not len(orders):
+        return orders
+    denied = orders["status"].eq("DENIED")
+    manual = orders["strategy_id"].isin(MANUAL_STRATEGY_IDS) | orders["tag"].isin(OPERATOR_TAGS) \
+        if "strategy_id" in orders else pd.Series(False, index=orders.index)
+    keep = {"trades": ~denied, "strategy": ~denied & ~manual, "manual": manual, "denied": denied}[view]
+    return orders[keep]
+
+
 class Blotter(Component):
     """Orders (open first, then the newest closed ones) and the latest fills, newest first.
+
+    A toggle picks the view (:data:`BLOTTER_FILTERS`; default ``trades``: denied orders are left
+    out, so a halted strategy's denials cannot hide the real trades; ``denied`` lists them).
 
     Parameters
     ----------
@@ -82,19 +115,33 @@ class Blotter(Component):
     def __init__(self, *args: Any, rows: int = 15, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rows = rows
+        self.filter = widgets.ToggleButtons(options=list(BLOTTER_FILTERS), value="trades",
+                                            style={"button_width": "80px"}, tooltips=[
+                                                "orders the risk engine let through", "the strategies' orders",
+                                                "operator orders (ticket, flatten, force exit, kill switch)",
+                                                "orders the risk engine denied", "every order"])
+        self.filter.add_class("wb-blotter-filter")
+        self.filter.observe(lambda _c: self._redraw(), names="value")
         self.orders = HtmlPane()
         self.fills = HtmlPane()
-        self.children = (self.heading, widgets.HTML("<i>orders</i>"), self.orders, widgets.HTML("<i>fills</i>"),
-                         self.fills)
+        self._last: Snapshot | None = None
+        self.children = (self.heading, self.filter, widgets.HTML("<i>orders</i>"), self.orders,
+                         widgets.HTML("<i>fills</i>"), self.fills)
+
+    def _redraw(self) -> None:
+        if self._last is not None:
+            self.update(self._last)
 
     def update(self, snapshot: Snapshot) -> None:
-        orders = snapshot.orders
+        self._last = snapshot
+        orders = blotter_orders(snapshot.orders, self.filter.value)
         if len(orders):
             closed = orders["status"].isin(["FILLED", "CANCELED", "DENIED", "REJECTED", "EXPIRED"])
             shown = pd.concat([orders[~closed].iloc[::-1], orders[closed].iloc[::-1]]).head(self.rows)
         else:
             shown = orders
-        self.orders.show(table_html(shown, "orders", self.order_columns, FORMATS, empty="no orders"))
+        self.orders.show(table_html(shown, "orders", self.order_columns, FORMATS, empty="no orders",
+                                    row_class=lambda r: f"wb-order-{str(r.get('status', '')).lower()}"))
         fills = snapshot.fills.iloc[::-1].head(self.rows)
         self.fills.show(table_html(fills, "fills", self.fill_columns, FORMATS, empty="no fills"))
 
@@ -148,11 +195,25 @@ class LogView(Component):
         self.category = widgets.Dropdown(options=list(LOG_CATEGORIES), value="all", description="show",
                                          layout=widgets.Layout(width="220px"))
         self.category.observe(self._on_category, names="value")
-        self.table = HtmlPane(layout=widgets.Layout(max_height="320px", overflow="auto"))
-        self.children = (self.heading, self.category, self.table)
+        self.hide_account = widgets.Checkbox(value=True, description="hide AccountState", indent=False)
+        self.hide_account.add_class("wb-hide-account")
+        self.hide_account.observe(self._on_category, names="value")
+        self.table = HtmlPane()  # no inner scroll box: the page prints and captures whole
+        self.children = (self.heading, widgets.HBox([self.category, self.hide_account]), self.table)
+        self.view.set_log_types(self.types())
 
-    def _on_category(self, change: dict[str, Any]) -> None:
-        self.view.set_log_types(LOG_CATEGORIES[change["new"]])
+    def types(self) -> tuple[str, ...] | None:
+        """Event types shown: the category's, without AccountState when it is hidden (None: all)."""
+        chosen = LOG_CATEGORIES[self.category.value]
+        if not self.hide_account.value:
+            return chosen
+        from workbench.model.events import EVENT_TYPES
+
+        names = chosen if chosen is not None else tuple(t.__name__ for t in EVENT_TYPES)
+        return tuple(n for n in names if n != "AccountState")
+
+    def _on_category(self, _change: dict[str, Any]) -> None:
+        self.view.set_log_types(self.types())
         self.refresh()
 
     def update(self, snapshot: Snapshot) -> None:
