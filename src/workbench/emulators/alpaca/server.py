@@ -86,6 +86,7 @@ class AlpacaEmulator:
         self.rate_limited = 0
         self.trade_seq = 0
         self.restarts = 0
+        self.bars_page_size = 10_000  # bars per /v2/stocks/bars page (Alpaca's maximum); lower it to test paging
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._serve_task: asyncio.Task[None] | None = None
