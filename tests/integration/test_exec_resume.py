@@ -5,6 +5,7 @@ as an uninterrupted run: no child lost, none sent twice."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,8 @@ async def test_a_killed_session_resumes_its_algorithm(tmp_path: Path) -> None:
         if algo is not None and len(algo.children) >= 3:
             break
     task.cancel()  # the process dies here: nothing after the last commit is kept
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await task
-    except asyncio.CancelledError:
-        pass
     crashed.journal.close()
     reopened = crashed.journal.__class__(tmp_path / "crash.sqlite")
     before = _trail(list(reopened.events(crashed.session_id)))
