@@ -43,15 +43,16 @@ def test_paper_on_an_emulator_from_a_config_file(tmp_path: Path) -> None:
                       "broker: {kind: alpaca}\nalpaca: {feed: iex, health_interval: 0.5}\n"
                       "risk: {pre_trade: {max_order_quantity: {limit: 500}}}\n")
     journal = tmp_path / "j.sqlite"
+    out_file, err_file = (tmp_path / "out.txt").open("w"), (tmp_path / "err.txt").open("w")  # files: no pipe to fill
     process = subprocess.Popen([sys.executable, "-m", "workbench.cli", "paper", "--broker", "alpaca", "--emulator",
                                 "--config", str(config), "--speed", "20000", "--journal", str(journal),
-                                "--session-id", "cli-1", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=tmp_path)
+                                "--session-id", "cli-1", "--quiet"], stdout=out_file, stderr=err_file, text=True,
+                               cwd=tmp_path)
     try:
         deadline = time.monotonic() + 90
         fills: list = []
         while len(fills) < 4:
-            assert time.monotonic() < deadline and process.poll() is None, process.stderr.read() if process.stderr else ""
+            assert time.monotonic() < deadline and process.poll() is None, (tmp_path / "err.txt").read_text()[-2000:]
             time.sleep(0.5)
             if journal.exists():
                 jr = Journal(f"sqlite:///{journal}")
@@ -62,11 +63,14 @@ def test_paper_on_an_emulator_from_a_config_file(tmp_path: Path) -> None:
                 finally:
                     jr.close()
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=60)
+        process.wait(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+        out_file.close()
+        err_file.close()
+    out, err = (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
     assert process.returncode == 0, err[-2000:]
     assert "local emulator http://127.0.0.1:" in out and "session cli-1: stopped" in out
     jr = Journal(f"sqlite:///{journal}")
