@@ -71,3 +71,32 @@ async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Pat
         assert state["broker"]["ibkr"]["next_order_id"] > max(o.order_id for o in venue.orders.values())
     finally:
         await emulator.stop()
+
+
+async def test_full_speed_differences_are_explained_by_compare_session(tmp_path: Path) -> None:
+    """At full replay speed, orders reach the emulator bars after the decision: fills differ from the
+    in-process run, and ``compare_session`` (re-running the session as a backtest on the same bars)
+    pairs the orders and attributes the P&L gap to its components, summing to the whole gap."""
+    from workbench.analytics.compare import compare_session
+    from workbench.feeds.stream import MarketDataStream
+
+    bars = demo_bars(120)
+    venue = TwsVenue(EmulatorCore(bars, speed=None))
+    emulator = TwsEmulator(venue, run_market=True)
+    await emulator.start()
+    try:
+        session = ibkr_session("sma_crossover", params=PARAMS, emulator=emulator, journal=tmp_path / "wire.sqlite",
+                               subscriptions=("bars",), ibkr={"client_id": 4, "connect_timeout": 5})
+        session.start()
+        await wait_for(lambda: venue.core.market.done, timeout=60, what="replay end")
+        await asyncio.sleep(1.0)
+        session.stop()
+        await session
+    finally:
+        await emulator.stop()
+    comparison = compare_session(session.session_id, session.journal, recording=MarketDataStream(bars),
+                                 tolerance="sequence")
+    assert len(comparison.orders) >= 2
+    gap = comparison.attribution["pnl_gap"]  # indexed by component, then "total"
+    assert gap.drop("total").sum() == pytest.approx(gap["total"], abs=0.01)
+    assert len(comparison.fills) >= 2 and comparison.summary is not None

@@ -66,20 +66,26 @@ class Panel:
             raise DataError(f"panel: bar frame lacks column(s) {missing}")
         if bars.empty:
             raise DataError("panel: the bar frame is empty")
-        local = pd.to_datetime(bars["ts_event"].to_numpy(), utc=True).tz_convert(time_zone)
-        dates = pd.DatetimeIndex(local.tz_localize(None).normalize(), name="date")
-        keyed = pd.DataFrame({"date": dates, "symbol": bars["symbol"].to_numpy()})
-        dup = keyed.duplicated()
-        if dup.any():
-            row = keyed[dup].iloc[0]
-            raise DataError(f"panel: two bars of {row['symbol']} on {row['date'].date()} (daily bars expected)")
+        local = pd.DatetimeIndex(pd.to_datetime(bars["ts_event"].to_numpy(), utc=True)).tz_convert(time_zone)
+        day_codes, days = pd.factorize(local.tz_localize(None).normalize(), sort=True)
+        symbol_codes, symbols = pd.factorize(bars["symbol"].to_numpy(), sort=True)
+        cell = day_codes.astype(np.int64) * len(symbols) + symbol_codes
+        seen = np.zeros(len(days) * len(symbols), dtype=np.int64)
+        np.add.at(seen, cell, 1)
+        if (seen > 1).any():
+            k = int(np.flatnonzero(seen > 1)[0])
+            day, symbol = days[k // len(symbols)], symbols[k % len(symbols)]
+            raise DataError(f"panel: two bars of {symbol} on {day.date()} (daily bars expected)")
+        index = pd.DatetimeIndex(days, name="date")
+        columns = pd.Index(np.asarray(symbols, dtype=object))
         frames = {}
         for name in FIELDS:
-            wide = pd.DataFrame({"date": dates, "symbol": bars["symbol"].to_numpy(), name: bars[name].to_numpy()})
-            frames[name] = wide.pivot(index="date", columns="symbol", values=name).sort_index().sort_index(axis=1)
-            frames[name].columns.name = None
-        known = pd.Series(bars["ts_init"].to_numpy(), index=dates).groupby(level=0).max().sort_index()
-        known_ns = np.maximum.accumulate(known.to_numpy(dtype=np.int64))
+            grid = np.full(len(days) * len(symbols), np.nan)
+            grid[cell] = bars[name].to_numpy(dtype=float)
+            frames[name] = pd.DataFrame(grid.reshape(len(days), len(symbols)), index=index, columns=columns)
+        known = np.full(len(days), np.iinfo(np.int64).min)
+        np.maximum.at(known, day_codes, bars["ts_init"].to_numpy(dtype=np.int64))
+        known_ns = np.maximum.accumulate(known)
         return cls(known_ns=known_ns, **frames)
 
     @property

@@ -29,6 +29,7 @@ from workbench.widgets.controls import Controls, OrderTicket
 from workbench.widgets.html import STYLE, HtmlPane
 from workbench.widgets.performance import Performance
 from workbench.widgets.prices import PriceChart
+from workbench.widgets.scans import ScanPanel
 from workbench.widgets.serve import DEFAULT_JOURNAL_PATH, JOURNAL_ENV
 from workbench.widgets.sessions import session_rows, sessions_html
 from workbench.widgets.source import JournalView, Snapshot
@@ -99,6 +100,7 @@ class Dashboard(widgets.VBox):
         self.sessions_every = 2.0
         self.session_limit = 20
         self._labels: tuple = ()
+        self._deferred_due = False
         self._sessions_read = -1e9
         self._refreshing = False
         self.last_refresh_seconds = 0.0
@@ -131,9 +133,10 @@ class Dashboard(widgets.VBox):
         self.ticket = OrderTicket(view)
         self.prices = PriceChart(view, width=660)
         self.performance = Performance(view)
+        self.scans = ScanPanel(view)
         self.components = [self.banner, self.overview, self.chart, self.positions, self.blotter, self.signals,
                            self.risk, self.alerts, self.health, self.log_view, self.controls, self.ticket,
-                           self.prices, self.performance]
+                           self.prices, self.performance, self.scans]
 
         def half(*children: Any) -> widgets.Box:
             return widgets.VBox(list(children), layout=widgets.Layout(width="50%", padding="0 8px 0 0"))
@@ -147,6 +150,7 @@ class Dashboard(widgets.VBox):
             self.performance,
             widgets.HBox([half(self.health), half(self.alerts)]),
             widgets.HBox([half(self.signals), half(self.ticket)]),
+            self.scans,
             self.log_view,
             widgets.HTML("<div class='wb-title'>Sessions</div>"),
             self.session_list,
@@ -242,9 +246,19 @@ class Dashboard(widgets.VBox):
             self._shown_seq = snap.health.last_seq
             everything = snap.changed or self.view.live is not None or self._shown_session != snap.session_id
             self._shown_session = snap.session_id
+            first = self.refresh_count == 0
             for component in self.components:
+                if getattr(component, "deferred", False):
+                    if first:  # the page shows without it; the next refresh (the timer's) draws it
+                        self._deferred_due = True
+                        continue
+                    if self._deferred_due:
+                        component.update(snap)
+                        continue
                 if everything or component.volatile:
                     component.update(snap)
+            if not first:
+                self._deferred_due = False
             if self.message.value != self._integrity:
                 self.message.value = self._integrity  # empty unless the file fails SQLite's quick check
         except Exception as exc:  # keep the page alive; show what went wrong
