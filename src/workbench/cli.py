@@ -87,14 +87,16 @@ class _Terminal:
         from tqdm.auto import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=len(self.session.feed), unit="ev", desc="paper", dynamic_ncols=True)
+            feed = self.session.feed
+            self.bar = tqdm(total=len(feed) if hasattr(feed, "__len__") else None, unit="ev", desc="paper",
+                            dynamic_ncols=True)
         s = self.session.summary()
         pos = " ".join(f"{k}:{v:g}" for k, v in s["positions"].items()) or "flat"
         ts = self.session.runner.stats.last_data_ts
         import pandas as pd
 
         when = pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%m-%d %H:%M") if ts else "-"
-        self.bar.n = self.session.feed.position
+        self.bar.n = self.session.runner.position
         self.bar.set_postfix_str(
             f"{when} ET | orders {s['orders']} fills {s['fills']} | {pos} | equity {_money(s['equity'])} "
             f"P&L {s['pnl']:+,.2f}", refresh=True)
@@ -164,10 +166,8 @@ def _existing_session(journal: Any, session_id: str) -> str | None:
 def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
-    if getattr(args, "broker", "simulated") == "ibkr":
-        from workbench.adapters.ibkr.cli import run as run_ibkr
-
-        return run_ibkr(args, live=False)
+    if getattr(args, "broker", "simulated") != "simulated":
+        return _cmd_broker_session(args)
     if args.resume_existing and not args.resume and args.session_id:
         args.resume = _existing_session(args.journal, args.session_id)
     if args.resume:
@@ -200,6 +200,29 @@ def cmd_paper(args: argparse.Namespace) -> int:
     print(f"paper session {session.session_id} ({'resumed' if args.resume else 'new'}); journal {session.journal.display_url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
+    _report(session)
+    return code
+
+
+def _cmd_broker_session(args: argparse.Namespace) -> int:
+    """``paper --broker alpaca|ibkr`` / ``live --broker alpaca|ibkr`` (see workbench.adapters.cli)."""
+    if args.broker == "ibkr":
+        from workbench.adapters.ibkr.cli import run
+
+        return run(args, live=bool(getattr(args, "live", False)))
+    from workbench.adapters.cli import broker_session_from_args
+
+    session, emulator = broker_session_from_args(args, _params(args.param))
+    terminal = _Terminal(session, args.quiet)
+    session.runner.on_progress = terminal
+    print(f"{session.mode} session {session.session_id} on {session.execution_client.name}"
+          f"{' (local emulator ' + emulator.rest_url + ')' if emulator else ''}; journal {session.journal.url}",
+          flush=True)
+    try:
+        code = asyncio.run(_run_session(session, terminal))
+    finally:
+        if emulator is not None:
+            emulator.stop_thread()
     _report(session)
     return code
 
@@ -287,10 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--config", default=None, help="YAML config (session, broker, journal, risk sections)")
     pp.add_argument("--confirm-live", action="store_true", help="explicit opt-in required by mode: live")
-    pp.add_argument("--broker", choices=["simulated", "ibkr"], default="simulated",
-                    help="simulated (replayed data, default) or a broker's paper account")
     pp.set_defaults(func=cmd_paper)
-    _add_broker_commands(sub, pp)
+    from workbench.adapters.cli import add_broker_arguments, add_live_parser
+    from workbench.emulators.cli import add_emulate_parser
+
+    add_broker_arguments(pp)
+    add_live_parser(sub, cmd_paper)
+    add_emulate_parser(sub)
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
@@ -315,26 +341,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_optional(sub)
     return p
-
-
-def _add_broker_commands(sub: Any, paper: argparse.ArgumentParser) -> None:
-    """``paper --broker ibkr`` options, ``live --broker ibkr`` (explicit opt-in) and ``emulate tws``."""
-    from workbench.adapters.ibkr.cli import add_arguments, run
-    from workbench.emulators.tws.cli import add_parser as add_tws
-
-    add_arguments(paper)
-    lv = sub.add_parser("live", help="trade a broker's LIVE account (needs --confirm-live)")
-    for flag, kw in (("--strategy", {"default": "sma_crossover"}), ("--param", {"action": "append", "default": []}),
-                     ("--journal", {"default": None}), ("--session-id", {"default": None}),
-                     ("--cash", {"type": float, "default": 100_000.0}), ("--config", {"default": None})):
-        lv.add_argument(flag, **kw)
-    lv.add_argument("--broker", choices=["ibkr"], required=True)
-    lv.add_argument("--confirm-live", action="store_true", help="explicit opt-in: real money")
-    lv.add_argument("--quiet", action="store_true")
-    add_arguments(lv)
-    lv.set_defaults(func=lambda a: run(a, live=True))
-    em = sub.add_parser("emulate", help="run a local broker emulator (127.0.0.1)")
-    add_tws(em.add_subparsers(dest="emulator", required=True))
 
 
 def _add_optional(sub: Any) -> None:

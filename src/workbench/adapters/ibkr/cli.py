@@ -14,7 +14,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ibkr-port", type=int, default=None, help="default: 7497 paper / 7496 live (TWS)")
     g.add_argument("--ibkr-client-id", type=int, default=None, help="first client id (326 moves to the next)")
     g.add_argument("--ibkr-account", default=None)
-    g.add_argument("--symbols", default="", help="comma-separated symbols (default: the strategy's, else SPY)")
 
 
 def run(args: argparse.Namespace, *, live: bool) -> int:
@@ -35,7 +34,7 @@ def run(args: argparse.Namespace, *, live: bool) -> int:
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if getattr(args, "resume", None):
         return _resume(args, settings)
-    symbols = [s for s in args.symbols.split(",") if s] or None
+    symbols = [s for s in (getattr(args, "symbols", "") or "").split(",") if s] or None
     session = ibkr_session(strategy, params=params, symbols=symbols, ibkr=settings, live=live,
                            confirm_live=args.confirm_live, journal=args.journal, session_id=args.session_id,
                            starting_cash=args.cash)

@@ -213,16 +213,25 @@ class AlpacaEmulator:
         def main() -> None:
             loop = asyncio.new_event_loop()
             asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self.start())
+
+            async def lifecycle() -> None:
+                try:
+                    await self.start()
+                except BaseException as exc:  # reported to the starting thread
+                    self.error = exc
+                    self._ready.set()
+                    loop.stop()
+                    return
                 self._ready.set()
-                loop.run_until_complete(self._stopped.wait())  # type: ignore[union-attr]
-            except BaseException as exc:  # reported to the starting thread
-                self.error = exc
-                self._ready.set()
-            finally:
+                await self._stopped.wait()  # type: ignore[union-attr]
                 with contextlib.suppress(Exception):
-                    loop.run_until_complete(loop.shutdown_asyncgens())
+                    await loop.shutdown_asyncgens()
+                loop.stop()
+
+            self._lifecycle = loop.create_task(lifecycle())
+            try:
+                loop.run_forever()
+            finally:
                 loop.close()
 
         self._thread = threading.Thread(target=main, name="alpaca-emulator", daemon=True)
