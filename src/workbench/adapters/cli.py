@@ -1,6 +1,4 @@
-"""Command line for broker sessions: ``workbench paper --broker alpaca|ibkr`` and ``workbench live --broker ...``.
-
-(``--broker ibkr``: see :mod:`workbench.adapters.ibkr.cli`.)
+"""Command line for broker sessions: ``workbench paper --broker alpaca`` and ``workbench live --broker alpaca``.
 
 ``paper --broker alpaca`` trades an Alpaca **paper** account (keys from ``APCA_API_KEY_ID`` /
 ``APCA_API_SECRET_KEY`` or ``.env``); with ``--emulator`` it first starts the local Alpaca emulator
@@ -20,17 +18,15 @@ BROKERS = ("simulated", "alpaca", "ibkr")
 def add_broker_arguments(parser: argparse.ArgumentParser) -> None:
     """``--broker``, ``--symbols``, ``--emulator`` on the paper subcommand."""
     parser.add_argument("--broker", choices=BROKERS, default="simulated",
-                        help="simulated (in-process, default) or alpaca (paper account through alpaca-py)")
-    parser.add_argument("--symbols", default="", help="with --broker alpaca: symbols to subscribe (default SPY)")
+                        help="simulated (in-process, default), alpaca (paper account through alpaca-py) or ibkr "
+                        "(IB paper account through ib_async)")
+    parser.add_argument("--symbols", default="", help="with --broker alpaca|ibkr: symbols to subscribe (default SPY)")
     parser.add_argument("--emulator", action="store_true",
                         help="with --broker alpaca: start the local Alpaca emulator (replaying --data) and trade on it")
-    from workbench.adapters.ibkr.cli import add_arguments
-
-    add_arguments(parser)
 
 
-def add_live_parser(sub: Any, paper_command: Any) -> None:
-    """``workbench live --broker alpaca --confirm-live ...``."""
+def add_live_parser(sub: Any, paper_command: Any) -> argparse.ArgumentParser:
+    """``workbench live --broker alpaca|ibkr --confirm-live ...``; returns the parser."""
     lv = sub.add_parser("live", help="trade a live broker account (explicit opt-in: --confirm-live)")
     lv.add_argument("--broker", choices=[b for b in BROKERS if b != "simulated"], required=True)
     lv.add_argument("--strategy", default="sma_crossover")
@@ -41,11 +37,9 @@ def add_live_parser(sub: Any, paper_command: Any) -> None:
     lv.add_argument("--cash", type=float, default=100_000.0, help="the account's cash at start (currency)")
     lv.add_argument("--quiet", action="store_true")
     lv.add_argument("--confirm-live", action="store_true", help="explicit opt-in to trade real money")
-    from workbench.adapters.ibkr.cli import add_arguments
-
-    add_arguments(lv)
     lv.set_defaults(func=paper_command, live=True, emulator=False, data="demo", speed=None, resume=None,
                     record=None, config=None)
+    return lv
 
 
 def broker_session_from_args(args: argparse.Namespace, params: dict[str, Any]) -> tuple[Any, Any]:

@@ -16,8 +16,13 @@ from typing import Any
 
 
 def add_emulate_parser(sub: Any) -> None:
-    e = sub.add_parser("emulate", help="run a local broker emulator (Alpaca, TWS) on 127.0.0.1 for development and CI")
-    e.add_argument("broker", choices=["alpaca", "tws"])
+    """``workbench emulate alpaca|tws ...``: the local broker emulators (127.0.0.1)."""
+
+    from workbench.emulators.tws.cli import add_parser as add_tws
+
+    emulate = sub.add_parser("emulate", help="run a local broker emulator (Alpaca, TWS) on 127.0.0.1 for development and CI")
+    brokers = emulate.add_subparsers(dest="emulator", required=True)
+    e = brokers.add_parser("alpaca", help="a local Alpaca (REST trading v2, market-data and trade_updates streams)")
     e.add_argument("--data", default="demo", help="'demo' (shipped SPY minute bars + quotes), a recording directory "
                    "or a bar file")
     e.add_argument("--speed", default="60", help="multiple of real time, or 'max' (default 60)")
@@ -25,13 +30,10 @@ def add_emulate_parser(sub: Any) -> None:
     e.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1; anything else is exposed)")
     e.add_argument("--cash", type=float, default=100_000.0, help="starting cash of the emulated account")
     e.add_argument("--fault", action="append", default=[], metavar="SPEC",
-                   help="arm a fault at start, e.g. drop_stream:stream=trading,after=5 (repeatable); tws: "
-                   "busy_client_id=N, drop_on_next_fill, duplicate_exec_details, commission_first, info_storm=N, "
-                   "max_messages_per_second=N, historical_requests_per_10min=N")
+                   help="arm a fault at start, e.g. drop_stream:stream=trading,after=5 (repeatable)")
     e.add_argument("--all-hours", action="store_true", help="replay extended hours too")
-    e.add_argument("--max-version", type=int, default=178, help="tws: highest server version to negotiate (157..178)")
-    e.add_argument("--account", default="DU123", help="tws: the managed account id")
     e.set_defaults(func=cmd_emulate)
+    add_tws(brokers)
 
 
 def _speed(text: str) -> float | None:
@@ -64,10 +66,6 @@ async def _serve(emulator: Any) -> None:
 
 
 def cmd_emulate(args: argparse.Namespace) -> int:
-    if args.broker == "tws":
-        from workbench.emulators.tws.cli import cmd_emulate_tws
-
-        return cmd_emulate_tws(args)
     from workbench.emulators.alpaca import AlpacaEmulator
 
     try:

@@ -24,7 +24,7 @@ from workbench.engine.containment import apply_action
 from workbench.engine.engine import TradingEngine
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
-from workbench.model.enums import ContingencyType, OrderStatus
+from workbench.model.enums import ContingencyType, OrderStatus, TradingState
 from workbench.model.orders import Order
 from workbench.model.reports import FillReport, OrderStatusReport
 
@@ -80,6 +80,12 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
         elif t is ev.TradingStateChanged:
             engine.risk.state = e.state  # type: ignore[attr-defined]
             engine.risk.state_reason = e.reason  # type: ignore[attr-defined]
+            if e.state is not TradingState.HALTED:  # type: ignore[attr-defined]
+                engine._suppression_noted.clear()
+            if e.state is TradingState.ACTIVE:  # type: ignore[attr-defined]
+                engine.risk.tripped.clear()  # RiskEngine.resume
+        elif t is ev.RiskEvent:
+            _rebuild_risk_event(engine, e)  # type: ignore[arg-type]
         elif t is ev.CommandAcknowledged and e.ok:  # type: ignore[attr-defined]
             if e.name == "pause":  # type: ignore[attr-defined]
                 engine.paused = True
@@ -101,6 +107,14 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
     report.positions = {s: p.quantity for s, p in pf.positions.items() if not p.is_flat}
     report.cash = pf.cash
     return report
+
+
+def _rebuild_risk_event(engine: TradingEngine, e: ev.RiskEvent) -> None:
+    """Latched monitors stay fired and a halted strategy's notice is not repeated after a restart."""
+    if e.action in ("reduce_only", "halt", "kill"):
+        engine.risk.tripped[e.rule] = e.message
+    elif e.action == "suppress":
+        engine._suppression_noted.add(e.message.partition(":")[0].removeprefix("strategy "))
 
 
 def _correct(engine: TradingEngine, kind: str, detail: str, order_id: str = "", symbol: str = "") -> ev.ReconciliationCorrected:

@@ -129,9 +129,10 @@ def apply_order_event(row: dict[str, Any], event: ev.OrderEvent) -> None:
         if status not in _PENDING:
             row["status_before_pending"] = status
         row["status"] = (S.PENDING_CANCEL if kind is ev.OrderPendingCancel else S.PENDING_REPLACE).value
-    elif kind is ev.OrderModified:
-        row["status"] = row["status_before_pending"] or S.ACCEPTED.value
-        row["status_before_pending"] = None
+    elif kind is ev.OrderModified or kind is ev.OrderUpdated:
+        if status == S.PENDING_REPLACE.value:  # else (a broker-side change, a held order resized) the status stays
+            row["status"] = row["status_before_pending"] or S.ACCEPTED.value
+            row["status_before_pending"] = None
         row["quantity"] = event.quantity
         if event.limit_price is not None:
             row["limit_price"] = event.limit_price

@@ -170,6 +170,7 @@ _HANDLERS: dict[type, _Handler] = {
     ev.OrderCanceled: _order,
     ev.OrderCancelRejected: _order,
     ev.OrderModified: _order,
+    ev.OrderUpdated: _order,
     ev.OrderModifyRejected: _order,
     ev.OrderExpired: _order,
     ev.OrderFilled: _filled,

@@ -98,6 +98,7 @@ class Dashboard(widgets.VBox):
         self.sessions_every = 2.0
         self.session_limit = 20
         self._labels: tuple = ()
+        self._deferred_due = False
         self._sessions_read = -1e9
         self._refreshing = False
         self.last_refresh_seconds = 0.0
@@ -242,9 +243,19 @@ class Dashboard(widgets.VBox):
             self._shown_seq = snap.health.last_seq
             everything = snap.changed or self.view.live is not None or self._shown_session != snap.session_id
             self._shown_session = snap.session_id
+            first = self.refresh_count == 0
             for component in self.components:
+                if getattr(component, "deferred", False):
+                    if first:  # the page shows without it; the next refresh (the timer's) draws it
+                        self._deferred_due = True
+                        continue
+                    if self._deferred_due:
+                        component.update(snap)
+                        continue
                 if everything or component.volatile:
                     component.update(snap)
+            if not first:
+                self._deferred_due = False
             if self.message.value:
                 self.message.value = ""
         except Exception as exc:  # keep the page alive; show what went wrong

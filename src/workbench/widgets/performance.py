@@ -35,10 +35,16 @@ from workbench.widgets.tables import FORMATS
 __all__ = ["Performance", "daily_pnl", "excursions", "session_round_trips", "symbol_performance"]
 
 
+def _is_long(direction: Any) -> bool:
+    """``"LONG"`` (as :func:`~workbench.portfolio.trades.round_trips` gives) or a positive number."""
+    return direction == "LONG" if isinstance(direction, str) else float(direction) > 0
+
+
 def excursions(trips: pd.DataFrame, bars: pd.DataFrame | None) -> pd.DataFrame:
     """``trips`` with ``mae_percent`` and ``mfe_percent`` (see the module docstring; NaN without bars).
 
-    ``entry_time``/``exit_time`` are tz-aware UTC; a bar counts when it starts in
+    ``direction`` is ``"LONG"``/``"SHORT"`` (or +1/-1); ``entry_time``/``exit_time`` are tz-aware
+    UTC; a bar counts when it starts in
     ``[entry_time - bar length, exit_time]`` (the entry bar itself included).
     """
     out = trips.copy()
@@ -56,7 +62,7 @@ def excursions(trips: pd.DataFrame, bars: pd.DataFrame | None) -> pd.DataFrame:
         if not len(inside):
             continue
         low, high, entry = float(inside["low"].min()), float(inside["high"].max()), float(trip.entry_price)
-        if trip.direction > 0:
+        if _is_long(trip.direction):
             mae, mfe = low / entry - 1.0, high / entry - 1.0
         else:
             mae, mfe = 1.0 - high / entry, 1.0 - low / entry
@@ -126,6 +132,10 @@ class Performance(Component):
     Reads every fill of the session (not only the snapshot's newest) when fills changed.
     """
 
+    deferred = True
+    """Left out of the dashboard's first refresh (it reads the session's data and every fill), so the
+    page shows first; drawn by the next refresh."""
+
     title = "Performance"
 
     def __init__(self, *args: Any, rows: int = 15, height: int = 220, width: int = 900, **kwargs: Any) -> None:
@@ -161,7 +171,7 @@ class Performance(Component):
         formats = {**FORMATS, "entry_time": FORMATS["ts_event"], "exit_time": FORMATS["ts_event"],
                    "entry_price": number, "exit_price": number, "pnl": money, "return_percent": _percent,
                    "mae_percent": _percent, "mfe_percent": _percent, "duration": _duration,
-                   "direction": lambda d: "LONG" if d > 0 else "SHORT"}
+                   "direction": lambda d: "LONG" if _is_long(d) else "SHORT"}
         self.trips.show(table_html(shown, "round-trips", {
             "symbol": "symbol", "direction": "side", "quantity": "quantity", "entry_time": "entry",
             "exit_time": "exit", "entry_price": "entry price", "exit_price": "exit price", "pnl": "P&L",

@@ -21,7 +21,8 @@ def engine_state(engine: Any) -> dict[str, Any]:
         },
         "open": sorted(engine._open_orders),
         "held": {p: sorted(c.order_id for c in kids) for p, kids in engine._children.items() if kids},
-        "armed": {p: sorted(c.order_id for c in kids) for p, kids in engine._armed.items() if kids},
+        "armed": {p: ids for p, kids in engine._armed.items()
+                  if (ids := sorted(c.order_id for c in kids if not c.is_closed))},
         "positions": {s: (p.quantity, round(p.avg_price, 9), round(p.realized_pnl, 6))
                       for s, p in pf.positions.items() if not p.is_flat},
         "cash": round(pf.cash, 6),

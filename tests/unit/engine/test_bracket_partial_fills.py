@@ -30,9 +30,11 @@ def _bar(i: int, o: float, h: float, low: float, c: float, volume: float) -> Bar
 
 
 class OneBracket(Strategy):
+    entry_price: float | None = None  # market entry
+
     def on_bar(self, bar: Bar) -> None:
         if self.engine.data_count == 1:
-            b = self.bracket("SPY", OrderSide.BUY, 100, take_profit=110.0, stop_loss=95.0)
+            b = self.bracket("SPY", OrderSide.BUY, 100, take_profit=110.0, stop_loss=95.0, entry_price=self.entry_price)
             self.orders = (b.entry, b.take_profit, b.stop_loss)
 
 
@@ -81,11 +83,45 @@ def test_rebuild_equals_live_after_every_bar_of_a_partially_filled_bracket() -> 
         _bar(1, 100, 100.5, 99.5, 100, 1000),
         _bar(2, 100, 100.5, 99.5, 100, 100),  # 50 filled
         _bar(3, 100, 100.5, 99.5, 100, 60),  # 30 more: 80
-        _bar(4, 100, 111, 99.5, 110.5, 1000),  # the rest (20) at the open, then the take-profit at 110
+        _bar(4, 100, 100.5, 99.5, 100, 1000),  # the rest (20) at the open: the exits grow to 100
+        _bar(5, 100, 111, 99.5, 110.5, 1000),  # the take-profit at 110, for all 100
     ]
     eng, strategy, checks = _run(bars)
     for i, (live, rebuilt) in enumerate(checks):
         assert rebuilt == live, f"after bar {i + 1}"
     entry, tp, sl = strategy.orders
     assert entry.status is S.FILLED and tp.status is S.FILLED and sl.status is S.CANCELED
-    assert eng.portfolio.quantity("SPY") == 0
+    assert tp.filled_quantity == 100 and eng.portfolio.quantity("SPY") == 0
+
+
+def test_the_journals_orders_table_follows_the_resized_exits(tmp_path) -> None:
+    """The dashboard's read model (``orders`` projection) shows the same status and quantity as the engine:
+    a held exit resized by ``OrderUpdated``, a partially filled exit grown by a broker-side ``OrderModified``
+    (no pending replace: the status stays PARTIALLY_FILLED)."""
+    from workbench.persistence import Journal
+
+    class LimitEntry(OneBracket):
+        entry_price = 100.0
+
+    bars = [
+        _bar(1, 100.2, 100.5, 100.1, 100.2, 1000),
+        _bar(2, 100.2, 100.5, 99.5, 100, 100),  # the entry (buy limit 100) gets 50 of 100
+        _bar(3, 100.5, 110.2, 100.2, 105, 60),  # take-profit 30 of 50 (stop-loss shrunk to 20 by the OCO)
+        _bar(4, 99.8, 100.5, 99.5, 100, 1000),  # the entry's other 50: the partially filled take-profit grows
+    ]
+    with Journal(f"sqlite:///{tmp_path / 'j.sqlite'}") as journal:
+        sid = journal.create_session(mode="backtest")
+        strategy = LimitEntry()
+        eng = build_engine(strategy, **OPTIONS)
+        eng.event_sink = lambda e: journal.append(sid, e)
+        eng.start()
+        for bar in bars:
+            eng.on_bar(bar)
+            table = journal.orders(sid).set_index("order_id")
+            for oid, order in eng.orders.items():
+                row = table.loc[oid]
+                assert (row["status"], row["quantity"], row["filled_quantity"]) == (
+                    order.status.value, order.quantity, order.filled_quantity), (bar.ts_init, oid)
+        entry, tp, sl = strategy.orders
+        assert entry.status is S.FILLED and (tp.status, tp.filled_quantity, tp.quantity) == (S.PARTIALLY_FILLED, 30, 100)
+        assert sl.quantity == 70 and eng.portfolio.quantity("SPY") == 70

@@ -140,8 +140,9 @@ def test_cli_reset_kill_switch_needs_confirm_and_reason(tmp_path: Path, capsys: 
     from workbench.persistence import Journal
 
     url = f"sqlite:///{tmp_path / 'j.sqlite'}"
-    with Journal(url) as journal:
-        sid = journal.create_session(mode="paper")
+    running = Journal(url)  # holds the session's lock: commands are only queued for a running session
+    sid = running.create_session(mode="paper")
+    running.acquire_session(sid, "test engine")
     assert _cli("ctl", sid, "reset_kill_switch", "--journal", url, "--no-wait", "--reason", "x") == 2
     assert "--confirm" in capsys.readouterr().err
     assert _cli("ctl", sid, "reset_kill_switch", "--journal", url, "--no-wait", "--confirm") == 2
@@ -151,6 +152,7 @@ def test_cli_reset_kill_switch_needs_confirm_and_reason(tmp_path: Path, capsys: 
         (row,) = journal.pending_commands(sid)
     assert row.name == "reset_kill_switch" and row.source == "cli"
     assert row.args["confirm"] is True and row.args["reason"] == "feed ok" and row.args["by"]
+    running.close()
 
 
 async def test_session_api_kill_resume_reset(tmp_path: Path) -> None:

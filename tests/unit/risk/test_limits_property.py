@@ -1,6 +1,7 @@
 """Property: random order streams and prices through a TradingEngine + SimulatedBroker never produce a fill
 that takes a position, exposure or loss beyond a configured limit (fills that shrink a position excepted),
-and every denied order is recorded - and journaled - with its reason."""
+and every denied order is recorded - and journaled - with its reason. The streams include modifies of
+working orders (to up to 3x their size and a new limit): every modify is risk-checked (issue 9 item 6)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class OrderSpec:
     symbol: int
     buy: bool
     quantity: int
-    kind: str  # market | limit | cancel
+    kind: str  # market | limit | cancel | modify
     offset: float  # limit price offset from the last price, fraction
 
 
@@ -34,7 +35,7 @@ order_specs = st.builds(
     symbol=st.integers(0, len(SYMBOLS) - 1),
     buy=st.booleans(),
     quantity=st.integers(1, 400),
-    kind=st.sampled_from(["market", "market", "limit", "cancel"]),
+    kind=st.sampled_from(["market", "market", "limit", "cancel", "modify"]),
     offset=st.floats(-0.05, 0.05),
 )
 
@@ -45,6 +46,13 @@ def _submit(eng, spec: OrderSpec, price: float):
         open_orders = eng.open_orders(symbol)
         if open_orders:
             eng.cancel_order(open_orders[0].order_id)
+        return
+    if spec.kind == "modify":  # grow a working order (and make a limit marketable): risk-checked
+        open_orders = [o for o in eng.open_orders(symbol) if not o.reduce_only]
+        if open_orders:
+            order = open_orders[-1]
+            limit = round(price * (1 + spec.offset), 2) if order.limit_price is not None else None
+            eng.modify_order(order.order_id, quantity=order.quantity * (1 + spec.quantity % 3), limit_price=limit)
         return
     side = OrderSide.BUY if spec.buy else OrderSide.SELL
     if spec.kind == "market":
@@ -79,7 +87,9 @@ def _assert_denials_recorded(eng, journal_rows=None):
     denied = [o for o in eng.orders.values() if o.status is OrderStatus.DENIED]
     events = [e for e in eng.events if type(e) is ev.OrderDenied]
     assert sorted(o.order_id for o in denied) == sorted(e.order_id for e in events)
-    assert len(events) == eng.risk.denials
+    modifies = [e for e in eng.events if type(e) is ev.OrderModifyRejected and e.reason.startswith("risk: ")]
+    assert len(modifies) == len([e for e in eng.events if type(e) is ev.RiskEvent and e.action == "deny_modify"])
+    assert len(events) + len(modifies) == eng.risk.denials
     for e in events:
         assert e.rule and e.reason.startswith(e.rule if e.rule != "trading_state" else "trading is ")
     if journal_rows is not None:

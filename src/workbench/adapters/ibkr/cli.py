@@ -34,13 +34,13 @@ def run(args: argparse.Namespace, *, live: bool) -> int:
     settings.update({k: v for k, v in overrides.items() if v is not None})
     if getattr(args, "resume", None):
         return _resume(args, settings)
-    symbols = [s for s in (getattr(args, "symbols", "") or "").split(",") if s] or None
+    symbols = [s for s in args.symbols.split(",") if s] or None
     session = ibkr_session(strategy, params=params, symbols=symbols, ibkr=settings, live=live,
                            confirm_live=args.confirm_live, journal=args.journal, session_id=args.session_id,
                            starting_cash=args.cash)
     terminal = _Terminal(session, args.quiet)
     session.runner.on_progress = terminal
-    print(f"{'LIVE' if live else 'paper'} session {session.session_id} on IB; journal {session.journal.url}",
+    print(f"{'LIVE' if live else 'paper'} session {session.session_id} on IB; journal {session.journal.display_url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
     _report(session)
@@ -57,7 +57,7 @@ def _resume(args: argparse.Namespace, settings: dict[str, Any]) -> int:
                                             confirm_live=args.confirm_live)
         terminal = _Terminal(session, args.quiet)
         session.runner.on_progress = terminal
-        print(f"{session.mode} session {session.session_id} resumed on IB; journal {session.journal.url}", flush=True)
+        print(f"{session.mode} session {session.session_id} resumed on IB; journal {session.journal.display_url}", flush=True)
         return session, await _run_session(session, terminal)
 
     session, code = asyncio.run(main())

@@ -1,4 +1,4 @@
-"""``workbench emulate tws``: run the TWS emulator until interrupted (parser in :mod:`workbench.emulators.cli`).
+"""``workbench emulate tws``: run the TWS emulator until interrupted.
 
 Binds 127.0.0.1 (``--host`` to change it), prints the port (``--port 0`` = an ephemeral one), and
 replays ``--data`` at ``--speed`` times real time once a client subscribes to market data. Faults
@@ -16,6 +16,25 @@ import sys
 from typing import Any
 
 from workbench.errors import ConfigError
+
+_FAULT_HELP = ("fault to inject, repeatable: busy_client_id=N, drop_on_next_fill, duplicate_exec_details, "
+               "commission_first, info_storm=N, max_messages_per_second=N, historical_requests_per_10min=N")
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """Register ``tws`` under ``workbench emulate``."""
+    p = sub.add_parser("tws", help="a local TWS / IB Gateway speaking the TWS API (server versions 157-178)")
+    p.add_argument("--data", default="demo", help="'demo' (SPY minute bars+quotes), a recording directory or a bar file")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="0 = an ephemeral port (printed); TWS paper uses 7497")
+    p.add_argument("--speed", default="60", help="multiple of real time, or 'max'")
+    p.add_argument("--max-version", type=int, default=178, help="highest server version to negotiate (157..178)")
+    p.add_argument("--account", default="DU123")
+    p.add_argument("--cash", type=float, default=100_000.0)
+    p.add_argument("--all-hours", action="store_true", help="keep extended-hours data")
+    p.add_argument("--fault", action="append", default=[], help=_FAULT_HELP)
+    p.set_defaults(func=cmd_emulate_tws)
+    return p
 
 
 def parse_faults(specs: list[str]) -> Any:
