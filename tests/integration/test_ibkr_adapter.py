@@ -121,10 +121,10 @@ async def test_informational_error_storm_changes_nothing():
         assert h.connection.info.informational >= 6
 
 
-async def test_duplicate_exec_details_and_commission_first():
+async def test_duplicate_exec_details_corrections_and_commission_first():
     venue = make_venue()
     quote(venue, 100.00, 100.02)
-    faults = TwsFaults(duplicate_exec_details=True, commission_first=True)
+    faults = TwsFaults(duplicate_exec_details=True, correct_exec_details=True, commission_first=True)
     async with running(venue, faults=faults) as emu, Harness(emu.port) as h:
         o = h.submit(order(quantity=400))
         await wait_for(lambda: h.events(ev.OrderAccepted, o.order_id), what="accepted")
