@@ -5,6 +5,7 @@
   fills through ib_async and the TWS emulator as the in-process paper session (both match with
   the same ``SimulatedBroker``).
 * The session journals its connection states and health, and ends in the broker's state.
+* ``paper_session(..., broker="ibkr")`` builds it (the same call as a simulated session).
 """
 
 from __future__ import annotations
@@ -49,8 +50,9 @@ async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Pat
     emulator = TwsEmulator(venue, run_market=True)
     await emulator.start()
     try:
-        session = ibkr_session("sma_crossover", params=PARAMS, emulator=emulator, journal=tmp_path / "wire.sqlite",
-                               subscriptions=("bars",), ibkr={"client_id": 3, "connect_timeout": 5})
+        session = paper_session("sma_crossover", params=PARAMS, broker="ibkr", emulator=emulator,
+                                journal=tmp_path / "wire.sqlite", subscriptions=("bars",),
+                                ibkr={"client_id": 3, "connect_timeout": 5})
         session.start()
         await wait_for(lambda: venue.core.market.done, timeout=60, what="replay end")
         await wait_for(lambda: len(fills(session)) >= len(expected), timeout=10, what="last fills journaled")
