@@ -1,9 +1,10 @@
 """Paper sessions through ib_async against the local TWS emulator (127.0.0.1), end to end.
 
-* Parity across the wire: the same strategy on the same replayed minute bars, paced so that bars
-  are far apart compared with a round trip (1,200x: 50 ms per bar), gives the same orders and
-  fills through ib_async and the TWS emulator as the in-process paper session (both match with
-  the same ``SimulatedBroker``).
+* Parity across the wire: the same strategy on the same replayed minute bars, each bar published
+  only once the session has processed the previous one and its orders reached the emulator (items
+  far apart compared with a round trip, whatever the machine's load), gives the same orders and
+  fills through ib_async and the TWS emulator as the in-process paper session (both match with the
+  same ``SimulatedBroker``).
 * The session journals its connection states and health, and ends in the broker's state.
 * ``paper_session(..., broker="ibkr")`` builds it (the same call as a simulated session).
 """
@@ -39,6 +40,23 @@ def fills(session) -> list[tuple]:
             for e in session.journal.events(session.session_id) if type(e) is ev.OrderFilled]
 
 
+async def lockstep(venue: TwsVenue, emulator: TwsEmulator, session) -> None:
+    """Replay the emulator's market one bar at a time, each only after the session has processed the
+    previous one and every order it sent has reached the emulator: items "far apart compared with a
+    round trip" however loaded the machine is (a paced replay at N x real time is not, under load)."""
+    await wait_for(lambda: emulator.connections and any(c.bars.get("SPY") for c in emulator.connections),
+                   timeout=30, what="bar subscription")
+    engine = session.engine
+
+    def sent() -> int:
+        return sum(1 for o in engine.orders.values() if o.status.value not in ("INITIALIZED", "DENIED"))
+
+    for n, item in enumerate(venue.core.market.stream, start=1):
+        venue.publish(item)
+        await wait_for(lambda n=n: session.runner.stats.data_events >= n, timeout=30, what=f"bar {n} processed")
+        await wait_for(lambda: len(venue.orders) >= sent(), timeout=30, what="orders at the emulator")
+
+
 async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Path) -> None:
     bars = demo_bars(120)
     local = paper_session("sma_crossover", params=PARAMS, data=bars, speed=None, journal=tmp_path / "local.sqlite")
@@ -47,15 +65,15 @@ async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Pat
     assert len(expected) >= 6, "the strategy must trade for the comparison to mean something"
 
     venue = TwsVenue(EmulatorCore(bars, speed=1200.0))
-    emulator = TwsEmulator(venue, run_market=True)
+    emulator = TwsEmulator(venue)
     await emulator.start()
     try:
         session = paper_session("sma_crossover", params=PARAMS, broker="ibkr", emulator=emulator,
                                 journal=tmp_path / "wire.sqlite", subscriptions=("bars",),
                                 ibkr={"client_id": 3, "connect_timeout": 5})
         session.start()
-        await wait_for(lambda: venue.core.market.done, timeout=60, what="replay end")
-        await wait_for(lambda: len(fills(session)) >= len(expected), timeout=10, what="last fills journaled")
+        await lockstep(venue, emulator, session)
+        await wait_for(lambda: len(fills(session)) >= len(expected), timeout=30, what="last fills journaled")
         await asyncio.sleep(0.2)
         session.stop()
         await session
@@ -69,6 +87,11 @@ async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Pat
         states = [(e.component, e.state) for e in session.journal.events(session.session_id)
                   if type(e) is ev.ConnectionStatusChanged]
         assert ("ibkr.execution", "CONNECTED") in states and ("ibkr.data", "CONNECTED") in states
+        from workbench.widgets.source import JournalView
+
+        # the dashboard's health panel: the IB connection's client id, pacing and last message age
+        link = JournalView(session.journal, session.session_id).snapshot().health.link_health
+        assert "client id 3" in link["ibkr.execution"][0] and "pacing" in link["ibkr.execution"][0]
         state = session.journal.load_state(session.session_id)
         assert state["broker"]["ibkr"]["next_order_id"] > max(o.order_id for o in venue.orders.values())
     finally:
