@@ -125,3 +125,19 @@ async def test_full_speed_differences_are_explained_by_compare_session(tmp_path:
     gap = comparison.attribution["pnl_gap"]  # indexed by component, then "total"
     assert gap.drop("total").sum() == pytest.approx(gap["total"], abs=0.01)
     assert len(comparison.fills) >= 2 and comparison.summary is not None
+
+
+def test_config_file_selects_ib_and_refuses_a_live_port_for_paper(tmp_path: Path) -> None:
+    from workbench.config import load_config
+    from workbench.errors import ConfigError
+
+    config = load_config({"broker": {"kind": "ibkr"}, "ibkr": {"application": "gateway", "client_id": 9},
+                          "session": {"strategy": "sma_crossover", "params": {"fast": 3, "slow": 8}}})
+    session = paper_session(config=config, journal=tmp_path / "j.sqlite")  # built, not started: no connection
+    saved = session.journal.session(session.session_id)["parameters"]
+    assert saved["broker"] == "ibkr" and saved["ibkr"]["client_id"] == 9
+    assert session.execution_client.connection.config.resolved_port == 4002  # IB Gateway, paper
+    assert session.mode == "paper"
+    bad = load_config({"broker": {"kind": "ibkr"}, "ibkr": {"port": 7496}})
+    with pytest.raises(ConfigError, match="7496 is IB's live port"):
+        paper_session(config=bad, journal=tmp_path / "j2.sqlite")
