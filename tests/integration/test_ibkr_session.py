@@ -98,6 +98,7 @@ async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Pat
         await emulator.stop()
 
 
+@pytest.mark.slow
 async def test_full_speed_differences_are_explained_by_compare_session(tmp_path: Path) -> None:
     """At full replay speed, orders reach the emulator bars after the decision: fills differ from the
     in-process run, and ``compare_session`` (re-running the session as a backtest on the same bars)
