@@ -534,7 +534,10 @@ def resume_session(
     started = ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode="paper",
                                 strategy=saved.get("strategy", ""), parameters=dict(strategy.params.model_dump()),
                                 resumed=True)
-    _resume_hook(engine, itertools.islice(iter(stream), position), started, corrections)
+    from workbench.execution.recovery import PARENT_EVENT_TYPES
+
+    parents = list(jr.events(session_id, types=list(PARENT_EVENT_TYPES)))
+    _resume_hook(engine, itertools.islice(iter(stream), position), started, corrections, parents)
     _stop_hook(runner, session_id)
     return PaperSession(session_id, engine, runner, jr, feed, corrections)
 
@@ -555,7 +558,7 @@ def _check_resumable(jr: Any, row: Mapping[str, Any]) -> None:
 
 
 def _resume_hook(engine: Any, history: Any, started: ev.SessionStarted,
-                 corrections: list[ev.ReconciliationCorrected]) -> None:
+                 corrections: list[ev.ReconciliationCorrected], parents: list[ev.Event] | None = None) -> None:
     """Make ``engine.start()`` (called by the runner on the running loop, with the session lock held)
     start the strategies, warm them up on ``history``, journal ``started`` and reconcile.
 
@@ -573,5 +576,9 @@ def _resume_hook(engine: Any, history: Any, started: ev.SessionStarted,
         warm_up(engine, history)
         engine.record(dataclasses.replace(started, ts_event=engine.now_ns()))  # the clock is at the resume point
         corrections.extend(reconcile(engine, engine.broker))
+        if parents:  # execution algorithms that were working: re-armed with what the journal and broker say
+            from workbench.execution.recovery import resume_algorithms
+
+            resume_algorithms(engine, parents)
 
     engine.start = start  # type: ignore[method-assign]

@@ -432,7 +432,9 @@ class LiveRunner:
 
     def _journal_unprocessed_events(self) -> None:
         """A failed run: journal the adapter events still queued (e.g. why a connection failed) so the
-        journal shows them; market data and order events are left to the restart."""
+        journal shows them; market data and order events are left to the restart. The commit carries
+        the checkpoint: the buffer also holds the events of data already processed, and a commit of
+        those without the matching data position would make a restart process that data again."""
         sink, writer, q = self.engine.event_sink, self.writer, self._queue
         if sink is None or writer is None or q is None:
             return
@@ -440,7 +442,7 @@ class LiveRunner:
             item = q.get_nowait()
             if isinstance(item, ev.Event) and not isinstance(item, ev.OrderEvent):
                 sink(item)
-        writer.commit()
+        writer.commit(self.checkpoint())
 
     async def _pump(self) -> None:
         q = self._queue
