@@ -48,8 +48,23 @@ def _rss_kb(pid: int) -> int:
 
 
 def _kernel_pids(root: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=,args=", "--ppid", str(root)], capture_output=True, text=True).stdout
-    return [int(line.split()[0]) for line in out.splitlines() if "ipykernel" in line]
+    """ipykernel processes descending from ``root`` (workbench dashboard -> Voila -> kernel)."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
+    parent, kernels = {}, []
+    for line in out.splitlines():
+        pid, ppid, *args = line.split(maxsplit=2)
+        parent[int(pid)] = int(ppid)
+        if args and "ipykernel" in args[0]:
+            kernels.append(int(pid))
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parent.get(pid, 1)
+        return False
+
+    return [pid for pid in kernels if descends(pid)]
 
 
 def main() -> int:

@@ -107,7 +107,13 @@ async def push(base: str, journal: Journal, clients: int, seconds: float) -> Non
         print(f"    commit-to-client latency (events committed after all clients connected) {_percentiles(latencies)}")
 
 
-async def reads(base: str, connections: int, seconds: float) -> None:
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def reads(base: str, connections: int, seconds: float, server_pid: int) -> None:
     latencies: list[float] = []
     errors = 0
     stop_at = time.monotonic() + seconds
@@ -123,11 +129,14 @@ async def reads(base: str, connections: int, seconds: float) -> None:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"}, limits=limits,
                                  timeout=30) as client:
-        t0 = time.monotonic()
+        t0, cpu0 = time.monotonic(), _cpu_seconds(server_pid)
         await asyncio.gather(*(worker(client) for _ in range(connections)))
-        elapsed = time.monotonic() - t0
+        elapsed, cpu = time.monotonic() - t0, _cpu_seconds(server_pid) - cpu0
     print(f"(b) /api/live/positions: {len(latencies) / elapsed:,.0f} requests/s over {connections} connections, "
           f"{errors} errors; {_percentiles(latencies)}")
+    per_request = cpu / max(1, len(latencies))
+    print(f"    server CPU {per_request * 1e6:,.0f} us per request: one core serves up to "
+          f"{1 / per_request:,.0f} requests/s when the client runs elsewhere")
 
 
 def main() -> None:
@@ -150,8 +159,9 @@ def main() -> None:
             journal = Journal(url)
             while journal.last_seq(SID) if SID in set(journal.sessions()["session_id"]) else 0 == 0:
                 time.sleep(0.1)
+            print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             asyncio.run(push(base, journal, args.clients, args.seconds))
-            asyncio.run(reads(base, args.connections, args.seconds / 2))
+            asyncio.run(reads(base, args.connections, args.seconds / 2, serve.pid))
             journal.close()
         finally:
             for proc in (paper, serve):

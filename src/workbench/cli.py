@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from workbench.errors import WorkbenchError
+from workbench.errors import ConfigError, WorkbenchError
 
 
 def _params(pairs: Sequence[str]) -> dict[str, Any]:
@@ -33,10 +33,30 @@ def _params(pairs: Sequence[str]) -> dict[str, Any]:
 def _speed(text: str) -> float | None:
     if text in ("max", "inf", "0"):
         return None
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"speed must be > 0 or 'max', got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"--speed must be a number > 0 (a multiple of real time) or 'max', got {text!r}")
     return value
+
+
+def _cash(text: str) -> float:
+    from workbench.session import check_starting_cash
+
+    try:
+        return check_starting_cash(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (currency)") from None
+
+
+def _print_validation(stream: Any) -> None:
+    """The data's validation report, on every run: rows read and kept, skipped and flagged by check."""
+    for report in getattr(stream, "validation", None) or ():
+        print(f"data: {report}")
+        for issue in report.examples[:3]:
+            print(f"  {issue.check}: {issue}")
 
 
 def _money(x: float) -> str:
@@ -55,6 +75,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
         data: Any = load_lean_daily(args.symbols.split(",") if args.symbols else None)[0]
     else:
         data = load_stream(args.data, regular=not args.all_hours)
+        _print_validation(data)
     result = run_backtest(strategy, data, starting_cash=args.cash)
     print(f"backtest {args.strategy} on {args.data}: {result.data_count:,} events in {result.elapsed_seconds:.2f} s")
     with_pd = result.stats.to_string()
@@ -87,14 +108,16 @@ class _Terminal:
         from tqdm.auto import tqdm
 
         if self.bar is None:
-            self.bar = tqdm(total=len(self.session.feed), unit="ev", desc="paper", dynamic_ncols=True)
+            feed = self.session.feed
+            self.bar = tqdm(total=len(feed) if hasattr(feed, "__len__") else None, unit="ev", desc="paper",
+                            dynamic_ncols=True)
         s = self.session.summary()
         pos = " ".join(f"{k}:{v:g}" for k, v in s["positions"].items()) or "flat"
         ts = self.session.runner.stats.last_data_ts
         import pandas as pd
 
         when = pd.Timestamp(ts, tz="UTC").tz_convert("America/New_York").strftime("%m-%d %H:%M") if ts else "-"
-        self.bar.n = self.session.feed.position
+        self.bar.n = self.session.runner.position
         self.bar.set_postfix_str(
             f"{when} ET | orders {s['orders']} fills {s['fills']} | {pos} | equity {_money(s['equity'])} "
             f"P&L {s['pnl']:+,.2f}", refresh=True)
@@ -164,10 +187,13 @@ def _existing_session(journal: Any, session_id: str) -> str | None:
 def cmd_paper(args: argparse.Namespace) -> int:
     from workbench.session import paper_session, resume_session
 
-    if getattr(args, "broker", "simulated") == "ibkr":
+    broker = getattr(args, "broker", "simulated")
+    if broker == "ibkr":
         from workbench.adapters.ibkr.cli import run as run_ibkr
 
-        return run_ibkr(args, live=False)
+        return run_ibkr(args, live=bool(getattr(args, "live", False)))
+    if broker != "simulated":
+        return _cmd_broker_session(args)
     if args.resume_existing and not args.resume and args.session_id:
         args.resume = _existing_session(args.journal, args.session_id)
     if args.resume:
@@ -189,7 +215,8 @@ def cmd_paper(args: argparse.Namespace) -> int:
         session = paper_session(args.strategy, params=_params(args.param), data=args.data,
                                 speed=_speed(args.speed or "3000"), journal=args.journal, session_id=args.session_id,
                                 starting_cash=args.cash, record_to=args.record)
-    if "structlog" in sys.modules:  # production logs configured (WORKBENCH_LOG_*)
+    _print_validation(session.feed.stream)
+    if "workbench.logs" in sys.modules:  # production logs configured by main() (WORKBENCH_LOG_*)
         from workbench.logs import bind_context, get_logger
 
         bind_context(session_id=session.session_id)
@@ -204,11 +231,30 @@ def cmd_paper(args: argparse.Namespace) -> int:
     return code
 
 
+def _cmd_broker_session(args: argparse.Namespace) -> int:
+    """``paper --broker alpaca`` / ``live --broker alpaca`` (see workbench.adapters.cli)."""
+    from workbench.adapters.cli import broker_session_from_args
+
+    session, emulator = broker_session_from_args(args, _params(args.param))
+    terminal = _Terminal(session, args.quiet)
+    session.runner.on_progress = terminal
+    print(f"{session.mode} session {session.session_id} on {session.execution_client.name}"
+          f"{' (local emulator ' + emulator.rest_url + ')' if emulator else ''}; journal {session.journal.url}",
+          flush=True)
+    try:
+        code = asyncio.run(_run_session(session, terminal))
+    finally:
+        if emulator is not None:
+            emulator.stop_thread()
+    _report(session)
+    return code
+
+
 # ----------------------------------------------------------------------------------------- ctl
 def cmd_ctl(args: argparse.Namespace) -> int:
     from workbench.session import open_journal
 
-    journal = open_journal(args.journal)
+    journal = open_journal(args.journal, create=False)
     cmd_args = _params(args.arg)
     if args.command == "reset_kill_switch":  # a deliberate act: --confirm and --reason, journaled with who
         from workbench.engine.control import reset_kill_switch_args
@@ -239,7 +285,8 @@ def cmd_journal(args: argparse.Namespace) -> int:
     from workbench.persistence.text import frame_text
     from workbench.session import open_journal
 
-    journal = open_journal(args.journal)
+    journal = open_journal(args.journal, create=False)
+    _warn_if_damaged(journal)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", None):
         if args.what == "sessions":
             print(frame_text(journal.sessions(), args.limit))
@@ -267,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--data", default="demo", help="'demo' (SPY minute bars+quotes), 'daily' (LEAN daily), or a file")
     b.add_argument("--symbols", default="", help="with --data daily: comma-separated symbols")
     b.add_argument("--all-hours", action="store_true", help="keep extended-hours data")
-    b.add_argument("--cash", type=float, default=100_000.0)
+    b.add_argument("--cash", type=_cash, default=100_000.0)
     b.add_argument("--trades", action="store_true", help="print every round trip")
     b.set_defaults(func=cmd_backtest)
 
@@ -283,14 +330,19 @@ def build_parser() -> argparse.ArgumentParser:
     pp.add_argument("--resume-existing", action="store_true",
                     help="with --session-id: resume it when the journal has it, else start it (supervisors)")
     pp.add_argument("--record", default=None, metavar="DIR", help="record the market data to Parquet")
-    pp.add_argument("--cash", type=float, default=100_000.0)
+    pp.add_argument("--cash", type=_cash, default=100_000.0)
     pp.add_argument("--quiet", action="store_true")
     pp.add_argument("--config", default=None, help="YAML config (session, broker, journal, risk sections)")
     pp.add_argument("--confirm-live", action="store_true", help="explicit opt-in required by mode: live")
-    pp.add_argument("--broker", choices=["simulated", "ibkr"], default="simulated",
-                    help="simulated (replayed data, default) or a broker's paper account")
     pp.set_defaults(func=cmd_paper)
-    _add_broker_commands(sub, pp)
+    from workbench.adapters.cli import add_broker_arguments, add_live_parser
+    from workbench.adapters.ibkr.cli import add_arguments as add_ibkr_arguments
+    from workbench.emulators.cli import add_emulate_parser
+
+    add_broker_arguments(pp)
+    add_ibkr_arguments(pp)
+    add_ibkr_arguments(add_live_parser(sub, cmd_paper))
+    add_emulate_parser(sub)  # emulate alpaca | tws
 
     c = sub.add_parser("ctl", help="send a control command to a running session through the journal")
     c.add_argument("session")
@@ -315,26 +367,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_optional(sub)
     return p
-
-
-def _add_broker_commands(sub: Any, paper: argparse.ArgumentParser) -> None:
-    """``paper --broker ibkr`` options, ``live --broker ibkr`` (explicit opt-in) and ``emulate tws``."""
-    from workbench.adapters.ibkr.cli import add_arguments, run
-    from workbench.emulators.tws.cli import add_parser as add_tws
-
-    add_arguments(paper)
-    lv = sub.add_parser("live", help="trade a broker's LIVE account (needs --confirm-live)")
-    for flag, kw in (("--strategy", {"default": "sma_crossover"}), ("--param", {"action": "append", "default": []}),
-                     ("--journal", {"default": None}), ("--session-id", {"default": None}),
-                     ("--cash", {"type": float, "default": 100_000.0}), ("--config", {"default": None})):
-        lv.add_argument(flag, **kw)
-    lv.add_argument("--broker", choices=["ibkr"], required=True)
-    lv.add_argument("--confirm-live", action="store_true", help="explicit opt-in: real money")
-    lv.add_argument("--quiet", action="store_true")
-    add_arguments(lv)
-    lv.set_defaults(func=lambda a: run(a, live=True))
-    em = sub.add_parser("emulate", help="run a local broker emulator (127.0.0.1)")
-    add_tws(em.add_subparsers(dest="emulator", required=True))
 
 
 def _add_optional(sub: Any) -> None:
@@ -366,7 +398,32 @@ def _add_optional(sub: Any) -> None:
     r.set_defaults(func=_cmd_report)
 
 
+def _warn_if_damaged(journal: Any) -> None:
+    """A warning on stderr when the journal file fails SQLite's quick check (what follows may be wrong)."""
+    from workbench.persistence.audit import quick_check
+
+    try:
+        result = quick_check(journal)
+    except WorkbenchError as exc:
+        result = str(exc)
+    if result != "ok":
+        result = " ".join(result.split())
+        print(f"warning: journal {journal.display_url} fails SQLite's quick check ({result[:200]}); its tables "
+              "may be damaged: run 'workbench journal verify SESSION'", file=sys.stderr)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
+    if args.output:
+        from pathlib import Path
+
+        folder = Path(args.output).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ConfigError(f"report --output {args.output}: folder {folder} does not exist")
+    from workbench.session import open_journal
+
+    journal = open_journal(args.journal, create=False)
+    _warn_if_damaged(journal)
+    journal.close()
     from workbench.analytics.report import cmd_report  # pandas/plotly load only for this command
 
     return int(cmd_report(args) or 0)
@@ -384,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except WorkbenchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder named on the command line or in a config: one line, no traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -161,11 +161,14 @@ def load_config(
         path = Path(source)
         where = f"{path}: "
         try:
-            data = yaml.safe_load(path.read_text()) or {}
-        except OSError as exc:
+            data = yaml.safe_load(path.read_text())
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{where}cannot read config: {exc}") from None
         except yaml.YAMLError as exc:
             raise ConfigError(f"{where}not valid YAML: {exc}") from None
+        if data is None:
+            raise ConfigError(f"{where}the config file is empty; write the keys to change (e.g. 'mode: paper' "
+                              "alone runs on every default)")
         _read_dotenv(path.parent / ".env")
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}expected a mapping at the top level, got {type(data).__name__}")

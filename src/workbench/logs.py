@@ -5,6 +5,8 @@ calls and structlog loggers alike) through one structlog processor chain:
 
 1. context bound with :func:`bind_context` (``session_id`` for an engine process,
    ``correlation_id`` per API request; structlog's contextvars, so each asyncio task keeps its own),
+   and a stdlib record's ``extra`` fields (the library logs through :mod:`logging`, silent until
+   configured),
 2. level, logger name, ISO-8601 UTC timestamp,
 3. :func:`mask_secrets`,
 4. JSON rendering (one object per line) or a console renderer.
@@ -105,6 +107,7 @@ def configure_logging(*, json_format: bool = True, level: str | int = "INFO", fi
         raise ValueError(f"unknown log level {level!r}")
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        structlog.stdlib.ExtraAdder(),  # logging.info("...", extra={"command_id": 7}) -> a field
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -26,7 +26,7 @@ from workbench.engine.backtest import BacktestResult, build_engine, make_result
 from workbench.engine.live import LiveRunner
 from workbench.engine.reconcile import rebuild, reconcile, warm_up
 from workbench.engine.strategy import Strategy
-from workbench.errors import ConfigError
+from workbench.errors import ConfigError, DataError
 from workbench.feeds.replay import ReplayFeed, regular_hours
 from workbench.feeds.stream import MarketDataStream
 from workbench.model import events as ev
@@ -42,51 +42,134 @@ def default_journal_url() -> str:
     return f"sqlite:///{DEFAULT_JOURNAL.resolve()}"
 
 
-def open_journal(journal: Any = None, synchronous: str = "NORMAL") -> Any:
+def open_journal(journal: Any = None, synchronous: str = "NORMAL", *, create: bool = True,
+                 make_folder: bool | None = None) -> Any:
     """A :class:`~workbench.persistence.Journal` from a Journal, URL, path or None (default).
 
     Paper sessions use SQLite ``synchronous=NORMAL`` in WAL mode: a committed event survives a
     crash of the process (the failure the recovery tests inject) but may not survive a power cut;
     pass ``"FULL"`` for that (live trading uses FULL).
+
+    Parameters
+    ----------
+    create : bool
+        A SQLite file that does not exist is created (a new session); False (resume, reports,
+        ``journal``, ``ctl``): it must exist.
+    make_folder : bool | None
+        Create the SQLite file's missing folders; default only for the default location
+        (``workbench_data/``): a typo in a path must not create folders anywhere.
+
+    Raises
+    ------
+    JournalError
+        The SQLite file does not exist (``create=False``) or its folder does not exist.
     """
+    from workbench.errors import JournalError
     from workbench.persistence import Journal
 
     if isinstance(journal, Journal):
         return journal
     url = default_journal_url() if journal is None else str(journal)
+    if make_folder is None:
+        make_folder = journal is None
     if "://" not in url:
-        url = f"sqlite:///{Path(url).resolve()}"
+        url = f"sqlite:///{Path(url).expanduser().resolve()}"
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url[len("sqlite:///"):])
+        if not create and not path.exists():
+            raise JournalError(f"journal {path} does not exist (check --journal or $WORKBENCH_JOURNAL)")
+        if not path.parent.is_dir():
+            if not make_folder:
+                raise JournalError(f"journal folder {path.parent} does not exist: create it first (the journal "
+                                   "file is created, its folder is not)")
+            path.parent.mkdir(parents=True, exist_ok=True)
     return Journal(url, synchronous=synchronous)
 
 
 def load_stream(data: Any = "demo", *, regular: bool = True) -> Any:
     """Market data for a session: ``"demo"`` (shipped SPY minute bars + quotes), a recording
-    directory, a CSV/Parquet bar file, a MarketDataStream, or canonical frames."""
+    directory, a CSV/Parquet bar file, a MarketDataStream, or canonical frames.
+
+    The validation reports of the files read (:class:`~workbench.feeds.validation.ValidationReport`:
+    rows read, kept, skipped and flagged by check) are in the stream's ``validation`` attribute.
+
+    Raises
+    ------
+    DataError
+        The file or folder does not exist, cannot be read or decoded (the message names the file
+        and row), or no market data is left after validation and the regular-hours filter.
+    """
     from workbench.feeds.recorder import Recording
 
     if isinstance(data, MarketDataStream | Recording):
         return data
+    reports: list[Any] = []
+    spec = "data"
     if isinstance(data, str | Path):
         spec = str(data)
         if spec == "demo":
             from workbench.feeds.samples import load_demo_spy
 
-            frames = load_demo_spy()
+            *loaded, bar_report, quote_report = load_demo_spy(return_reports=True)
+            frames, reports = tuple(loaded), [bar_report, quote_report]
+        elif not Path(spec).expanduser().exists():
+            raise DataError(f"data: no such file or folder: {Path(spec).expanduser().resolve()}")
         elif Path(spec).is_dir():
             return Recording(spec)
         else:
             from workbench.feeds.loaders import load_bars
 
-            frames = (load_bars(spec)[0],)
+            frame, report = load_bars(spec)
+            frames, reports = (frame,), [report]
     elif isinstance(data, pd.DataFrame):
         frames = (data,)
     else:
         frames = tuple(data)
     if regular:
         frames = tuple(regular_hours(f) for f in frames)
-    return MarketDataStream(*frames)
+    stream = MarketDataStream(*frames)
+    stream.validation = reports  # type: ignore[attr-defined]
+    if len(stream) == 0:
+        read = "; ".join(str(r) for r in reports) or f"{sum(len(f) for f in frames)} rows"
+        raise DataError(f"{spec}: no market data to run on ({read}"
+                        f"{'; regular hours only' if regular else ''}): refusing an empty stream")
+    return stream
+
+
+def data_identity(data: Any) -> tuple[str, str]:
+    """How a session stores its data: ``(spec, sha256)``; a file or recording folder by its absolute
+    path and the SHA-256 of its bytes (a folder: of its files' names and bytes, in name order), so a
+    resume from another folder finds it and a resume on changed data is refused. ``"demo"`` and
+    in-memory data (``"custom"``) have no checksum."""
+    import hashlib
+
+    if not isinstance(data, str | Path):
+        return "custom", ""
+    if str(data) == "demo":
+        return "demo", ""
+    path = Path(data).expanduser().resolve()
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with file.open("rb") as handle:
+            for block in iter(lambda h=handle: h.read(1 << 20), b""):
+                digest.update(block)
+    return str(path), digest.hexdigest()
+
+
+def check_starting_cash(value: Any) -> float:
+    """``value`` as a starting cash (currency): a finite number > 0; ConfigError naming it otherwise."""
+    import math
+
+    try:
+        cash = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"starting cash must be a number, got {value!r}") from None
+    if not (math.isfinite(cash) and cash > 0):
+        raise ConfigError(f"starting cash must be a finite number > 0, got {value!r}")
+    return cash
 
 
 def stream_symbols(stream: Any) -> set[str]:
@@ -245,8 +328,14 @@ def paper_session(
     on_progress: Callable[[LiveRunner], None] | None = None,
     snapshot_interval: float = 1.0,
     config: Any = None,
+    broker: str = "simulated",
+    **broker_options: Any,
 ) -> PaperSession:
     """Build a paper session on a replayed stream with the simulated broker and the journal.
+
+    ``broker="ibkr"`` (or a config with ``broker.kind: ibkr``) builds the session on Interactive
+    Brokers instead (:func:`workbench.adapters.ibkr.session.ibkr_session`; ``broker_options`` such
+    as ``ibkr={...}``, ``emulator=``, ``symbols=`` go to it): paper account, live data.
 
     Parameters
     ----------
@@ -265,6 +354,18 @@ def paper_session(
         risk sections replace the corresponding arguments; it is stored with the session so a
         restart rebuilds the same risk engine, alerts and fill model.
     """
+    if broker == "ibkr" or (config is not None and config.broker.kind == "ibkr"):
+        from workbench.adapters.ibkr.session import ibkr_session
+
+        if config is not None:
+            strategy, params = config.session.strategy, config.session.params
+            broker_options.setdefault("ibkr", config.ibkr)
+        return ibkr_session(strategy, params=params, journal=journal, session_id=session_id, name=name,
+                            starting_cash=starting_cash, risk=risk, on_progress=on_progress,
+                            snapshot_interval=snapshot_interval, **broker_options)
+    if broker != "simulated" or broker_options:
+        raise ConfigError(f"paper_session: broker {broker!r} takes no {sorted(broker_options)}; brokers: "
+                          "'simulated' (default), 'ibkr'")
     alerts = None
     if config is not None:
         sc = config.session
@@ -279,18 +380,15 @@ def paper_session(
     else:
         strategy_name = _strategy_name(strategy)
     params = strategy.params.model_dump()
+    starting_cash = check_starting_cash(starting_cash)
     if risk is None:
         risk = default_risk_engine()
-    stream = load_stream(data, regular=regular)  # bad data fails here, before the session row exists
+    # everything is checked and built before the session row exists: a bad input leaves no orphan session
+    try:
+        stream = load_stream(data, regular=regular)
+    except DataError as exc:
+        raise DataError(f"session.data: {exc}" if config is not None else str(exc)) from None
     symbols = stream_symbols(stream)
-    jr = open_journal(journal)
-    data_spec = data if isinstance(data, str) else "custom"
-    parameters = {"strategy": strategy_name, "params": params, "data": data_spec, "speed": speed,
-                  "starting_cash": starting_cash, "regular": regular, "symbols": sorted(symbols)}
-    if config is not None:
-        parameters["config"] = _without_secrets(config.model_dump(mode="json"))
-    sid = jr.create_session(session_id, name=name or f"paper {strategy_name}", mode="paper", strategy=strategy_name,
-                            parameters=parameters)
     feed = ReplayFeed(stream, speed=speed)
     engine = build_engine(strategy, starting_cash=starting_cash, fill_model=fill_model, commission=commission,
                           risk=risk, clock=feed.clock, keep_events=False)
@@ -301,6 +399,16 @@ def paper_session(
         from workbench.feeds.recorder import Recorder
 
         recorder = Recorder(record_to)
+    jr = open_journal(journal)
+    data_spec, fingerprint = data_identity(data)
+    parameters = {"strategy": strategy_name, "params": params, "data": data_spec, "speed": speed,
+                  "starting_cash": starting_cash, "regular": regular, "symbols": sorted(symbols)}
+    if fingerprint:
+        parameters["data_sha256"] = fingerprint
+    if config is not None:
+        parameters["config"] = _without_secrets(config.model_dump(mode="json"))
+    sid = jr.create_session(session_id, name=name or f"paper {strategy_name}", mode="paper", strategy=strategy_name,
+                            parameters=parameters)
     runner = LiveRunner(engine, feed, journal=jr, session_id=sid, recorder=recorder, durable_submit=durable_submit,
                         on_progress=on_progress, snapshot_interval=snapshot_interval)
     runner.symbols = frozenset(symbols)
@@ -387,8 +495,9 @@ def resume_session(
     SessionLocked
         If another live process runs the session (raised when the session starts).
     """
-    jr = open_journal(journal)
+    jr = open_journal(journal, create=False)
     row = jr.session(session_id)
+    _check_resumable(jr, row)
     saved = dict(row.get("parameters") or {})
     if strategy is None:
         strategy = make_strategy(saved.get("strategy", "sma_crossover"), saved.get("params"))
@@ -396,6 +505,13 @@ def resume_session(
         data = saved.get("data", "demo")
         if data == "custom":
             raise ConfigError(f"session {session_id}: its data was not a named source: pass data=")
+        if saved.get("data_sha256"):
+            if not Path(data).exists():
+                raise DataError(f"session {session_id!r}: its data {data} no longer exists; cannot resume")
+            if data_identity(data)[1] != saved["data_sha256"]:
+                raise DataError(f"session {session_id!r}: its data {data} changed since the session started "
+                                f"(SHA-256 differs from the journaled {saved['data_sha256'][:12]}...): refusing to "
+                                "resume on different data")
     if speed == "saved":
         speed = saved.get("speed")
     stream = load_stream(data, regular=bool(saved.get("regular", True)))
@@ -436,13 +552,31 @@ def resume_session(
     started = ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode="paper",
                                 strategy=saved.get("strategy", ""), parameters=dict(strategy.params.model_dump()),
                                 resumed=True)
-    _resume_hook(engine, itertools.islice(iter(stream), position), started, corrections)
+    from workbench.execution.recovery import PARENT_EVENT_TYPES
+
+    parents = list(jr.events(session_id, types=list(PARENT_EVENT_TYPES)))
+    _resume_hook(engine, itertools.islice(iter(stream), position), started, corrections, parents)
     _stop_hook(runner, session_id)
     return PaperSession(session_id, engine, runner, jr, feed, corrections)
 
 
+def _check_resumable(jr: Any, row: Mapping[str, Any]) -> None:
+    """A session that did not stop cleanly (a crash: status still ``running``, or never started) is
+    resumable, and so is one stopped on request before the end of its data (``stop``, Ctrl-C); a
+    finished one (it reached the end of its data, or stopped for any other reason) is not: resuming
+    it would only journal a second start/stop pair."""
+    if row.get("status") != "stopped":
+        return
+    stops = list(jr.events(row["session_id"], types=[ev.SessionStopped]))
+    reason = stops[-1].reason if stops else ""
+    if reason != "stopped":
+        raise ConfigError(f"session {row['session_id']!r} is finished (it stopped cleanly: {reason or 'stopped'}): "
+                          "only a session that did not stop cleanly, or was stopped before the end of its data, "
+                          "can be resumed; start a new session instead")
+
+
 def _resume_hook(engine: Any, history: Any, started: ev.SessionStarted,
-                 corrections: list[ev.ReconciliationCorrected]) -> None:
+                 corrections: list[ev.ReconciliationCorrected], parents: list[ev.Event] | None = None) -> None:
     """Make ``engine.start()`` (called by the runner on the running loop, with the session lock held)
     start the strategies, warm them up on ``history``, journal ``started`` and reconcile.
 
@@ -460,5 +594,9 @@ def _resume_hook(engine: Any, history: Any, started: ev.SessionStarted,
         warm_up(engine, history)
         engine.record(dataclasses.replace(started, ts_event=engine.now_ns()))  # the clock is at the resume point
         corrections.extend(reconcile(engine, engine.broker))
+        if parents:  # execution algorithms that were working: re-armed with what the journal and broker say
+            from workbench.execution.recovery import resume_algorithms
+
+            resume_algorithms(engine, parents)
 
     engine.start = start  # type: ignore[method-assign]

@@ -101,17 +101,20 @@ def quiet(session: Any, emulator: AlpacaEmulator, published: int) -> bool:
 
 
 async def run_lockstep(session: Any, emulator: AlpacaEmulator, timeout: float = 30.0,
-                       before_step: Callable[[int], None] | None = None) -> None:
+                       before_step: Callable[[int], Any] | None = None) -> None:
     """Start ``session`` on a manual emulator and publish one item at a time, each once the client has
     caught up with the previous one (items infinitely far apart compared with a round trip); stop at
-    the end. ``before_step(n)`` runs before the n-th item (1-based) is published (to arm faults)."""
+    the end. ``before_step(n)`` runs before the n-th item (1-based) is published (to arm faults); when
+    it returns an awaitable, that is awaited first."""
     session.start()
     await until(lambda: bool(emulator.data_connections and emulator.data_connections[0].subscriptions["bars"]),
                 timeout, "the feed to subscribe")
     published = 0
     while True:
         if before_step is not None:
-            before_step(published + 1)
+            pending = before_step(published + 1)
+            if pending is not None:
+                await pending
         if emulator.call(emulator.core.step) != 1:
             break
         published += 1

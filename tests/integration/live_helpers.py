@@ -6,11 +6,12 @@ Not a test module. Imported by ``tests/integration/test_*.py`` (pytest puts this
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,18 @@ def run_cli(*args: str, cwd: Path, timeout: float = 120.0) -> subprocess.Complet
     """Run ``workbench ARGS`` to the end."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.run(workbench_args(*args), cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def reaped(*processes: subprocess.Popen[Any] | None) -> Iterator[None]:
+    """Kill (SIGKILL) and wait for every process still running when the block exits."""
+    try:
+        yield
+    finally:
+        for process in processes:
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
 
 
 def end_process_group(process: subprocess.Popen[Any]) -> None:

@@ -64,6 +64,8 @@ def test_altered_payload_is_named_by_seq(finished: Path, tmp_path: Path) -> None
         assert tampered != payload
         conn.execute(sa.update(t.events).where(t.events.c.session_id == "done", t.events.c.seq == seq)
                      .values(payload=tampered))
+        # as if the session had crashed (a finished session cannot be resumed at all)
+        conn.execute(sa.update(t.sessions).where(t.sessions.c.session_id == "done").values(status="running"))
     engine.dispose()
     done = run_cli("journal", "verify", "done", "--journal", url, cwd=tmp_path)
     assert done.returncode != 0

@@ -121,6 +121,8 @@ def test_sigkill_at_random_points_then_resume_gives_the_uninterrupted_result(tmp
     assert (mine.cash, mine.equity, mine.realized_pnl) == (theirs.cash, theirs.equity, theirs.realized_pnl)
     resumed = [e for e in journal.events(sid, types=[ev.SessionStarted]) if e.resumed]
     assert len(resumed) == len(kills)
+    times = [e.ts_event for e in journal.events(sid)]
+    assert times == sorted(times), "event time went backwards (a resume must stamp at its resume point)"
     corrections = list(journal.events(sid, types=[ev.ReconciliationCorrected]))
     assert corrections == [], [c.detail for c in corrections]
     assert journal.session(sid)["status"] == "stopped"

@@ -223,6 +223,7 @@ def test_dashboard_in_chromium(served, tmp_path):
                                ".textContent.trim() === '60'", timeout=5_000)
 
         # Pause: journaled, acknowledged, and the banner says PAUSED (amber) right after
+        session.heartbeat()  # a running engine beats every few seconds; commands need it
         page.get_by_role("button", name="Pause", exact=True).click()
         pause = _wait(lambda: [c for c in journal.pending_commands(sid) if c.name == "pause"], 5, "pause command")
         assert len(pause) == 1 and pause[0].source == "dashboard"
@@ -230,10 +231,11 @@ def test_dashboard_in_chromium(served, tmp_path):
         paused_after = _banner(page, "PAUSED")
         print(f"pause acknowledged -> PAUSED on the banner: {paused_after:.2f} s (target < 1 s)")
         assert _background(page, ".wb-banner") == "rgb(178, 106, 0)"
-        assert "dashboard" in page.text_content(".wb-state-by")
+        page.wait_for_selector(".wb-state-by:has-text('dashboard')", timeout=5_000)
         page.wait_for_selector(".wb-commands tr.wb-command-acknowledged td[data-column='name']:has-text('pause')",
                                timeout=5_000)
         _banner_shot(page, "PAUSED")
+        session.heartbeat()  # a running engine beats every few seconds; commands need it
         page.get_by_role("button", name="Resume", exact=True).click()
         _wait(lambda: [c for c in journal.pending_commands(sid) if c.name == "resume"], 5, "resume command")
         session.process_commands()
@@ -242,6 +244,7 @@ def test_dashboard_in_chromium(served, tmp_path):
         # force exit of one position (IBM): a flatten of that symbol only; SPY stays
         page.select_option(".wb-exit-symbol select", "IBM")
         page.get_by_role("button", name="Force exit").click()
+        session.heartbeat()  # a running engine beats every few seconds; commands need it
         page.get_by_role("button", name="Confirm exit").click()
         exit_ = _wait(lambda: [c for c in journal.pending_commands(sid) if c.name == "flatten"], 5, "force exit")
         assert exit_[0].args == {"symbol": "IBM"}
@@ -256,6 +259,7 @@ def test_dashboard_in_chromium(served, tmp_path):
         page.wait_for_selector("text=Kill switch armed", timeout=5_000)
         time.sleep(1.2)
         assert not [c for c in journal.commands(sid).itertuples() if c.name == "kill"]
+        session.heartbeat()  # a running engine beats every few seconds; commands need it
         page.get_by_role("button", name="Confirm kill switch").click()
         kill = _wait(lambda: [c for c in journal.pending_commands(sid) if c.name == "kill"], 5, "kill command")
         assert kill[0].args["flatten"] is True
@@ -264,7 +268,7 @@ def test_dashboard_in_chromium(served, tmp_path):
         print(f"kill acknowledged -> HALTED on the banner: {halted_after:.2f} s (target < 1 s)")
         assert _background(page, ".wb-banner") == "rgb(198, 40, 40)"
         assert page.text_content(".wb-state-reason") == "manual kill switch"
-        assert "dashboard" in page.text_content(".wb-state-by")
+        page.wait_for_selector(".wb-state-by:has-text('dashboard (kill command')", timeout=5_000)
         session.quote("SPY", 171.0, 171.01)  # the flatten order fills
         assert journal.positions(sid, open_only=True).empty
         page.wait_for_selector(".wb-positions.wb-empty", timeout=5_000)
@@ -293,15 +297,15 @@ def test_dashboard_in_chromium(served, tmp_path):
         page.get_by_role("button", name="Confirm reset").click()  # no reason yet: refused on the page
         page.wait_for_selector("text=say why the kill switch is reset", timeout=5_000)
         page.locator("input[placeholder='why is it safe to trade again?']").fill("checked the positions")
+        session.heartbeat()
         page.get_by_role("button", name="Confirm reset").click()
-        from workbench.persistence.commands import COMMAND_NAMES
-        from workbench.widgets.controls import RESET_KILL_SWITCH
-        if RESET_KILL_SWITCH in COMMAND_NAMES:
-            reset = _wait(lambda: [c for c in journal.pending_commands(sid) if c.name == RESET_KILL_SWITCH], 5,
-                          "the reset command")
-            assert reset[0].args.get("reason") == "checked the positions"
-        else:  # the engine does not know the command yet: the page says so, nothing is queued
-            page.wait_for_selector(f"text=unknown command '{RESET_KILL_SWITCH}'", timeout=5_000)
+        reset = _wait(lambda: [c for c in journal.pending_commands(sid) if c.name == "reset_kill_switch"], 5,
+                      "the reset command")
+        assert reset[0].args["reason"] == "checked the positions" and reset[0].args["confirm"] is True
+        session.process_commands()
+        _banner(page, "RUNNING")
+        reset_event = next(iter(journal.events(sid, types=["KillSwitchReset"])))
+        assert (reset_event.reason, reset_event.source) == ("checked the positions", "dashboard")
 
         # a stopped session: STOPPED, every control disabled
         session.stop("end of test")
@@ -309,6 +313,7 @@ def test_dashboard_in_chromium(served, tmp_path):
         playwright_sync.expect(page.get_by_role("button", name="Kill switch", exact=True)).to_be_disabled(timeout=5_000)
         _banner_shot(page, "STOPPED")
 
+        assert page.locator("text=refresh failed").count() == 0  # no panel failed along the way
         shot = tmp_path / "dashboard.png"
         page.set_viewport_size({"width": 1400, "height": 900})
         page.screenshot(path=str(shot), full_page=True)
@@ -362,6 +367,7 @@ def test_post_mortem_of_finished_and_failed_sessions(tmp_path):
             picker.select_option(index=next(i for i, text in enumerate(labels) if text.startswith("crashed")))
             page.wait_for_selector(".wb-banner[data-state='FAILED']", timeout=10_000)
             _banner_shot(page, "FAILED")
+            assert page.locator("text=refresh failed").count() == 0
     assert OUTSIDE == [], OUTSIDE
 
 
@@ -428,5 +434,6 @@ def test_dashboard_with_a_paper_session(tmp_path):
                 page.wait_for_selector(".wb-stat-trading-state:has-text('HALTED')", timeout=10_000)
                 assert page.text_content(".wb-stat-open-positions") == "0"
                 page.screenshot(path=str(tmp_path / "paper_dashboard.png"), full_page=True)
+                assert page.locator("text=refresh failed").count() == 0
     finally:
         _end(paper)

@@ -6,8 +6,9 @@ daily returns computed here with empyrical (Quantopian's reference implementatio
 agreement comes from ``compare_session`` on the recording (a full-speed replay agrees 100%).
 Criteria set just beside those figures make the session graduate, or be refused with the
 scorecard naming exactly the failed criterion; an unresolved reconciliation refuses it too. The
-CLI prints the scorecard with exit code 1 (refused) / 0 (eligible) / 2 (confirmed, but no live
-broker in this build: the documented seam). The size multiplier follows the documented steps
+CLI prints the scorecard with exit code 1 (refused) / 0 (eligible) / 2 (confirmed, but no broker
+keys). A session that graduates starts live on the Alpaca emulator (through alpaca-py) at the first
+size step: its orders are the paper session's sizes x 10%. The size multiplier follows the documented steps
 (hand-worked sequence) and live/shadow agreement is checked on hand-made signals.
 """
 
@@ -100,7 +101,7 @@ def test_graduates_when_every_criterion_passes(record: dict) -> None:
     card, live = graduate(record["journal"], SID, criteria, comparison=record["comparison"], confirm_live=True,
                           start_live=lambda sid, journal, multiplier: started.append((sid, multiplier)) or "live-1")
     assert live == "live-1" and started == [(SID, 0.10)]  # the first step of the size schedule
-    with pytest.raises(ConfigError, match="no live broker adapter"):
+    with pytest.raises(ConfigError, match="APCA_API_KEY_ID"):  # the default: Alpaca, keys from the environment
         graduate(record["journal"], SID, criteria, comparison=record["comparison"], confirm_live=True)
 
 
@@ -145,7 +146,7 @@ def test_command_line_prints_the_scorecard(record: dict) -> None:
     done = run_cli("graduate", SID, *common, "--config", str(tmp / "pass.yaml"), cwd=tmp)
     assert done.returncode == 0 and "PASSED" in done.stdout and "--confirm-live" in done.stdout
     done = run_cli("graduate", SID, *common, "--config", str(tmp / "pass.yaml"), "--confirm-live", cwd=tmp)
-    assert done.returncode == 2 and "no live broker adapter" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "APCA_API_KEY_ID" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_unresolved_reconciliation_refuses(record: dict, tmp_path: Path) -> None:
@@ -190,3 +191,26 @@ def test_shadow_agreement_on_hand_made_signals() -> None:
     assert shadow_agreement(live, shadow, day="2013-10-07") == pytest.approx(1 / 3)
     assert shadow_agreement(live, shadow, tolerance_ns=60, day="2013-10-07") == 1.0
     assert math.isnan(shadow_agreement([], []))
+
+
+async def test_graduated_session_trades_live_on_the_alpaca_emulator_at_the_first_step(record: dict) -> None:
+    from alpaca_helpers import FAST_RECONNECT, demo_bars, run_to_end, start_emulator
+
+    from workbench.operations.graduation import start_live_session
+
+    emulator = start_emulator(data=demo_bars(240), speed=2400.0)
+    try:
+        card, live = graduate(
+            record["journal"], SID, _criteria(record["figures"]), comparison=record["comparison"], confirm_live=True,
+            start_live=lambda sid, journal, multiplier: start_live_session(
+                sid, journal, multiplier, emulator=emulator, alpaca=FAST_RECONNECT, snapshot_interval=0.5))
+        assert card.passed and live.mode == "live"
+        assert record["journal"].session(live.session_id)["mode"] == "live"
+        await run_to_end(live, emulator)
+        orders = list(record["journal"].events(live.session_id, types=[ev.OrderInitialized]))
+        paper = {e.quantity for e in record["journal"].events(SID, types=[ev.OrderInitialized])}
+        assert paper == {100.0}
+        assert orders and {e.quantity for e in orders} == {10.0}  # 100 shares x the first step (10%)
+        assert any(True for _ in record["journal"].events(live.session_id, types=[ev.OrderFilled]))
+    finally:
+        emulator.stop_thread()

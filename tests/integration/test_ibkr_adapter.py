@@ -121,10 +121,10 @@ async def test_informational_error_storm_changes_nothing():
         assert h.connection.info.informational >= 6
 
 
-async def test_duplicate_exec_details_and_commission_first():
+async def test_duplicate_exec_details_corrections_and_commission_first():
     venue = make_venue()
     quote(venue, 100.00, 100.02)
-    faults = TwsFaults(duplicate_exec_details=True, commission_first=True)
+    faults = TwsFaults(duplicate_exec_details=True, correct_exec_details=True, commission_first=True)
     async with running(venue, faults=faults) as emu, Harness(emu.port) as h:
         o = h.submit(order(quantity=400))
         await wait_for(lambda: h.events(ev.OrderAccepted, o.order_id), what="accepted")
@@ -230,3 +230,115 @@ async def test_pacing_keeps_under_tws_message_and_historical_limits():
         assert h.connection.info.errors[100] == 0
         assert h.connection.info.errors[162] == 0
         assert h.connection.pacer.waits >= 1
+
+
+async def test_data_client_quotes_bars_unknown_symbol_and_resubscription():
+    from workbench.adapters.ibkr.data import IbkrDataClient
+    from workbench.model.data import Bar, QuoteTick
+
+    venue = make_venue()
+    async with running(venue) as emu:
+        connection = IbkrConnection(config(emu.port, client_id=4))
+        from workbench.clock import ReplayClock
+
+        clock = ReplayClock(1.0, venue.now_ns)  # the engine's clock in a session: quotes are stamped with it
+        data = IbkrDataClient(connection, {"quotes": ["SPY", "NOPE"], "bars": ["SPY"]}, health_interval=None,
+                              follow_clock=clock)
+        data.bind(lambda item: None)
+        got: list[object] = []
+
+        async def consume() -> None:
+            async for item in data:
+                got.append(item)
+
+        task = asyncio.create_task(consume())
+        try:
+            await wait_for(lambda: data.state is ConnectionState.CONNECTED and emu.connections
+                           and emu.connections[0].bars.get("SPY"), what="subscribed")
+            quote(venue, 100.10, 100.12)
+            quote(venue, 100.11, 100.13, seconds=0.5)
+            await wait_for(lambda: len([i for i in got if type(i) is QuoteTick]) >= 2, what="two quotes")
+            assert [(q.bid, q.ask) for q in got if type(q) is QuoteTick][-2:] == [(100.10, 100.12), (100.11, 100.13)]
+            assert "NOPE" in data.unknown and data.health.errors >= 1  # error 200: skipped, not retried
+            # a minute bar goes out as twelve 5-second bars; the client rebuilds the minute exactly
+            start = venue.now_ns - venue.now_ns % (60 * 10**9) + 60 * 10**9
+            minute = Bar("SPY", 100.0, 100.5, 99.5, 100.2, 1234.0, start, start + 60 * 10**9)
+            venue.publish(minute)
+            await wait_for(lambda: any(type(i) is Bar for i in got), what="aggregated bar")
+            [bar] = [i for i in got if type(i) is Bar]
+            assert bar == minute
+            emu.drop()  # resubscribed after the reconnect
+            await wait_for(lambda: data.health.reconnects >= 1 and emu.connections and emu.connections[0].market.get("SPY"),
+                           what="resubscribed")
+            quote(venue, 100.20, 100.22, seconds=61)
+            await wait_for(lambda: [(q.bid, q.ask) for q in got if type(q) is QuoteTick][-1] == (100.20, 100.22),
+                           what="quote after the reconnect")
+        finally:
+            await data.stop()
+            task.cancel()
+            await connection.disconnect()
+
+
+async def test_health_reports_client_id_pacing_and_message_age():
+    venue = make_venue()
+    async with running(venue, faults=TwsFaults(busy_client_ids={1})) as emu, Harness(emu.port) as h:
+        h.client.report_health()
+        [health] = [i for i in h.items if type(i) is ev.ConnectionHealthReported][-1:]
+        assert health.component == "ibkr.execution" and health.state == "CONNECTED"
+        assert "client id 2" in health.detail and "server v178" in health.detail
+        assert "1 client-id rejections" in health.detail
+        assert health.last_message_age is not None and health.last_message_age < 5
+
+
+async def test_fill_during_1100_is_recovered_after_1102_and_unknown_contract_is_rejected():
+    venue = make_venue()
+    quote(venue, 100.00, 100.02)
+    async with running(venue) as emu, Harness(emu.port) as h:
+        o = h.submit(order(quantity=10, order_type=OrderType.LIMIT, limit_price=99.0))
+        await wait_for(lambda: h.events(ev.OrderAccepted, o.order_id), what="accepted")
+        emu.connectivity_lost()  # 1100: TWS lost IB; what happens now is not sent (LEAN IB #249)
+        quote(venue, 98.90, 98.95)
+        await asyncio.sleep(0.2)
+        assert not h.events(ev.OrderFilled, o.order_id) and not h.events(ev.OrderCanceled)
+        emu.connectivity_restored()  # 1102: the adapter asks for executions again
+        await wait_for(lambda: any(f.order_id == o.order_id for r in h.reports for f in r.fills), what="recovered")
+        assert h.reports[-1].reason == "connectivity restored (IB 1102)"
+        assert h.connection.info.connectivity_lost == 1 and h.connection.info.connectivity_restored == 1
+        bad_init = ev.OrderInitialized(ts_event=0, order_id="O-bad", symbol="NOPE", side=OrderSide.BUY,
+                                       order_type=OrderType.MARKET, quantity=1)
+        h.client.submit_order(Order(bad_init))
+        await wait_for(lambda: h.events(ev.OrderRejected, "O-bad"), what="rejection")
+        assert h.events(ev.OrderRejected, "O-bad")[0].reason.startswith("IB 200:")
+
+
+async def test_tick_by_tick_quotes_on_the_session_clock():
+    """reqTickByTickData BidAsk -> QuoteTicks; ib_async 2.1 keeps only the arrival time of such ticks,
+    so they are stamped with the session's clock (here at the venue's data time), like other quotes."""
+    from workbench.adapters.ibkr.data import IbkrDataClient
+    from workbench.clock import ReplayClock
+    from workbench.model.data import QuoteTick
+
+    venue = make_venue()
+    async with running(venue) as emu:
+        connection = IbkrConnection(config(emu.port, client_id=6, tick_by_tick=True))
+        clock = ReplayClock(1.0, venue.now_ns)
+        data = IbkrDataClient(connection, {"ticks": ["SPY"]}, health_interval=None, follow_clock=clock)
+        data.bind(lambda item: None)
+        got: list[QuoteTick] = []
+
+        async def consume() -> None:
+            async for item in data:
+                got.append(item)
+
+        task = asyncio.create_task(consume())
+        try:
+            await wait_for(lambda: emu.connections and emu.connections[0].tick_by_tick.get("SPY"), what="subscribed")
+            sent = quote(venue, 100.10, 100.12, seconds=3)
+            await wait_for(lambda: got, what="tick-by-tick quote")
+            q = got[-1]
+            assert (q.bid, q.ask, q.bid_size, q.ask_size) == (100.10, 100.12, sent.bid_size, sent.ask_size)
+            assert abs(q.ts_event - sent.ts_event) < 60 * 10**9  # data time (2013), not the wall clock
+        finally:
+            await data.stop()
+            task.cancel()
+            await connection.disconnect()

@@ -107,8 +107,10 @@ async def test_api_serves_the_journal_of_a_running_paper_session(tmp_path: Path)
                 r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "explode"})
                 assert r.status_code == 422 and "unknown command 'explode'" in r.text
                 # pause through the API: acknowledged by the engine, visible in the journal and the dashboard
-                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "pause"})
+                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "pause"},
+                                   headers={"X-Request-ID": "ops-ticket-42"})
                 assert r.status_code == 200, r.text
+                assert r.headers["x-request-id"] == "ops-ticket-42"  # the correlation id of its log lines
                 ack = r.json()
                 assert (ack["status"], ack["detail"], ack["source"]) == ("acknowledged", "paused", "api")
                 record = journal.command(ack["command_id"])
@@ -122,8 +124,9 @@ async def test_api_serves_the_journal_of_a_running_paper_session(tmp_path: Path)
                 shown = view.snapshot().commands
                 assert ack["command_id"] in set(shown["command_id"])
                 assert shown.set_index("command_id").loc[ack["command_id"], "status"] == "acknowledged"
-                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "resume"})
+                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "resume", "expires_after": 30})
                 assert r.json()["status"] == "acknowledged"
+                assert r.json()["ts_expires"] - r.json()["ts_created"] == 30 * 10**9  # the same expiry as ctl
                 # let it trade on, then stop it through the API and wait for the process to end
                 mark = last_seq(journal, SID)
                 wait_for(lambda: last_seq(journal, SID) > mark + 50, timeout=60, interval=0.05)
@@ -141,6 +144,9 @@ async def test_api_serves_the_journal_of_a_running_paper_session(tmp_path: Path)
                     assert message["seq"] == seq and message["event_type"] == type(event).__name__
                     assert journal.codec.decode(message["event"]) == event
 
+                # a command to the stopped session is refused by the journal's own check, nothing queued
+                r = await api.post(f"/api/sessions/{SID}/commands", json={"name": "pause"})
+                assert r.status_code == 422 and "is not running" in r.json()["detail"]
                 await _check_reads(api, journal)
     finally:
         if proc.poll() is None:
@@ -212,6 +218,11 @@ async def _check_reads(api: httpx.AsyncClient, journal: Journal) -> None:
     assert f'workbench_journal_events_total{{session_id="{SID}"}} {float(len(records))}' in metrics
     assert f'workbench_equity{{session_id="{SID}"}} {account.equity}' in metrics or account.equity == 0
     assert "workbench_ws_push_latency_seconds_count" in metrics
+    # the engine's own histograms, from its last checkpoint: one tick-to-order observation per order call
+    orders_sent = sum(isinstance(e, ev.OrderSubmitted) for _, e in records)
+    counted = float(metrics.split(f'workbench_tick_to_order_seconds_count{{session_id="{SID}"}} ')[1].split()[0])
+    assert 0 < counted <= orders_sent + 10  # submits (+ cancels of a flatten); none after the last checkpoint
+    assert f'workbench_journal_commit_seconds_bucket{{le="+Inf",session_id="{SID}"}}' in metrics
     denials = sum(isinstance(e, ev.OrderDenied) for _, e in records)
     assert f'workbench_risk_denials_total{{session_id="{SID}"}} {float(denials)}' in metrics
     # an unknown session is a 404, a stopped session is not "ready" only if it were running

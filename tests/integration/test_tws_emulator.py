@@ -247,3 +247,18 @@ async def test_client_id_in_use_and_rolled_back_next_valid_id():
             assert len(venue.orders) == 1  # the same id modified the open order, no second order
         finally:
             ib.disconnect()
+
+
+async def test_unthrottled_client_gets_error_100():
+    async with running(faults=TwsFaults(max_messages_per_second=50)) as emu:
+        ib = IB()
+        ib.client.MaxRequests = 0  # the client's own throttle off: TWS answers error 100
+        errors = []
+        ib.errorEvent += lambda req_id, code, msg, contract: errors.append(code)
+        await ib.connectAsync("127.0.0.1", emu.port, clientId=3, timeout=10)
+        try:
+            for _ in range(200):
+                ib.client.reqCurrentTime()
+            await wait_for(lambda: 100 in errors, what="error 100")
+        finally:
+            ib.disconnect()

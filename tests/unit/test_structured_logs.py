@@ -75,3 +75,12 @@ def test_environment_switch(restore_logging: None, tmp_path: Path) -> None:
     assert [json.loads(line)["event"] for line in file.read_text().splitlines()] == ["kept"]
     with pytest.raises(ValueError, match="max_bytes"):
         configure_logging(max_bytes=0)
+
+
+def test_stdlib_extra_fields_become_json_fields(restore_logging: None) -> None:
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    logging.getLogger("workbench.service.app").info("command submitted", extra={"command_id": 7, "command": "pause",
+                                                                                 "token": "abcdefgh12345678"})
+    (record,) = _lines(stream)
+    assert (record["command_id"], record["command"], record["token"]) == (7, "pause", "***")

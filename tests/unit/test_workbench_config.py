@@ -79,6 +79,12 @@ async def test_paper_session_from_config_keeps_its_risk_engine_on_resume(tmp_pat
     await session
     denied = session.journal.risk_events(session.session_id)
     assert len(denied) and denied["message"].str.contains("max_order_quantity").all()
+    import sqlalchemy as sa
+
+    from workbench.persistence import schema
+
+    with session.journal.engine.begin() as conn:  # as if it had crashed: a finished session is not resumable
+        conn.execute(sa.update(schema.sessions).values(status="running"))
     resumed = resume_session(session.session_id, journal=session.journal)
     names = [r.name for r in resumed.engine.risk.rules]
     rule = next(r for r in resumed.engine.risk.rules if r.name == "max_order_quantity")

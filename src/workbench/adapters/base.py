@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -59,6 +60,7 @@ import tenacity
 from workbench.errors import BrokerError
 from workbench.model import events as ev
 from workbench.model.data import Bar
+from workbench.model.enums import OrderStatus
 from workbench.model.orders import Order
 from workbench.model.reports import FillReport, OrderStatusReport, PositionReport
 
@@ -187,6 +189,15 @@ class BrokerReports:
 
     def order_status_reports(self) -> list[OrderStatusReport]:
         return list(self.orders)
+
+    def with_in_flight(self, orders: Iterable[Order], ts: int) -> BrokerReports:
+        """These reports plus a SUBMITTED report for each of ``orders`` that they do not know:
+        orders sent while the snapshot was being taken are in flight, not unknown at the broker."""
+        known = {r.order_id for r in self.orders}
+        extra = tuple(OrderStatusReport(order_id=o.order_id, symbol=o.symbol, side=o.side, quantity=o.quantity,
+                                        filled_quantity=0.0, avg_fill_price=0.0, status=OrderStatus.SUBMITTED,
+                                        ts_last=ts) for o in orders if o.order_id not in known)
+        return dataclasses.replace(self, orders=self.orders + extra) if extra else self
 
     def fill_reports(self, since_ns: int = 0) -> list[FillReport]:
         return [f for f in self.fills if f.ts_event >= since_ns]
@@ -317,7 +328,9 @@ class LiveClient:
         return self._task
 
     async def wait_connected(self, timeout: float | None = None) -> None:
-        """Wait until CONNECTED. Raises the fatal error if the client gave up, TimeoutError on timeout."""
+        """Wait until CONNECTED and ready (subscriptions re-sent, reconciliation reports posted).
+
+        Raises the fatal error if the client gave up, TimeoutError on timeout."""
         if self._task is None or self._connected is None:
             raise RuntimeError(f"{self.component}: start() first")
 
@@ -367,8 +380,8 @@ class LiveClient:
             self.health.connects += 1
             if old is ConnectionState.RECONNECTING:
                 self.health.reconnects += 1
-        if self._connected is not None:
-            (self._connected.set if new is ConnectionState.CONNECTED else self._connected.clear)()
+        if self._connected is not None and new is not ConnectionState.CONNECTED:
+            self._connected.clear()
         _log.info("%s: %s -> %s %s", self.component, old, new, detail)
         self.post(ev.ConnectionStatusChanged(ts_event=self.clock(), component=self.component,
                                              connected=new is ConnectionState.CONNECTED, detail=detail,
@@ -424,6 +437,8 @@ class LiveClient:
             messages_before = self.health.messages
             try:
                 await self._on_connected(not first)
+                if self._connected is not None:
+                    self._connected.set()  # ready: resubscribed / reconciliation posted
                 reason = await self._watch()
             except asyncio.CancelledError:
                 raise
@@ -517,6 +532,12 @@ class DataClient(LiveClient):
         self.dropped = 0
         self._items: asyncio.Queue[Any] | None = None
         self._ended = False
+        self._direct: Callable[[Any], None] | None = None
+
+    def feed_directly(self, put: Callable[[Any], None]) -> None:
+        """Hand every item to ``put`` at once (the live runner's queue) instead of queueing it for
+        iteration: one queue hop less per item. Iterating the client then only waits for its end."""
+        self._direct = put
 
     def _queue(self) -> asyncio.Queue[Any]:
         if self._items is None:
@@ -525,6 +546,10 @@ class DataClient(LiveClient):
 
     def emit(self, item: Any) -> None:
         """Hand one parsed market data item to the feed (non-blocking)."""
+        direct = self._direct
+        if direct is not None:
+            direct(item)
+            return
         q = self._queue()
         try:
             q.put_nowait(item)
@@ -575,6 +600,9 @@ class DataClient(LiveClient):
     async def __aiter__(self) -> AsyncIterator[Any]:
         if self._task is None:
             self.start()
+        if self._direct is not None:  # items go straight to the runner: wait for the end
+            await asyncio.wait({self._task})  # type: ignore[arg-type]
+            return
         q = self._queue()
         while True:
             if not q.empty():  # fast path: no future per item while the stream flows
@@ -624,6 +652,7 @@ class ExecutionClient(LiveClient):
         super().__init__(component, **kwargs)
         self.last_reports: BrokerReports | None = None
         self._on_event: Callable[[ev.OrderEvent], None] | None = None
+        self._sent_during_fetch: list[Order] | None = None
 
     # Broker protocol -------------------------------------------------------------------
     def connect(self, on_event: Callable[[ev.OrderEvent], None]) -> None:
@@ -662,9 +691,21 @@ class ExecutionClient(LiveClient):
         await super()._on_connected(reconnect)
         await self.reconcile("reconnect" if reconnect else "connect")
 
+    def note_sent(self, order: Order) -> None:
+        """Vendor ``submit_order`` calls this for every order it sends: an order sent while a
+        reconciliation snapshot is being taken is reported in flight (SUBMITTED), so the engine does
+        not take it for unknown at the broker."""
+        if self._sent_during_fetch is not None:
+            self._sent_during_fetch.append(order)
+
     async def reconcile(self, reason: str = "requested") -> BrokerReports:
         """Fetch the broker's reports and post them for the engine to reconcile."""
-        reports = await self._fetch_reports(reason)
+        self._sent_during_fetch = []
+        try:
+            reports = await self._fetch_reports(reason)
+            reports = reports.with_in_flight(self._sent_during_fetch, reports.ts_event)
+        finally:
+            self._sent_during_fetch = None
         self.last_reports = reports
         self.post(reports)
         return reports

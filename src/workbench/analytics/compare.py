@@ -482,7 +482,7 @@ def compare_session(
     from workbench.engine.backtest import run_backtest
     from workbench.session import make_strategy, open_journal, session_risk_engine
 
-    jr = open_journal(journal)
+    jr = open_journal(journal, create=False)
     row = jr.session(session_id)
     saved = dict(row.get("parameters") or {})
     notes: list[str] = []

@@ -230,7 +230,7 @@ def daily_report(
     from workbench.portfolio.trades import round_trips
     from workbench.session import open_journal
 
-    jr = open_journal(journal)
+    jr = open_journal(journal, create=False)
     session = jr.session(session_id)
     starting_cash = float((session.get("parameters") or {}).get("starting_cash", 100_000.0))
     equity = jr.equity(session_id)
@@ -254,6 +254,9 @@ def daily_report(
             chosen = pd.Timestamp(day).date()
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"daily_report: day must be a date like 2013-10-08 or 'all', got {day!r}") from exc
+        if len(daily) and not daily.index[0].date() <= chosen <= daily.index[-1].date():
+            raise ConfigError(f"daily_report: {chosen} is outside session {session_id!r}, which ran from "
+                              f"{daily.index[0].date()} to {daily.index[-1].date()}")
         if len(daily) and pd.Timestamp(chosen) not in daily.index:
             notes.append(f"no journaled equity on {chosen}; session dates: "
                          f"{', '.join(d.date().isoformat() for d in daily.index)}")

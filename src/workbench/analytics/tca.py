@@ -277,7 +277,7 @@ def session_tca(session_id: str, journal: Any = None, recording: Any = None, *, 
     from workbench.feeds.recorder import Recording
     from workbench.session import open_journal
 
-    record = run_record(open_journal(journal).events(session_id))
+    record = run_record(open_journal(journal, create=False).events(session_id))
     frames = (recording if isinstance(recording, Recording) else Recording(recording)).to_frames() \
         if recording is not None else {}
     return transaction_costs(record.fills, record.orders, frames.get("quotes"), bars=frames.get("bars"),

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.brokers.impact import ImpactModel
 from workbench.model.enums import OrderSide
 
 
@@ -141,11 +142,14 @@ class FillModel:
         Cap on the share of a bar's volume the broker fills (0 < x <= 1); None = no cap.
     limit_requires_trade_through : bool
         Resting limits on bars need the price to trade through the limit (conservative, default).
+    impact : ImpactModel | None
+        Market impact of taker fills (:mod:`workbench.brokers.impact`); None (default) = none.
     """
 
     slippage: SlippageModel = SlippageModel()
     max_volume_participation: float | None = None
     limit_requires_trade_through: bool = True
+    impact: ImpactModel | None = None
 
     def __post_init__(self) -> None:
         p = self.max_volume_participation

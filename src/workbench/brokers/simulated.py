@@ -155,6 +155,7 @@ class SimulatedBroker:
         self._bid: dict[str, float] = {}
         self._ask: dict[str, float] = {}
         self._last: dict[str, float] = {}
+        self._impact_shift: dict[str, tuple[int, float]] = {}  # symbol -> (session, permanent impact), impact model
         self._next_expiry = _NEVER
         self._fill_seq = 0
         self._order_seq = 0
@@ -588,6 +589,9 @@ class SimulatedBroker:
     # ------------------------------------------------------------------------------ bookkeeping
     def _fill(self, so: _SimOrder, qty: float, price: float, liq: LiquiditySide, ts: int) -> None:
         inst = self.instrument(so.symbol)
+        impact = self.config.fill_model.impact
+        if impact is not None and liq is LiquiditySide.TAKER:
+            price = self._impacted(impact, so, qty, price, ts)
         # a maker fill at its limit is on the tick grid; any other price is the market's own
         price = inst.round_price(price) if liq is LiquiditySide.MAKER and price == so.limit_price else round(price, 10)
         commission = self.config.commission.commission(qty, price, inst.multiplier)
@@ -620,6 +624,22 @@ class SimulatedBroker:
                                   currency=inst.currency, liquidity_side=liq))
         if so.oco:
             self._oco_sync(so, ts)
+
+    def _impacted(self, impact: Any, so: _SimOrder, qty: float, price: float, ts: int) -> float:
+        """A taker fill's price under the impact model: the session's permanent shift, then the
+        temporary concession against the trader; the fill then moves the market (permanent)."""
+        from workbench.calendars import session_label
+
+        sign = 1.0 if so.side is BUY else -1.0
+        day = session_label(ts)
+        shifts = self._impact_shift
+        held_day, shift = shifts.get(so.symbol, (day, 0.0))
+        if held_day != day:
+            shift = 0.0
+        market = price + shift
+        filled = market + sign * impact.temporary(so.symbol, qty, market, so.symbol in self._quoted)
+        shifts[so.symbol] = (day, shift + sign * impact.permanent(so.symbol, qty, market))
+        return filled
 
     def _oco_sync(self, so: _SimOrder, ts: int) -> None:
         """One-cancels-other: a full fill cancels the siblings; a partial fill shrinks them."""

@@ -236,6 +236,20 @@ class TradingEngine:
         if self._pending:
             self._drain()
 
+    def subscribe_data(self, kind: str, symbol: str, handler: Callable[[Any], None]) -> None:
+        """Call ``handler(item)`` for every ``kind`` (``on_bar``, ``on_quote``, ``on_trade``) of ``symbol``,
+        after the strategies (execution algorithms use this)."""
+        self.bus.subscribe(f"data.{kind}.{symbol}", handler)
+        self._handlers_bar.clear()
+        self._handlers_quote.clear()
+        self._handlers_trade.clear()
+
+    def unsubscribe_data(self, kind: str, symbol: str, handler: Callable[[Any], None]) -> None:
+        self.bus.unsubscribe(f"data.{kind}.{symbol}", handler)
+        self._handlers_bar.clear()
+        self._handlers_quote.clear()
+        self._handlers_trade.clear()
+
     def _resolve(self, table: dict[str, tuple], kind: str, symbol: str) -> tuple:
         halted = self.halted_strategies
         handlers = tuple(

@@ -35,10 +35,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.adapters.base import LiveClient
+from workbench.adapters.base import DataClient, LiveClient
 from workbench.clock import ReplayClock, TimeEvent, TimerCallback
 from workbench.engine.engine import TradingEngine
-from workbench.errors import CommandError, WorkbenchError
+from workbench.engine.runtime_metrics import RuntimeMetrics
+from workbench.errors import CommandError, SessionLocked, WorkbenchError
 from workbench.model import commands as cmd
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
@@ -93,6 +94,7 @@ class JournalWriter:
         self.buffer: list[ev.Event] = []
         self.committed = 0
         self.last_commit = 0.0  # time.monotonic() of the last commit
+        self.metrics: RuntimeMetrics | None = None  # commit latency (set by the runner)
 
     def __call__(self, event: ev.Event) -> None:
         self.buffer.append(event)
@@ -101,7 +103,10 @@ class JournalWriter:
         """Append the buffered events (and ``state``) in one transaction."""
         if not self.buffer and state is None:
             return
+        started = time.perf_counter()
         self.journal.append_many(self.session_id, self.buffer, state=state)
+        if self.metrics is not None:
+            self.metrics.journal_commit.observe(time.perf_counter() - started)
         self.committed += len(self.buffer)
         self.buffer.clear()
         self.last_commit = time.monotonic()
@@ -215,17 +220,25 @@ class LiveRunner:
         self._seen_commands: set[int] = set()
         self.symbols: frozenset[str] | None = None  # symbols the session trades (checks manual commands)
         self._stop_requested = False
+        self._lock_lost: SessionLocked | None = None
         self.writer: JournalWriter | None = None
         self._in_data = False  # a data item is being processed (see checkpoint(in_flight=True))
+        self.metrics = RuntimeMetrics()  # monitoring, saved with the checkpoint (workbench.engine.runtime_metrics)
+        self._item_started = 0.0
         self._early: list[Any] = []  # posted before the queue exists (see post())
         # live adapters' clients (adapters/base.py): they post their events to this runner
         self.clients = [c for c in (engine.broker, feed) if isinstance(c, LiveClient)]
         for client in self.clients:
             client.bind(self.post, clock=engine.now_ns)
+        if isinstance(feed, DataClient):  # market data straight onto the queue (sized for a live stream)
+            feed.feed_directly(self.post)
+            self._queue_size = max(self._queue_size, feed.queue_size)
         if journal is not None:
             self.writer = JournalWriter(journal, session_id, engine.after_commit)  # type: ignore[arg-type]
+            self.writer.metrics = self.metrics
             engine.event_sink = self.writer
             engine.defer_delivery = True
+            _observe_orders(engine, self)
             if durable_submit:
                 _make_durable(engine, self)
         clock = engine.clock
@@ -364,6 +377,8 @@ class LiveRunner:
             if self.snapshot_interval:
                 self._aux.append(asyncio.create_task(self._ticker()))
             await self._core()
+            if self._lock_lost is not None:
+                raise self._lock_lost
             await self._stop_clients()
             engine.stop()
             self._connections(False)
@@ -376,6 +391,9 @@ class LiveRunner:
         finally:
             with contextlib.suppress(Exception):
                 await self._stop_clients()
+            if self.state == "failed":
+                with contextlib.suppress(Exception):
+                    self._journal_unprocessed_events()
             if self._flush_handle is not None:
                 self._flush_handle.cancel()
                 self._flush_handle = None
@@ -414,6 +432,20 @@ class LiveRunner:
         for client in clients:
             client.bind(journal_only)
             await client.stop()
+
+    def _journal_unprocessed_events(self) -> None:
+        """A failed run: journal the adapter events still queued (e.g. why a connection failed) so the
+        journal shows them; market data and order events are left to the restart. The commit carries
+        the checkpoint: the buffer also holds the events of data already processed, and a commit of
+        those without the matching data position would make a restart process that data again."""
+        sink, writer, q = self.engine.event_sink, self.writer, self._queue
+        if sink is None or writer is None or q is None:
+            return
+        while not q.empty():
+            item = q.get_nowait()
+            if isinstance(item, ev.Event) and not isinstance(item, ev.OrderEvent):
+                sink(item)
+        writer.commit(self.checkpoint())
 
     async def _pump(self) -> None:
         q = self._queue
@@ -476,6 +508,7 @@ class LiveRunner:
     def _process(self, item: Any) -> None:
         engine = self.engine
         t = type(item)
+        self._item_started = time.perf_counter()
         rc = self._replay_clock
         if rc is not None and t in _MARKET_TYPES:
             rc.hold(item.ts_init)
@@ -560,6 +593,8 @@ class LiveRunner:
         """
         position = self.position + (1 if in_flight and self._in_data else 0)
         state: dict[str, Any] = {"position": position, "order_seq": self.engine._order_seq}
+        self.metrics.queue_depth = self._queue.qsize() if self._queue is not None else 0
+        state["metrics"] = self.metrics.state()
         if self.recorder is not None:
             state["recorded_upto"] = self.recorder.flushed_upto
         snap = getattr(self.engine.broker, "snapshot", None)
@@ -596,7 +631,11 @@ class LiveRunner:
         self._flush_handle = None
         q = self._queue
         if q is None or q.empty():  # else the core is about to process input: it commits when it runs dry
-            self._flush()
+            try:
+                self._flush()
+            except SessionLocked as exc:  # taken over (fencing): the core stops, journaling nothing more
+                self._lock_lost = exc
+                self._put_urgent(_END)
 
     def _control(self, control: _Control) -> None:
         engine = self.engine
@@ -637,7 +676,12 @@ class LiveRunner:
                 self._seen_commands.add(rec.command_id)
                 self._put_control(self._from_record(rec))
             if time.monotonic() - last_beat >= self.heartbeat_interval:
-                journal.heartbeat(self.session_id)
+                try:
+                    journal.heartbeat(self.session_id)
+                except SessionLocked as exc:  # taken over: stop at once, journal nothing more
+                    self._lock_lost = exc
+                    self._put_urgent(_END)
+                    return
                 last_beat = time.monotonic()
 
     def _from_record(self, rec: Any) -> _Control:
@@ -675,6 +719,24 @@ class LiveRunner:
         while True:
             await asyncio.sleep(self.snapshot_interval)
             self._put_urgent(_TICK)
+
+
+def _observe_orders(engine: TradingEngine, runner: LiveRunner) -> None:
+    """Wrap the broker's calls to observe tick-to-order latency (from the start of processing the data
+    item that caused them); installed before ``_make_durable``, so a durable commit is included."""
+    broker = engine.broker
+    histogram = runner.metrics.tick_to_order
+    for name in ("submit_order", "cancel_order", "modify_order"):
+        original = getattr(broker, name, None)
+        if original is None:
+            continue
+
+        def observed(*args: Any, _original: Callable[..., Any] = original, **kwargs: Any) -> Any:
+            if runner._in_data:
+                histogram.observe(time.perf_counter() - runner._item_started)
+            return _original(*args, **kwargs)
+
+        setattr(broker, name, observed)
 
 
 def _make_durable(engine: TradingEngine, runner: LiveRunner) -> None:

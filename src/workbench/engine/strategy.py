@@ -330,6 +330,17 @@ class Strategy:
         eng.submit_order(stop)
         return limit, stop
 
+    def execute(self, symbol: str, quantity: float, algorithm: str = "twap", **params: Any) -> Any:
+        """Work ``quantity`` signed shares of ``symbol`` (> 0 buy) with an execution algorithm
+        (``twap``, ``vwap``, ``pov``, ``implementation_shortfall``; see :mod:`workbench.execution`);
+        returns the running algorithm (its ``parent_id``, ``cancel()``, ``modify()``), None while warming up.
+        Every child order passes the risk engine."""
+        if self._engine.warming_up:
+            return None
+        from workbench.execution import start_algorithm
+
+        return start_algorithm(self._engine, symbol, quantity, algorithm, strategy_id=self.strategy_id, **params)
+
     def oto(self, parent: Order, *children: Order) -> Order:
         """One-triggers-other: submit ``parent`` now and ``children`` once it has filled.
 

@@ -21,8 +21,11 @@ Bar timing
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -160,10 +163,30 @@ def read_table(path: str | Path, *, nrows: int | None = None) -> pd.DataFrame:
             raw = _read_csv(path, nrows)
         else:
             raise DataError(f"{path}: unknown file type; expected .csv, .csv.gz or .parquet")
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path}: cannot read file: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise _not_utf8(path, exc) from None
+    except (ValueError, OSError, EOFError, zlib.error, pd.errors.ParserError) as exc:
+        what = "truncated or corrupt compressed file" if isinstance(exc, EOFError | zlib.error | gzip.BadGzipFile) else \
+            "cannot read file"
+        raise DataError(f"{path}: {what}: {exc}") from None
     raw.index = pd.RangeIndex(1, len(raw) + 1, name="row")
     return raw
+
+
+def _not_utf8(path: Path, exc: UnicodeDecodeError) -> DataError:
+    """A DataError naming the first data row (1-based, header not counted) holding a byte that is not UTF-8."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError as bad:
+                    return DataError(f"{path}: data row {number}: byte {line[bad.start:bad.start + 1]!r} at column "
+                                     f"{bad.start + 1} is not UTF-8 (save the file as UTF-8)")
+    except (OSError, EOFError, zlib.error):
+        pass
+    return DataError(f"{path}: not UTF-8 text: {exc}")
 
 
 def _read_csv(path: Path, nrows: int | None) -> pd.DataFrame:
@@ -232,6 +255,14 @@ def _load(
     nrows: int | None = None,
 ) -> tuple[pd.DataFrame, ValidationReport]:
     raw = read_table(path, nrows=nrows)
+    try:
+        return _from_table(raw, kind, path, symbol, columns, timezone, policy, interval, calendar)
+    except UnicodeDecodeError as exc:  # a parser that hands back bytes: decoding fails on the first use
+        raise _not_utf8(Path(path), exc) from None
+
+
+def _from_table(raw: pd.DataFrame, kind: DataKind, path: str | Path, symbol: Any, columns: Any, timezone: Any,
+                policy: Any, interval: Any, calendar: Any) -> tuple[pd.DataFrame, ValidationReport]:
     return frame_from_table(
         raw,
         kind,

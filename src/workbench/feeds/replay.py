@@ -13,6 +13,7 @@ the position its journal recorded).
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -72,7 +73,16 @@ class ReplayFeed:
         self.yield_every = yield_every
         self.position = start  # items delivered so far (including skipped ones)
         first = stream.start_ns or 0
-        self.clock: Any = SimClock(first) if self.speed is None else ReplayClock(self.speed, first)
+        if self.speed is None:
+            self.clock: Any = SimClock(first)
+        else:
+            if start:  # a resumed replay starts at its resume point, not at the start of the data
+                resume_at = next(itertools.islice(iter(stream), start, None), None)
+                first = resume_at.ts_init if resume_at is not None else (getattr(stream, "end_ns", None) or first)
+            self.clock = ReplayClock(self.speed, first)
+            # until the first item arrives, what the session stamps (its start, connections) is at that point:
+            # the paced clock would otherwise run ahead by the start-up time x speed
+            self.clock.hold(first)
 
     def __len__(self) -> int:
         return len(self.stream)

@@ -12,6 +12,9 @@ check (report key)     a row fails when                                         
 ``crossed_quote``      ``bid > ask``                                                quotes    ``keep``
 ``duplicate``          same ``symbol`` and ``ts_event`` as an earlier row           bars      ``raise``
 ``out_of_order``       ``ts_event`` earlier than an earlier row of the same symbol  all       ``raise``
+``price_jump``         a price beyond ``price_jump_factor`` (default 50) times, or  all       ``raise``
+                       below 1/``price_jump_factor`` of, the median of the
+                       symbol's previous 5 rows' last price (close, ask, price)
 =====================  ===========================================================  ========  =========
 
 Policies (:class:`Policy`):
@@ -25,7 +28,11 @@ Why these defaults: an empty price is common and harmless in real files (a minut
 but no trade has an empty OHLC), so ``missing`` skips and counts. A non-positive price, an
 impossible bar, a duplicate bar or time running backwards means the file is corrupt or mis-read
 (wrong column mapping, wrong sort), and continuing would give a wrong backtest, so those raise.
-Crossed quotes occur in real FX data (about 1-2% of FXCM minutes) and are kept but counted.
+Crossed quotes occur in real FX data (about 1-2% of FXCM minutes) and are kept but counted. A
+price 50 times (or a 50th of) the symbol's recent prices is a mis-read or corrupt value (a price of
+1e300 would otherwise be traded, a price in cents among dollars is 100x); real moves stay well
+inside: the largest in the shipped LEAN daily data is AIG on 2008-09-16 (low 1.25 after 17.37,
+13.9x). Unadjusted data with a large reverse split may need a larger ``price_jump_factor``.
 Quotes and trades legitimately share timestamps (many prints per millisecond), so the duplicate
 check applies to bars only. ``skip`` on ``out_of_order`` drops every row stamped earlier than
 the latest earlier row of its symbol (so one far-future row drops everything after it: prefer
@@ -46,7 +53,7 @@ from enum import StrEnum
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from workbench.errors import DataError
 from workbench.feeds.frames import PRICE_COLUMNS, SIZE_COLUMNS, DataKind
@@ -81,16 +88,22 @@ class ValidationPolicy(BaseModel):
     crossed_quote: Policy = Policy.KEEP
     duplicate: Policy = Policy.RAISE
     out_of_order: Policy = Policy.RAISE
+    price_jump: Policy = Policy.RAISE
+    price_jump_factor: float = Field(50.0, gt=1.0, description="sanity band of the price_jump check")
+
+    @classmethod
+    def _checks(cls) -> list[str]:
+        return [name for name, f in cls.model_fields.items() if f.annotation is Policy]
 
     @classmethod
     def lenient(cls) -> ValidationPolicy:
         """Skip (and count) every failing row instead of raising."""
-        return cls(**{name: Policy.SKIP for name in cls.model_fields})
+        return cls(**{name: Policy.SKIP for name in cls._checks()})
 
     @classmethod
     def strict(cls) -> ValidationPolicy:
         """Raise on every failing row, including empty fields."""
-        return cls(**{name: Policy.RAISE for name in cls.model_fields})
+        return cls(**{name: Policy.RAISE for name in cls._checks()})
 
 
 @dataclass(frozen=True)
@@ -210,7 +223,7 @@ def validate(
     policy = ValidationPolicy() if policy is None else policy
     names = dict(field_names or {})
     report = ValidationReport(source=source, kind=kind.label, rows_read=len(frame))
-    for check_name, check in _checks(kind, tuple(optional)):
+    for check_name, check in _checks(kind, tuple(optional), policy.price_jump_factor):
         if frame.empty:
             break
         mask, describe = check(frame)
@@ -240,7 +253,7 @@ def validate(
     return frame, report
 
 
-def _checks(kind: DataKind, optional: tuple[str, ...]) -> list[tuple[str, _Check]]:
+def _checks(kind: DataKind, optional: tuple[str, ...], jump_factor: float = 50.0) -> list[tuple[str, _Check]]:
     checks: list[tuple[str, _Check]] = [
         ("missing", _missing(kind, optional)),
         ("non_positive_price", _non_positive(PRICE_COLUMNS[kind])),
@@ -253,6 +266,7 @@ def _checks(kind: DataKind, optional: tuple[str, ...]) -> list[tuple[str, _Check
     if kind is DataKind.BAR:
         checks.append(("duplicate", _duplicate))
     checks.append(("out_of_order", _out_of_order))
+    checks.append(("price_jump", _price_jump(PRICE_COLUMNS[kind], jump_factor)))
     return checks
 
 
@@ -363,3 +377,27 @@ def _out_of_order(frame: pd.DataFrame) -> tuple[np.ndarray, Callable[[pd.Series]
         return "ts_event", _timestamp_text(int(row["ts_event"])), f"earlier than a previous {row['symbol']} row at {earlier}"
 
     return mask, describe
+
+
+def _price_jump(columns: tuple[str, ...], factor: float) -> _Check:
+    """Prices far from the median of the symbol's previous 5 rows' last price column (one outlier
+    does not move that median, so only the bad row fails, not the rows after it)."""
+
+    def check(frame: pd.DataFrame) -> tuple[np.ndarray, Callable[[pd.Series], tuple[str, object, str]]]:
+        last = frame[columns[-1]]
+        reference = last.groupby(frame["symbol"], sort=False).transform(
+            lambda s: s.shift(1).rolling(5, min_periods=1).median())
+        block = frame[list(columns)].to_numpy()
+        ref = reference.to_numpy()[:, None]
+        with np.errstate(invalid="ignore"):
+            mask = ((block > ref * factor) | (block < ref / factor)).any(axis=1)
+
+        def describe(row: pd.Series) -> tuple[str, object, str]:
+            ref_value = float(reference.loc[row.name])
+            name = _first_failing(row, columns, lambda v: v > ref_value * factor or v < ref_value / factor)
+            return name, float(row[name]), (f"more than {factor:g}x away from the recent {row['symbol']} price "
+                                            f"{ref_value:g} (sanity band: ValidationPolicy.price_jump_factor)")
+
+        return mask, describe
+
+    return check

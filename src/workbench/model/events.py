@@ -445,3 +445,84 @@ EVENT_TYPES += (
     StrategyFailed,
     OrderUpdated,
 )
+
+
+# ----------------------------------------------------------------- execution algorithms (issue 16)
+@dataclass(**_EV)
+class ParentOrderEvent(Event):
+    """Base of the events of a parent order worked by an execution algorithm (:mod:`workbench.execution`)."""
+
+    parent_id: str
+    symbol: str
+
+
+@dataclass(**_EV)
+class ParentOrderStarted(ParentOrderEvent):
+    """An algorithm took a parent order: ``quantity`` shares on ``side`` over ``start_ns``..``end_ns`` (ns
+    since epoch UTC); ``arrival_price`` (currency) is the mid (or last trade) when it started; ``params`` the
+    algorithm's settings."""
+
+    side: OrderSide
+    quantity: float
+    algorithm: str
+    start_ns: int
+    end_ns: int
+    arrival_price: float | None = None
+    limit_price: float | None = None
+    strategy_id: str = ""
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(**_EV)
+class ParentOrderChildSent(ParentOrderEvent):
+    """The algorithm sent child order ``order_id`` for ``quantity`` shares (``scheduled`` = its plan so far)."""
+
+    order_id: str
+    quantity: float
+    scheduled: float = 0.0
+
+
+@dataclass(**_EV)
+class ParentOrderProgressed(ParentOrderEvent):
+    """A child filled: ``filled_quantity`` of the parent so far at ``avg_price`` (currency)."""
+
+    filled_quantity: float
+    avg_price: float
+    last_order_id: str = ""
+
+
+@dataclass(**_EV)
+class ParentOrderModified(ParentOrderEvent):
+    """The parent's total ``quantity`` (shares) or ``limit_price`` guard changed; the rest is rescheduled."""
+
+    quantity: float
+    limit_price: float | None = None
+
+
+@dataclass(**_EV)
+class ParentOrderCompleted(ParentOrderEvent):
+    """The parent is done: ``filled_quantity`` of ``quantity`` at ``avg_price``; ``reason`` ``filled`` or
+    ``horizon ended`` (the rest unfilled)."""
+
+    quantity: float
+    filled_quantity: float
+    avg_price: float
+    reason: str = "filled"
+
+
+@dataclass(**_EV)
+class ParentOrderCanceled(ParentOrderEvent):
+    """The parent was canceled as a whole (its working children canceled): ``reason`` (user, kill switch)."""
+
+    filled_quantity: float
+    reason: str = ""
+
+
+EVENT_TYPES += (
+    ParentOrderStarted,
+    ParentOrderChildSent,
+    ParentOrderProgressed,
+    ParentOrderModified,
+    ParentOrderCompleted,
+    ParentOrderCanceled,
+)

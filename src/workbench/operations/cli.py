@@ -1,13 +1,16 @@
 """``workbench stack`` and ``workbench graduate``: registered in :mod:`workbench.cli` by :func:`add_parsers`.
 
-``workbench graduate SESSION`` prints the scorecard; exit code 0 when every criterion passes (and,
-with ``--confirm-live``, the live session started), 1 when graduation is refused, 2 on bad input
-or when no live broker is available.
+``workbench graduate SESSION`` prints the scorecard; exit code 0 when every criterion passes (with
+``--confirm-live`` it then runs the live session on the broker until SIGINT/SIGTERM), 1 when
+graduation is refused, 2 on bad input (e.g. the broker's keys are not set).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import signal
 from typing import Any
 
 from workbench.operations.supervisor import add_stack_parser
@@ -25,11 +28,13 @@ def add_parsers(sub: Any) -> None:
                    "(default: the session's own config, else the defaults)")
     g.add_argument("--recording", default=None, help="the session's recording directory (signal agreement)")
     g.add_argument("--confirm-live", action="store_true", help="explicit opt-in: start the live session if it passes")
+    g.add_argument("--broker", default="alpaca", choices=["alpaca"], help="live broker adapter (keys from the "
+                   "environment: APCA_API_KEY_ID, APCA_API_SECRET_KEY)")
     g.set_defaults(func=run_graduate)
 
 
 def run_graduate(args: argparse.Namespace) -> int:
-    from workbench.operations.graduation import GraduationCriteria, GraduationRefused, graduate
+    from workbench.operations.graduation import GraduationCriteria, GraduationRefused, graduate, start_live_session
 
     criteria = None
     if args.config:
@@ -38,13 +43,25 @@ def run_graduate(args: argparse.Namespace) -> int:
         criteria = load_config(args.config, confirm_live=True).graduation
     try:
         card, live = graduate(args.journal, args.session, criteria if isinstance(criteria, GraduationCriteria) else None,
-                              confirm_live=args.confirm_live, recording=args.recording)
+                              confirm_live=args.confirm_live, recording=args.recording,
+                              start_live=lambda sid, journal, multiplier: start_live_session(
+                                  sid, journal, multiplier, broker=args.broker))
     except GraduationRefused as exc:
         print(exc.scorecard)
         return 1
     print(card)
-    if not args.confirm_live:
+    if live is None:
         print("eligible for live trading: run again with --confirm-live to start it")
-    else:
-        print(f"live session started: {live}")
+        return 0
+    print(f"live session {live.session_id} starting on {args.broker} (journal {live.journal!r}); Ctrl-C stops it",
+          flush=True)
+    asyncio.run(_run_live(live))
     return 0
+
+
+async def _run_live(session: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, session.stop)
+    await session

@@ -28,7 +28,8 @@ seed 001's gradual scaling: real money grows only while live keeps doing what pa
 
 :func:`graduate` refuses (:class:`GraduationRefused`, carrying the scorecard) when any criterion
 fails; when every one passes, it starts the live session only with the operator's explicit
-confirmation, through ``start_live`` (see :func:`start_live_session`).
+confirmation, through ``start_live`` (default :func:`start_live_session`: the Alpaca adapter, the
+strategy's size parameter scaled by the first step).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from workbench.model import events as ev
 
 __all__ = [
     "UNRESOLVED_KINDS", "Criterion", "GraduationCriteria", "GraduationRefused", "Scorecard", "SizeSchedule",
-    "daily_returns", "graduate", "scorecard", "shadow_agreement", "start_live_session",
+    "daily_returns", "graduate", "scaled_params", "scorecard", "shadow_agreement", "start_live_session",
 ]
 
 UNRESOLVED_KINDS = frozenset({"position_mismatch", "unmatched_fill"})
@@ -301,21 +302,55 @@ def shadow_agreement(live_events: Iterable[ev.Event], shadow_events: Iterable[ev
 
 
 # -------------------------------------------------------------------------------- graduate
-def start_live_session(session_id: str, journal: Any, multiplier: float) -> Any:
-    """Start the live session of a graduated strategy with its paper shadow beside it.
-
-    The seam for the live broker adapters (``workbench.adapters.alpaca`` / ``.ibkr``): this build
-    has none in ``main``, so it raises. A live start must open the journal with
-    ``synchronous=FULL`` (or PostgreSQL), run the strategy with its quantities scaled by
-    ``multiplier`` (:meth:`SizeSchedule.scale`) and a paper shadow session on the same stream.
+def scaled_params(params: Mapping[str, Any], multiplier: float, size_parameter: str = "quantity") -> dict[str, Any]:
+    """The strategy's parameters with its size parameter (shares) times ``multiplier``, rounded down
+    to whole shares (at least one share while the multiplier is positive).
 
     Raises
     ------
     ConfigError
-        Always, in this build: no live broker adapter is available.
+        The strategy has no numeric ``size_parameter`` (the multiplier could not be applied).
     """
-    raise ConfigError("no live broker adapter is available in this build: graduation stops at the scorecard "
-                      "(the live start is the seam workbench.operations.graduation.start_live_session)")
+    value = params.get(size_parameter)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ConfigError(f"the strategy has no numeric {size_parameter!r} parameter (params: {sorted(params)}): "
+                          "the live size multiplier cannot be applied")
+    shares = math.floor(abs(value) * multiplier + 1e-9)
+    return {**params, size_parameter: type(value)(max(1, shares) if multiplier > 0 else 0)}
+
+
+def start_live_session(session_id: str, journal: Any, multiplier: float, *, broker: str = "alpaca",
+                       emulator: Any = None, live_session_id: str | None = None, **options: Any) -> Any:
+    """Build (not start) the live session of a graduated paper session on a live broker adapter.
+
+    The same strategy with the paper session's parameters, its size parameter scaled by
+    ``multiplier`` (:func:`scaled_params`), on a live account (``mode: live`` in the journal, which
+    :func:`workbench.adapters.session.broker_session` opens with ``synchronous=FULL``); the
+    operator's confirmation was given to :func:`graduate`. ``emulator``: trade against the local
+    Alpaca emulator instead (tests, rehearsals). Returns the
+    :class:`~workbench.adapters.session.BrokerSession` (``start()`` / ``await`` it).
+
+    Only Alpaca is wired here (``workbench.adapters.alpaca``); the paper shadow beside the live
+    session is not started by this function.
+
+    Raises
+    ------
+    ConfigError
+        An unknown ``broker``, missing keys, or a strategy without a size parameter.
+    """
+    if broker != "alpaca":
+        raise ConfigError(f"graduation starts live sessions on 'alpaca' only in this build, not {broker!r}")
+    from workbench.adapters.alpaca import alpaca_session
+    from workbench.session import open_journal
+
+    jr = open_journal(journal)
+    session = jr.session(session_id)
+    saved = session.get("parameters") or {}
+    params = scaled_params(saved.get("params") or {}, multiplier)
+    return alpaca_session(saved.get("strategy") or session["strategy"], params=params, emulator=emulator, live=True,
+                          confirm_live=True, journal=jr.url, session_id=live_session_id or f"{session_id}-live",
+                          name=f"live {session['strategy']} graduated from {session_id} at {multiplier:g}x",
+                          starting_cash=float(saved.get("starting_cash", 100_000.0)), **options)
 
 
 def graduate(journal: Any, session_id: str, criteria: GraduationCriteria | None = None, *, confirm_live: bool = False,
@@ -331,7 +366,7 @@ def graduate(journal: Any, session_id: str, criteria: GraduationCriteria | None 
     GraduationRefused
         Any criterion failed (nothing is started).
     ConfigError
-        No live broker is available (:func:`start_live_session`).
+        The live session cannot be built (:func:`start_live_session`: keys, strategy size).
     """
     card = scorecard(journal, session_id, criteria, recording=recording, comparison=comparison)
     if not card.passed:

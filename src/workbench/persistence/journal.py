@@ -61,6 +61,12 @@ _BUMP_SEQ = (
     .values(last_seq=s.last_seq + sa.bindparam("b_count", type_=sa.BigInteger))
     .returning(s.last_seq)
 )
+_BUMP_SEQ_FENCED = (  # the same, only while the caller's lock token still holds the session (fencing)
+    sa.update(t.sessions)
+    .where(s.session_id == sa.bindparam("b_session_id"), s.owner_token == sa.bindparam("b_token"))
+    .values(last_seq=s.last_seq + sa.bindparam("b_count", type_=sa.BigInteger))
+    .returning(s.last_seq)
+)
 _INSERT_EVENTS = sa.insert(t.events)
 _NOTIFY = sa.text("SELECT pg_notify(:channel, :session_id)")
 NOTIFY_CHANNEL = "workbench_events"
@@ -112,6 +118,7 @@ class Journal:
         self._engine = connect_engine(self.url, synchronous=synchronous, busy_timeout=busy_timeout)
         self._where = sa.make_url(self.url).render_as_string(hide_password=True)
         self._held: dict[str, str] = {}  # session_id -> lock token held by this object
+        self._lost: set[str] = set()  # sessions whose lock this object lost: it may not write to them again
         try:
             self.schema_version = ensure_schema(self._engine, self._where)
         except BaseException:
@@ -245,6 +252,7 @@ class Journal:
         with translate_errors(self._where), self._write() as conn, conn.begin():
             info = locking.acquire(conn, session_id, owner, self._held.get(session_id), stale_after, self._where)
         self._held[session_id] = info.token
+        self._lost.discard(session_id)
         return info
 
     def heartbeat(self, session_id: str) -> None:
@@ -256,6 +264,7 @@ class Journal:
             still_mine = locking.heartbeat(conn, session_id, token)
         if not still_mine:
             del self._held[session_id]
+            self._lost.add(session_id)
             raise SessionLocked(f"session {session_id!r} lock was taken over by another process (stale heartbeat?)")
 
     def release_session(self, session_id: str) -> None:
@@ -289,13 +298,24 @@ class Journal:
 
         ``state`` (JSON-able), when given, replaces the session's runtime checkpoint in the same
         transaction (see :meth:`load_state`), so the checkpoint always matches the events.
+
+        Fencing: while this object holds the session's lock (:meth:`acquire_session`), a write
+        commits only if its lock token still holds the session; a writer whose lock was taken over
+        (e.g. a process paused with SIGSTOP past its heartbeat) gets :class:`SessionLocked` and
+        writes nothing.
         """
         batch = list(events)
         state_text = _state_text(state) if state is not None else None
+        token = self._held.get(session_id)
+        if session_id in self._lost:
+            raise self._lost_lock(session_id)
         if not batch:
             last = self.last_seq(session_id)
             if state_text is not None:
                 with translate_errors(self._where), self._write() as conn, conn.begin():
+                    if token is not None and conn.execute(
+                            sa.select(s.owner_token).where(s.session_id == session_id)).scalar() != token:
+                        raise self._lost_lock(session_id)
                     self._put_state(conn, session_id, last, state_text)
             return range(last + 1, last + 1)
         encode = self.codec.encode
@@ -307,8 +327,15 @@ class Journal:
         ts_written = time.time_ns()
         n = len(batch)
         with translate_errors(self._where), self._write() as conn, conn.begin():
-            last = conn.execute(_BUMP_SEQ, {"b_session_id": session_id, "b_count": n}).scalar()
+            if token is None:
+                last = conn.execute(_BUMP_SEQ, {"b_session_id": session_id, "b_count": n}).scalar()
+            else:
+                last = conn.execute(_BUMP_SEQ_FENCED, {"b_session_id": session_id, "b_count": n,
+                                                       "b_token": token}).scalar()
             if last is None:
+                if token is not None and conn.execute(
+                        sa.select(s.session_id).where(s.session_id == session_id)).first() is not None:
+                    raise self._lost_lock(session_id)
                 raise JournalError(f"cannot append: unknown session {session_id!r} in {self._where}")
             first = last - n + 1
             rows = [
@@ -340,6 +367,13 @@ class Journal:
             if conn.dialect.name == "postgresql":  # wakes LISTENers (the API's live push) on commit
                 conn.execute(_NOTIFY, {"channel": NOTIFY_CHANNEL, "session_id": session_id})
         return range(first, last + 1)
+
+    def _lost_lock(self, session_id: str) -> SessionLocked:
+        """This object's lock of ``session_id`` was taken over: it may write nothing more (fencing)."""
+        self._held.pop(session_id, None)
+        self._lost.add(session_id)
+        return SessionLocked(f"session {session_id!r}: this process lost its lock (taken over by another process "
+                             "after a stale heartbeat); it stops and journals nothing more")
 
     @staticmethod
     def _put_state(conn: sa.Connection, session_id: str, last_seq: int, text: str) -> None:
@@ -420,12 +454,14 @@ class Journal:
             raise JournalError(f"corrupt journal: {where}: payload is a {type(event).__name__}")
         return event
 
-    def verify(self, session_id: str) -> int:
+    def verify(self, session_id: str, *, read_model: bool = True) -> int:
         """Check a session's journal and return its number of events.
 
         Checks: (SQLite) ``PRAGMA quick_check``; seqs are 1..n with no gap or duplicate; every
         checksum matches its payload; every payload decodes to its ``type``; n equals the
-        session's recorded ``last_seq`` (a missing tail means a truncated journal).
+        session's recorded ``last_seq`` (a missing tail means a truncated journal); and
+        (``read_model``) the projection tables equal a rebuild from the events
+        (:func:`workbench.persistence.audit.read_model_differences`: an edited fill price fails).
 
         Raises
         ------
@@ -465,6 +501,14 @@ class Journal:
                 f"truncated journal: session {session_id!r} recorded last seq {last} but the events end "
                 f"at seq {expected - 1} (events {expected}..{last} are missing)"
             )
+        if read_model:
+            from workbench.persistence.audit import read_model_differences
+
+            differences = read_model_differences(self, session_id)
+            if differences:
+                raise JournalError(f"journal {self._where}: session {session_id!r}: the read model differs from "
+                                   f"its events ({len(differences)}{'+' if len(differences) >= 20 else ''} "
+                                   f"differences; edited or damaged tables): " + "; ".join(differences[:5]))
         return last
 
     # ----------------------------------------------------------------------- read models

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
+import logging
 import re
 import time
 import uuid
@@ -56,7 +58,7 @@ from workbench.service.metrics import ServiceMetrics
 
 __all__ = ["READY_HEARTBEAT_SECONDS", "create_app"]
 
-log = structlog.get_logger(__name__)
+log = logging.getLogger(__name__)  # stdlib: silent unless configured; JSON with fields via workbench.logs
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 READY_HEARTBEAT_SECONDS = 15.0
@@ -76,12 +78,12 @@ def _role(request: Request, credentials: HTTPAuthorizationCredentials | None) ->
     return role
 
 
-def reader(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+async def reader(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
     """Dependency: any known token (401 otherwise)."""
     return _role(request, credentials)
 
 
-def operator(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
+async def operator(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
     """Dependency: an ``operate`` token (401 without a known token, 403 for a read-only one)."""
     role = _role(request, credentials)
     if role != OPERATE:
@@ -177,8 +179,9 @@ def _page_route(app: FastAPI, name: str, model: type, **filters: Any) -> None:
     async def route(request: Request, _: Annotated[str, Depends(reader)], session_id: _Sid = None,
                     after_seq: _After = 0, since: _Since = None, limit: _Limit = 100) -> Any:
         where = {column: request.query_params[column] for column in filters if column in request.query_params}
-        return await _call(_journal(request), read, _journal(request), session_id, where, after_seq=after_seq,
+        page = await _call(_journal(request), read, _journal(request), session_id, where, after_seq=after_seq,
                            since=since, limit=limit)
+        return JSONResponse(page)  # rows are the model's fields already: skip re-validation (the hot path)
 
     doc = reads.TABLES[name][0].name
     app.add_api_route(f"/api/live/{name}", route, methods=["GET"], response_model=m.PageOf[model],
@@ -271,11 +274,13 @@ def create_app(journal: Journal | str, tokens: TokenStore, *, poll_interval: flo
         journal = _journal(request)
         await asyncio.to_thread(_session_or_404, journal, session_id)
         try:
-            command_id = await asyncio.to_thread(journal.submit_command, session_id, body.name, body.args, "api")
+            expiry = {} if body.expires_after is None else {"expires_after": body.expires_after}
+            command_id = await asyncio.to_thread(
+                functools.partial(journal.submit_command, session_id, body.name, body.args, "api", **expiry))
         except CommandError as exc:
-            log.info("command refused", session_id=session_id, name=body.name, detail=str(exc))
+            log.info("command refused", extra={"session_id": session_id, "command": body.name, "detail": str(exc)})
             raise HTTPException(422, str(exc)) from None
-        log.info("command submitted", session_id=session_id, command_id=command_id, name=body.name)
+        log.info("command submitted", extra={"session_id": session_id, "command_id": command_id, "command": body.name})
         deadline = time.monotonic() + body.wait
         record = await asyncio.to_thread(journal.command, command_id)
         while record.status == "pending" and time.monotonic() < deadline:
@@ -373,7 +378,8 @@ def _last_seq_or_none(journal: Journal, session_id: str) -> int | None:
 def _ack(record: Any) -> dict[str, Any]:
     return {"command_id": record.command_id, "session_id": record.session_id, "name": record.name,
             "args": record.args, "source": record.source, "status": record.status, "detail": record.detail,
-            "ts_created": record.ts_created, "ts_acknowledged": record.ts_acknowledged, "ack_seq": record.ack_seq}
+            "ts_created": record.ts_created, "ts_acknowledged": record.ts_acknowledged, "ack_seq": record.ack_seq,
+            "ts_expires": getattr(record, "ts_expires", None)}
 
 
 def _readiness(journal: Journal, session_id: str | None) -> JSONResponse:

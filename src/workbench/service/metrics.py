@@ -14,8 +14,11 @@ sessions whose status is ``running``, plus the :data:`RECENT` newest others):
                                           connection of each component
 ``workbench_equity``                      equity of the latest account state (currency)
 ``workbench_drawdown_ratio``              1 - equity / highest equity of the session's account states
-``workbench_engine_queue_depth``          input queue depth at the engine's last checkpoint, when
-                                          the engine records it (``metrics`` in its checkpoint)
+``workbench_engine_queue_depth``          input queue depth at the engine's last checkpoint
+``workbench_tick_to_order_seconds``       histogram: market data item to order at the broker
+``workbench_journal_commit_seconds``      histogram: one group commit of the engine's journal
+                                          (these three from ``metrics`` in the engine's checkpoint,
+                                          :mod:`workbench.engine.runtime_metrics`)
 
 Of this process: ``workbench_api_request_seconds`` (histogram per route and method),
 ``workbench_ws_clients`` (connected), ``workbench_ws_push_latency_seconds`` (histogram: journal
@@ -31,7 +34,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from workbench.persistence import Journal
@@ -81,6 +84,12 @@ class JournalCollector(Collector):
                                           labels=["session_id"]),
             "queue": GaugeMetricFamily("workbench_engine_queue_depth", "Engine input queue depth at its checkpoint",
                                        labels=["session_id"]),
+            "tick_to_order_seconds": HistogramMetricFamily(
+                "workbench_tick_to_order_seconds", "Market data item to order at the broker interface (engine)",
+                labels=["session_id"]),
+            "journal_commit_seconds": HistogramMetricFamily(
+                "workbench_journal_commit_seconds", "One group commit of the engine's journal writer",
+                labels=["session_id"]),
         }
         now = time.time_ns()
         since = now - int(self.window * 1e9)
@@ -111,9 +120,14 @@ class JournalCollector(Collector):
                     families["equity"].add_metric([sid], float(equity))
                     if peak:
                         families["drawdown"].add_metric([sid], max(0.0, 1.0 - float(equity) / float(peak)))
-                depth = _queue_depth(state)
-                if depth is not None:
-                    families["queue"].add_metric([sid], float(depth))
+                runtime = _runtime(state)
+                if runtime.get("queue_depth") is not None:
+                    families["queue"].add_metric([sid], float(runtime["queue_depth"]))
+                for name in ("tick_to_order_seconds", "journal_commit_seconds"):
+                    histogram = runtime.get(name)
+                    if histogram:
+                        buckets = [(b if b == "+Inf" else repr(float(b)), float(n)) for b, n in histogram["buckets"]]
+                        families[name].add_metric([sid], buckets, float(histogram["sum"]))
         yield from families.values()
 
 
@@ -132,14 +146,15 @@ def _reconnects(payloads: list[str]) -> int:
     return count
 
 
-def _queue_depth(state: str | None) -> float | None:
+def _runtime(state: str | None) -> dict[str, Any]:
+    """The engine's monitoring counters in its checkpoint (:mod:`workbench.engine.runtime_metrics`), or {}."""
     if not state:
-        return None
+        return {}
     try:
-        value = json.loads(state).get("metrics", {}).get("queue_depth")
+        value = json.loads(state).get("metrics")
     except (ValueError, AttributeError):
-        return None
-    return None if value is None else float(value)
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 class ServiceMetrics:

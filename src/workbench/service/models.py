@@ -217,6 +217,9 @@ class CommandRequest(_Model):
     name: str = Field(description="pause | resume | cancel_all | flatten | kill | submit_order | set_limit | ...")
     args: dict[str, Any] = Field(default_factory=dict)
     wait: float = Field(5.0, ge=0.0, le=30.0, description="seconds to wait for the engine's acknowledgement")
+    expires_after: float | None = Field(
+        None, gt=0, description="seconds after which the engine journals the command as expired instead of "
+        "carrying it out (default: the journal's default expiry, as for workbench ctl and the dashboard)")
 
 
 class CommandAck(_Model):
@@ -232,6 +235,7 @@ class CommandAck(_Model):
     ts_created: int
     ts_acknowledged: int | None = None
     ack_seq: int | None = Field(None, description="seq of the journaled CommandAcknowledged")
+    ts_expires: int | None = Field(None, description="when the command expires if not carried out (ns)")
 
 
 SessionPage.model_rebuild()

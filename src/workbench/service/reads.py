@@ -14,6 +14,7 @@ the ``seq`` of its last row when more rows follow, else None. For the latest-sta
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -58,11 +59,24 @@ class Page:
 
 
 def _where(journal: Journal) -> str:
-    return sa.make_url(journal.url).render_as_string(hide_password=True)
+    return _safe_url(journal.url)
+
+
+@functools.lru_cache(maxsize=16)
+def _safe_url(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def _value(key: str, value: Any) -> Any:
+    if key in _JSON:
+        return from_json_value(value)
+    if isinstance(value, float) and value != value:  # NaN (PostgreSQL keeps it; SQLite stores NULL): null
+        return None
+    return value
 
 
 def _row(mapping: Mapping[str, Any], hidden: frozenset[str] = _HIDDEN) -> dict[str, Any]:
-    return {k: (from_json_value(v) if k in _JSON else v) for k, v in mapping.items() if k not in hidden}
+    return {k: _value(k, v) for k, v in mapping.items() if k not in hidden}
 
 
 def session_row(journal: Journal, session_id: str) -> dict[str, Any]:
@@ -87,22 +101,34 @@ def sessions(journal: Journal, after: str | None, since: int | None, limit: int)
     return Page(rows, rows[-1]["session_id"] if more and rows else None)  # type: ignore[arg-type]
 
 
+@functools.lru_cache(maxsize=256)
+def _page_query(name: str, with_since: bool, filters: tuple[str, ...]) -> sa.Select:
+    """The page statement of table ``name`` with bind parameters (built once per shape: SQLAlchemy
+    then reuses its compiled form)."""
+    table, ts_column = TABLES[name]
+    c = table.c
+    query = sa.select(table).where(c.session_id == sa.bindparam("b_session_id"), c.seq > sa.bindparam("b_after"))
+    if with_since:
+        query = query.where(c[ts_column] >= sa.bindparam("b_since"))
+    for column in filters:
+        query = query.where(c[column] == sa.bindparam(f"b_where_{column}"))
+    return query.order_by(c.seq).limit(sa.bindparam("b_limit"))
+
+
 def page(journal: Journal, name: str, session_id: str, *, after_seq: int = 0, since: int | None = None,
          limit: int = 100, where: Mapping[str, Any] | None = None) -> Page:
     """One page of the projection table ``name`` (a key of :data:`TABLES`) for ``session_id``.
 
     ``where`` adds equality filters on columns (e.g. ``{"status": "open"}``).
     """
-    table, ts_column = TABLES[name]
-    c = table.c
-    query = sa.select(table).where(c.session_id == session_id, c.seq > after_seq)
+    filters = dict(where or {})
+    query = _page_query(name, since is not None, tuple(sorted(filters)))
+    params = {"b_session_id": session_id, "b_after": after_seq, "b_limit": limit + 1}
     if since is not None:
-        query = query.where(c[ts_column] >= since)
-    for column, value in (where or {}).items():
-        query = query.where(c[column] == value)
-    query = query.order_by(c.seq).limit(limit + 1)
+        params["b_since"] = since
+    params.update({f"b_where_{k}": v for k, v in filters.items()})
     with translate_errors(_where(journal)), journal.engine.connect() as conn:
-        rows = [_row(r) for r in conn.execute(query).mappings()]
+        rows = [_row(r) for r in conn.execute(query, params).mappings()]
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, int(rows[-1]["seq"]) if more and rows else None)

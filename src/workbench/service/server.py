@@ -42,6 +42,7 @@ def _config(app: Any, log_level: str = "warning") -> Any:
     import uvicorn
 
     return uvicorn.Config(app, log_level=log_level, access_log=False, lifespan="on", ws="websockets-sansio",
+                          http="httptools", loop="uvloop",
                           ws_per_message_deflate=False, ws_max_queue=64, timeout_graceful_shutdown=2)
 
 

@@ -33,17 +33,21 @@ dashboard names it: its args are built by :func:`reset_kill_switch_args`."""
 
 
 def reset_kill_switch_args(reason: str) -> dict[str, Any]:
-    """Args of :data:`RESET_KILL_SWITCH`: why it is reset (who: the command's source, ``dashboard``).
+    """Args of :data:`RESET_KILL_SWITCH` (:class:`workbench.model.commands.ResetKillSwitch`): confirmed
+    (the dashboard's confirmation row), why (``reason``), who (``by``: the user running the
+    dashboard) and from where (``source="dashboard"``).
 
     Raises
     ------
     ValueError
         An empty reason (a reset must say why).
     """
+    import getpass
+
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("reason: say why the kill switch is reset (got an empty value)")
-    return {"reason": reason}
+    return {"confirm": True, "reason": reason, "by": getpass.getuser(), "source": "dashboard"}
 
 TICKET_ORDER_TYPES = (OrderType.MARKET, OrderType.LIMIT, OrderType.STOP, OrderType.STOP_LIMIT)
 """Order types offered by the ticket."""

@@ -22,6 +22,7 @@ import ipywidgets as widgets
 import sqlalchemy as sa
 
 from workbench.persistence import Journal
+from workbench.persistence.audit import integrity_warning
 from workbench.persistence.database import mask_url, normalize_url
 from workbench.widgets.charts import EquityChart
 from workbench.widgets.controls import Controls, OrderTicket
@@ -88,6 +89,7 @@ class Dashboard(widgets.VBox):
         self.interval = float(interval)
         self.url = journal.url if isinstance(journal, Journal) else normalize_url(journal or default_journal_url())
         self._journal = journal if isinstance(journal, Journal) else None
+        self._integrity = ""  # a warning shown while the journal fails SQLite's quick check
         self._wanted = session_id
         self._live = live
         self._session_ids: tuple[str, ...] = ()
@@ -98,6 +100,7 @@ class Dashboard(widgets.VBox):
         self.sessions_every = 2.0
         self.session_limit = 20
         self._labels: tuple = ()
+        self._deferred_due = False
         self._sessions_read = -1e9
         self._refreshing = False
         self.last_refresh_seconds = 0.0
@@ -164,6 +167,7 @@ class Dashboard(widgets.VBox):
                                       "pick it up.</span>")
                 return None
             self._journal = Journal(self.url)
+        self._integrity = integrity_warning(self._journal)
         self.view = JournalView(self._journal, live=self._live)
         self._build(self.view)
         return self.view
@@ -242,11 +246,21 @@ class Dashboard(widgets.VBox):
             self._shown_seq = snap.health.last_seq
             everything = snap.changed or self.view.live is not None or self._shown_session != snap.session_id
             self._shown_session = snap.session_id
+            first = self.refresh_count == 0
             for component in self.components:
+                if getattr(component, "deferred", False):
+                    if first:  # the page shows without it; the next refresh (the timer's) draws it
+                        self._deferred_due = True
+                        continue
+                    if self._deferred_due:
+                        component.update(snap)
+                        continue
                 if everything or component.volatile:
                     component.update(snap)
-            if self.message.value:
-                self.message.value = ""
+            if not first:
+                self._deferred_due = False
+            if self.message.value != self._integrity:
+                self.message.value = self._integrity  # empty unless the file fails SQLite's quick check
         except Exception as exc:  # keep the page alive; show what went wrong
             log.exception("dashboard refresh failed")
             self.message.value = f"<span class='wb-bad'>refresh failed: {escape(type(exc).__name__)}: " \

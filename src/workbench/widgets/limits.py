@@ -40,11 +40,20 @@ __all__ = ["configured_limits", "limit_bars_html"]
 _COLUMNS = ["rule", "value", "limit", "used_percent", "unit"]
 
 
-def _risk_config(snapshot: Snapshot) -> dict[str, Any] | None:
+def _risk_config(snapshot: Snapshot) -> tuple[dict[str, Any] | None, str]:
+    """(risk section, where it came from): the session's journaled config, else the default profile
+    that ``paper``/``live`` sessions without a config run with (:func:`workbench.session.
+    default_risk_engine`); None for other sessions (backtests, hand-driven test sessions)."""
     parameters = snapshot.session.get("parameters") or {}
     config = parameters.get("config") if isinstance(parameters, dict) else None
     risk = config.get("risk") if isinstance(config, dict) else None
-    return risk if isinstance(risk, dict) else None
+    if isinstance(risk, dict):
+        return risk, "the session's risk config"
+    if snapshot.session.get("mode") in ("paper", "live") and isinstance(parameters, dict) and "params" in parameters:
+        from workbench.risk.config import RiskConfig
+
+        return RiskConfig().model_dump(mode="json"), "the default risk profile (the session has no risk config)"
+    return None, ""
 
 
 def _overrides(snapshot: Snapshot) -> dict[str, float]:
@@ -103,13 +112,14 @@ def _usage(snapshot: Snapshot) -> dict[str, tuple[float, str]]:
 
 
 def configured_limits(snapshot: Snapshot) -> pd.DataFrame | None:
-    """Enabled limits of the session's journaled risk configuration with their usage (columns
-    ``rule``, ``value``, ``limit``, ``used_percent``, ``unit``), or None without a configuration.
+    """Enabled limits of the session's risk configuration (see :func:`_risk_config`) with their usage
+    (columns ``rule``, ``value``, ``limit``, ``used_percent``, ``unit``; ``attrs["source"]`` says
+    where the limits came from), or None without a configuration.
 
     ``daily_loss`` with a ``percent`` limit is converted to currency with the start-of-day
     equity; ``max_drawdown``'s limit is a fraction.
     """
-    risk = _risk_config(snapshot)
+    risk, source = _risk_config(snapshot)
     if risk is None:
         return None
     usage = _usage(snapshot)
@@ -144,7 +154,9 @@ def configured_limits(snapshot: Snapshot) -> pd.DataFrame | None:
     frame = pd.DataFrame(rows, columns=["rule", "value", "limit", "unit"])
     limit = frame["limit"].astype(float)
     frame["used_percent"] = 100.0 * frame["value"].astype(float) / limit.where(limit > 0)
-    return frame[_COLUMNS]
+    frame = frame[_COLUMNS]
+    frame.attrs["source"] = source
+    return frame
 
 
 def _amount(value: float, unit: str) -> str:
@@ -160,6 +172,7 @@ def limit_bars_html(frame: pd.DataFrame) -> str:
     red above. Each row has class ``wb-limit`` and ``data-rule``; the bar ``data-used`` (percent)."""
     if frame is None or not len(frame):
         return "<div class='wb-empty wb-limits'>no configured limits</div>"
+    source = frame.attrs.get("source", "")
     out = []
     for r in frame.itertuples():
         used = float(r.used_percent) if pd.notna(r.used_percent) else 0.0
@@ -173,4 +186,5 @@ def limit_bars_html(frame: pd.DataFrame) -> str:
             f"<span class='wb-limit-text'>{escape(_amount(r.value, r.unit))} / {escape(_amount(r.limit, r.unit))}"
             f" ({used:.0f} %)</span></div>"
         )
-    return f"<div class='wb-limits-bars'>{''.join(out)}</div>"
+    note = f"<div class='wb-note'>limits of {escape(source)}</div>" if source else ""
+    return f"{note}<div class='wb-limits-bars'>{''.join(out)}</div>"

@@ -35,10 +35,16 @@ from workbench.widgets.tables import FORMATS
 __all__ = ["Performance", "daily_pnl", "excursions", "session_round_trips", "symbol_performance"]
 
 
+def _is_long(direction: Any) -> bool:
+    """``"LONG"`` (as :func:`~workbench.portfolio.trades.round_trips` gives) or a positive number."""
+    return direction == "LONG" if isinstance(direction, str) else float(direction) > 0
+
+
 def excursions(trips: pd.DataFrame, bars: pd.DataFrame | None) -> pd.DataFrame:
     """``trips`` with ``mae_percent`` and ``mfe_percent`` (see the module docstring; NaN without bars).
 
-    ``entry_time``/``exit_time`` are tz-aware UTC; a bar counts when it starts in
+    ``direction`` is ``"LONG"``/``"SHORT"`` (or +1/-1); ``entry_time``/``exit_time`` are tz-aware
+    UTC; a bar counts when it starts in
     ``[entry_time - bar length, exit_time]`` (the entry bar itself included).
     """
     out = trips.copy()
@@ -56,7 +62,7 @@ def excursions(trips: pd.DataFrame, bars: pd.DataFrame | None) -> pd.DataFrame:
         if not len(inside):
             continue
         low, high, entry = float(inside["low"].min()), float(inside["high"].max()), float(trip.entry_price)
-        if trip.direction > 0:
+        if _is_long(trip.direction):
             mae, mfe = low / entry - 1.0, high / entry - 1.0
         else:
             mae, mfe = 1.0 - high / entry, 1.0 - low / entry
@@ -126,6 +132,10 @@ class Performance(Component):
     Reads every fill of the session (not only the snapshot's newest) when fills changed.
     """
 
+    deferred = True
+    """Left out of the dashboard's first refresh (it reads the session's data and every fill), so the
+    page shows first; drawn by the next refresh."""
+
     title = "Performance"
 
     def __init__(self, *args: Any, rows: int = 15, height: int = 220, width: int = 900, **kwargs: Any) -> None:
@@ -141,19 +151,32 @@ class Performance(Component):
         base.update_yaxes(title_text="P&L (USD)")
         self.daily = figure_widget_class()(base)
         keep_state(self.daily)
-        self._shown: tuple = ()
+        self._shown_fills: tuple = ()
+        self._shown_equity: tuple = ()
         self.frame = pd.DataFrame()
         self.children = (self.heading, widgets.HTML("<i>round trips</i>"), self.trips,
                          widgets.HTML("<i>daily P&L</i>"), self.daily,
                          widgets.HTML("<i>per symbol</i>"), self.symbols, self.setup)
 
     def update(self, snapshot: Snapshot) -> None:
-        key = (snapshot.session_id, len(snapshot.fills), len(snapshot.equity),
-               int(snapshot.equity["seq"].iloc[-1]) if len(snapshot.equity) else -1,
-               int(snapshot.fills["seq"].iloc[-1]) if len(snapshot.fills) else -1)
-        if key == self._shown:
-            return
-        self._shown = key
+        fills_key = (snapshot.session_id, len(snapshot.fills),
+                     int(snapshot.fills["seq"].iloc[-1]) if len(snapshot.fills) else -1)
+        equity_key = (snapshot.session_id, len(snapshot.equity),
+                      int(snapshot.equity["seq"].iloc[-1]) if len(snapshot.equity) else -1)
+        if fills_key != self._shown_fills:  # round trips only change with a fill
+            self._shown_fills = fills_key
+            self._trips(snapshot)
+        if equity_key != self._shown_equity:
+            self._shown_equity = equity_key
+            days = daily_pnl(snapshot.equity)
+            with self.daily.batch_update():
+                self.daily.data[0].x = list(days.index)
+                self.daily.data[0].y = days.to_numpy()
+                self.daily.data[0].marker.color = ["#1a7f37" if v >= 0 else "#c62828" for v in days.to_numpy()]
+            keep_state(self.daily)
+        self.setup.show(setup_html(snapshot.session))
+
+    def _trips(self, snapshot: Snapshot) -> None:
         fills = self.view.journal.fills(snapshot.session_id) if len(snapshot.fills) else snapshot.fills
         trips = session_round_trips(fills, snapshot.orders, session_bars(snapshot.session))
         self.frame = trips
@@ -161,7 +184,7 @@ class Performance(Component):
         formats = {**FORMATS, "entry_time": FORMATS["ts_event"], "exit_time": FORMATS["ts_event"],
                    "entry_price": number, "exit_price": number, "pnl": money, "return_percent": _percent,
                    "mae_percent": _percent, "mfe_percent": _percent, "duration": _duration,
-                   "direction": lambda d: "LONG" if d > 0 else "SHORT"}
+                   "direction": lambda d: "LONG" if _is_long(d) else "SHORT"}
         self.trips.show(table_html(shown, "round-trips", {
             "symbol": "symbol", "direction": "side", "quantity": "quantity", "entry_time": "entry",
             "exit_time": "exit", "entry_price": "entry price", "exit_price": "exit price", "pnl": "P&L",
@@ -173,13 +196,6 @@ class Performance(Component):
                                                                  "average_return", "best", "worst"),
                                      {"win_rate": _percent, "pnl": money, "average_return": _percent,
                                       "best": money, "worst": money, "trades": str}, empty="no round trips"))
-        days = daily_pnl(snapshot.equity)
-        with self.daily.batch_update():
-            self.daily.data[0].x = list(days.index)
-            self.daily.data[0].y = days.to_numpy()
-            self.daily.data[0].marker.color = ["#1a7f37" if v >= 0 else "#c62828" for v in days.to_numpy()]
-        keep_state(self.daily)
-        self.setup.show(setup_html(snapshot.session))
 
 
 def setup_html(session: dict[str, Any]) -> str:

@@ -88,6 +88,10 @@ class PriceChart(Component):
     The ``wb-price-note`` line says where the candles come from or why there are none.
     """
 
+    deferred = True
+    """Left out of the dashboard's first refresh (it reads the session's data and every fill), so the
+    page shows first; drawn by the next refresh."""
+
     title = "Price"
 
     def __init__(self, *args: Any, height: int = 380, width: int | None = None, candle_minutes: int = 5,

@@ -20,8 +20,8 @@ from workbench.engine.strategy import Strategy
 from workbench.errors import ConfigError
 from workbench.model import events as ev
 
-__all__ = ["GRID_METRICS", "equity_drawdown_figure", "heatmap_figure", "parameter_grid", "price_figure",
-           "signals_frame"]
+__all__ = ["ANNUALIZED_METRICS", "GRID_METRICS", "SHORT_SAMPLE_DAYS", "equity_drawdown_figure", "heatmap_figure",
+           "parameter_grid", "price_figure", "short_sample_caveat", "signals_frame"]
 
 EXCHANGE_TIMEZONE = "America/New_York"
 CANDLESTICK_MAX_BARS = 3000
@@ -29,6 +29,23 @@ CANDLESTICK_MAX_BARS = 3000
 
 GRID_METRICS = ("total_return", "sharpe_ratio", "max_drawdown", "round_trips", "final_equity")
 """Statistics of :attr:`BacktestResult.stats` collected by :func:`parameter_grid` by default."""
+
+ANNUALIZED_METRICS = frozenset({"sharpe_ratio", "sortino_ratio", "cagr", "annualized_volatility", "calmar_ratio",
+                                "annual_return"})
+"""Statistics scaled to a year (their value from a short sample is mostly noise)."""
+
+SHORT_SAMPLE_DAYS = 252
+"""Fewer trading days than this (one year) and an annualised statistic gets a caveat."""
+
+
+def short_sample_caveat(metric: str, days: float) -> str:
+    """A warning when ``metric`` is annualised from fewer than :data:`SHORT_SAMPLE_DAYS` trading days
+    (``""`` otherwise). An annualised Sharpe ratio's standard error is about ``sqrt((1 + SR^2 / 2)
+    / years)`` (Lo, *The Statistics of Sharpe Ratios*, 2002): over one week that is about 7."""
+    if metric not in ANNUALIZED_METRICS or not days or days >= SHORT_SAMPLE_DAYS:
+        return ""
+    return (f"caveat: {metric} is annualised from {days:g} trading day{'s' if days != 1 else ''} "
+            f"(< {SHORT_SAMPLE_DAYS}); its sampling error dwarfs the differences shown")
 
 
 def _local(times: pd.Series | pd.DatetimeIndex, timezone: str) -> pd.Series | pd.DatetimeIndex:
@@ -64,8 +81,9 @@ def price_figure(
     symbol: str | None = None,
     timezone: str = EXCHANGE_TIMEZONE,
     title: str | None = None,
+    moving_averages: Sequence[int] = (),
 ) -> go.Figure:
-    """Price of one symbol with the strategy's signals and fills.
+    """Price of one symbol with the strategy's signals and fills, nights and weekends cut out.
 
     Parameters
     ----------
@@ -79,6 +97,9 @@ def price_figure(
         grey flat).
     symbol : str, optional
         Required when ``bars`` holds several symbols.
+    moving_averages : sequence of int
+        Simple moving averages of the close over these many bars, drawn as lines (e.g. the
+        strategy's fast and slow windows).
 
     Raises
     ------
@@ -100,6 +121,9 @@ def price_figure(
                                         close=data["close"], name=symbol))
     else:
         figure.add_trace(go.Scatter(x=x, y=data["close"], mode="lines", name=f"{symbol} close"))
+    for window in moving_averages:
+        figure.add_trace(go.Scatter(x=x, y=data["close"].rolling(int(window)).mean(), mode="lines",
+                                    name=f"SMA {int(window)}", line={"width": 1.2}))
     if signals is not None and len(signals):
         sig = signals[(signals["symbol"] == symbol) & signals["entry"].notna()]
         colors = sig["direction"].map({1: "#2ca02c", -1: "#d62728"}).fillna("#7f7f7f")
@@ -117,28 +141,50 @@ def price_figure(
                     customdata=part["quantity"], hovertemplate="%{customdata:g} @ %{y:.2f}<extra>" + side + "</extra>",
                 ))
     figure.update_layout(title=title or f"{symbol}: price, signals and fills ({timezone} time)", height=460,
-                         xaxis_rangeslider_visible=False, template="plotly_white", yaxis_title="price")
+                         xaxis_rangeslider_visible=False, template="plotly_white", yaxis_title="price (USD)",
+                         xaxis_title=f"time ({timezone})")
+    figure.update_xaxes(rangebreaks=_breaks(x))
     return figure
 
 
+def _breaks(x: pd.Series | pd.DatetimeIndex) -> list[dict[str, Any]]:
+    """Range breaks cutting out gaps of over an hour between consecutive times (nights, weekends)."""
+    from workbench.widgets.charts import gap_breaks
+
+    return gap_breaks(pd.Series(x).dt.strftime("%Y-%m-%dT%H:%M:%S.%f").to_numpy())
+
+
 def equity_drawdown_figure(equity_curve: pd.DataFrame | pd.Series, *, timezone: str = EXCHANGE_TIMEZONE,
-                           title: str = "Equity and drawdown") -> go.Figure:
+                           title: str = "Equity and drawdown", benchmark: pd.Series | None = None,
+                           benchmark_name: str = "benchmark") -> go.Figure:
     """Equity (currency) and drawdown from the running peak, ``equity / cummax(equity) - 1``, at
     every timestamp of the curve (intraday; the tear sheet's drawdown uses daily returns).
 
     ``equity_curve`` is ``BacktestResult.equity_curve`` (an ``equity`` column, tz-aware index) or
-    an equity Series.
+    an equity Series. ``benchmark`` (prices, tz-aware index, e.g. the traded symbol's closes) is
+    drawn as buy-and-hold from the curve's starting equity: ``equity_0 x price_t / price_0``, the
+    last price at or before each time of the curve. Nights and weekends are cut out.
     """
     equity = equity_curve["equity"] if isinstance(equity_curve, pd.DataFrame) else equity_curve
     drawdown = equity / equity.cummax() - 1.0
     x = _local(equity.index, timezone)
     figure = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3], vertical_spacing=0.05)
     figure.add_trace(go.Scatter(x=x, y=equity.to_numpy(), mode="lines", name="equity"), row=1, col=1)
+    if benchmark is not None and len(benchmark) and len(equity):
+        prices = benchmark.sort_index().reindex(equity.index, method="ffill")
+        first = prices.dropna()
+        if len(first):
+            hold = float(equity.iloc[0]) * prices / float(first.iloc[0])
+            figure.add_trace(go.Scatter(x=x, y=hold.to_numpy(), mode="lines", name=f"{benchmark_name} buy and hold",
+                                        line={"color": "#7f7f7f", "dash": "dot"}), row=1, col=1)
     figure.add_trace(go.Scatter(x=x, y=drawdown.to_numpy(), mode="lines", name="drawdown", fill="tozeroy",
                                 line={"color": "#d62728"}), row=2, col=1)
-    figure.update_yaxes(title_text="equity", row=1, col=1)
+    figure.update_yaxes(title_text="equity (USD)", row=1, col=1)
     figure.update_yaxes(title_text="drawdown", tickformat=".2%", row=2, col=1)
-    figure.update_layout(title=title, height=460, showlegend=False, template="plotly_white")
+    figure.update_xaxes(rangebreaks=_breaks(x))
+    figure.update_xaxes(title_text=f"time ({timezone})", row=2, col=1)
+    figure.update_layout(title=title, height=460, showlegend=benchmark is not None, template="plotly_white",
+                         legend={"orientation": "h", "y": 1.08})
     return figure
 
 
@@ -171,7 +217,8 @@ def parameter_grid(
     Returns
     -------
     DataFrame
-        One row per combination: the parameters, then ``metrics``, then ``error``.
+        One row per combination: the parameters, then ``metrics``, ``days`` (trading days the run
+        spans, for :func:`short_sample_caveat`), then ``error``.
     """
     names = list(grid)
     rows = []
@@ -186,19 +233,37 @@ def parameter_grid(
             row.update({m: float("nan") for m in metrics}, error=str(exc).splitlines()[0])
         else:
             row.update({m: pd.to_numeric(result.stats.get(m, float("nan"))) for m in metrics}, error="")
+            curve = result.equity_curve
+            if len(curve):
+                row["days"] = len(pd.DatetimeIndex(curve.index).tz_convert(EXCHANGE_TIMEZONE).normalize().unique())
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*names, *metrics, "error"])
+    return pd.DataFrame(rows, columns=[*names, *metrics, "days", "error"])
 
 
 def heatmap_figure(table: pd.DataFrame, x: str, y: str, value: str, *, title: str | None = None,
                    value_format: str = ".3f") -> go.Figure:
-    """Heatmap of ``value`` over two parameters of a :func:`parameter_grid` table (cells annotated)."""
+    """Heatmap of ``value`` over two parameters of a :func:`parameter_grid` table (cells annotated).
+
+    The red-yellow-green scale is centred on zero (red = loss, green = gain) whenever the values
+    have both signs; the colour bar uses ``value_format`` (``".2%"`` shows percent). An
+    annualised ``value`` over a short sample (the table's ``days`` column) carries the
+    :func:`short_sample_caveat` under the title.
+    """
     pivot = table.pivot_table(index=y, columns=x, values=value, aggfunc="mean")
+    z = pivot.to_numpy()
+    finite = z[pd.notna(z)]
+    centred = len(finite) and finite.min() < 0 < finite.max()
     figure = go.Figure(go.Heatmap(
-        z=pivot.to_numpy(), x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
-        colorscale="RdYlGn", colorbar={"title": value}, texttemplate="%{z:" + value_format + "}",
+        z=z, x=[str(c) for c in pivot.columns], y=[str(i) for i in pivot.index],
+        colorscale="RdYlGn", zmid=0.0 if centred else None,
+        colorbar={"title": value, "tickformat": value_format},
+        texttemplate="%{z:" + value_format + "}",
         hovertemplate=f"{x}=%{{x}}<br>{y}=%{{y}}<br>{value}=%{{z:{value_format}}}<extra></extra>",
     ))
-    figure.update_layout(title=title or f"{value} by {x} and {y}", xaxis_title=x, yaxis_title=y, height=420,
-                         template="plotly_white")
+    caveat = short_sample_caveat(value, float(table["days"].max())) if "days" in table and table["days"].notna().any() \
+        else ""
+    heading = title or f"{value} by {x} and {y}"
+    if caveat:
+        heading += f"<br><sup>{caveat}</sup>"
+    figure.update_layout(title=heading, xaxis_title=x, yaxis_title=y, height=440, template="plotly_white")
     return figure

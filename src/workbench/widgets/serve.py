@@ -38,9 +38,6 @@ __all__ = ["DashboardServer", "absolute_journal_url", "add_dashboard_parser", "d
 
 HOST = "127.0.0.1"
 
-TOKEN_ENV = "JUPYTER_TOKEN"
-"""Environment variable passing the access token to Voila's identity provider (not on the command line)."""
-
 TEMPLATE = "workbench"
 """Voila template of the dashboard (``widgets/share/voila/templates/workbench``): Voila's ``lab``
 template without the icon-font stylesheets it would load from a CDN."""
@@ -50,6 +47,9 @@ TEMPLATE_ROOT = Path(__file__).resolve().parent / "share"
 
 READY_TIMEOUT = 120.0
 """Seconds :func:`serve_dashboard` waits for Voila to accept connections before giving up."""
+
+TOKEN_ENV = "JUPYTER_TOKEN"
+"""Environment variable passing the access token to Voila's identity provider (not on the command line)."""
 
 PLOTLY_ESM_ENV = "WORKBENCH_PLOTLY_ESM"
 """Environment variable with the URL of plotly's widget bundle served by the dashboard's Voila
@@ -153,9 +153,9 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
     else:
         env.pop("WORKBENCH_SESSION", None)
     env[DASHBOARD_KERNEL_ENV] = "1"
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     # the token goes through the environment (readable only by this user), never the command line (``ps``)
     env[TOKEN_ENV] = token
-    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     bundle = plotly_bundle_dir()
     if bundle is not None:
         # plotly's FigureWidget is an anywidget whose ~5 MB JavaScript would otherwise travel through the
@@ -171,12 +171,6 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         "--Voila.identity_provider_class=workbench.widgets.auth.TokenOnlyIdentityProvider",
         "--show_tracebacks=False",
         f"--template={TEMPLATE}",
-        # a kernel whose page was closed is shut down: Voila posts that on the page's unload; when the
-        # browser cannot (killed, network gone), the culler ends kernels with no open connection
-        "--MappingKernelManager.cull_idle_timeout=60",
-        "--MappingKernelManager.cull_interval=20",
-        "--MappingKernelManager.cull_connected=False",
-        "--MappingKernelManager.cull_busy=True",
         "--VoilaExecutor.show_tracebacks=False",
         # plotly >= 6 renders FigureWidget through anywidget: its old JupyterLab extension (4.7 MB) is unused
         "--VoilaConfiguration.extension_denylist=jupyterlab-plotly",

@@ -101,6 +101,9 @@ class Health:
         :data:`CONNECTION_EVENTS` ConnectionStatusChanged events).
     last_event_time : pd.Timestamp | None
         ``ts_event`` of the newest event (the session's data time), tz-aware UTC.
+    link_health : dict[str, tuple[str, float | None]]
+        Latest ConnectionHealthReported per live adapter component: ``(detail, last_message_age)``
+        (e.g. IB's client id, pacing and message age; seconds).
     """
 
     last_seq: int = 0
@@ -112,6 +115,7 @@ class Health:
     connections: dict[str, tuple[bool, str, pd.Timestamp]] = field(default_factory=dict)
     reconnects: dict[str, int] = field(default_factory=dict)
     last_event_time: pd.Timestamp | None = None
+    link_health: dict[str, tuple[str, float | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +128,8 @@ class Snapshot:
     object was given, else None. ``log`` has columns ``seq``, ``ts_event``, ``type``, ``summary``
     (newest first). ``trading_state`` is ``(state, reason)`` of the latest TradingStateChanged
 (``("ACTIVE", "")`` when there is none); ``trading_state_since`` / ``trading_state_seq`` are its
-    time and seq (None when there is none). ``changed`` is False when no event was appended since
+    time and seq (None when there is none), ``trading_state_by`` the source of the command being
+    carried out when it changed (``""``: a risk rule or the engine). ``changed`` is False when no event was appended since
     the previous snapshot. ``stop_reason`` is the reason of the latest SessionStopped (``""``).
     ``counts_today`` counts ``orders`` created, ``fills``, ``rejections`` (REJECTED orders) and
     ``denials`` (DENIED orders) on ``day``, the New York calendar day of the session's data time.
@@ -147,6 +152,7 @@ class Snapshot:
     changed: bool = True
     trading_state_since: pd.Timestamp | None = None
     trading_state_seq: int | None = None
+    trading_state_by: str = ""
     stop_reason: str = ""
     counts_today: dict[str, int] = field(default_factory=dict)
     day: str = ""
@@ -283,6 +289,7 @@ class JournalView:
         if "trading_state" in stale:
             values["trading_state"], values["trading_state_since"], values["trading_state_seq"] = (
                 self._trading_state(sid))
+            values["trading_state_by"] = self._state_changed_by(sid, values["trading_state_seq"])
         day = _day(health.last_event_time)
         if "counts" in stale or cached is None or cached.day != day:
             values["counts_today"] = self._counts(sid, health.last_event_time)
@@ -323,6 +330,24 @@ class JournalView:
         if row is None:
             return ("ACTIVE", ""), None, None
         return (str(row.state), str(row.message)), pd.Timestamp(int(row.ts_event), unit="ns", tz="UTC"), int(row.seq)
+
+    def _state_changed_by(self, sid: str, seq: int | None) -> str:
+        """``"<source> (command #<id>)"`` when the trading-state change at ``seq`` happened while a
+        command was being carried out (its CommandReceived is the newest before ``seq`` and was not
+        acknowledged before it), else ``""`` (a risk rule or the engine itself)."""
+        if seq is None:
+            return ""
+        e = t.events.c
+        with self.journal.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(e.type, e.payload).where(
+                    e.session_id == sid, e.seq < seq, e.type.in_(("CommandReceived", "CommandAcknowledged")))
+                .order_by(e.seq.desc()).limit(1)
+            ).all()
+        if not rows or rows[0].type != "CommandReceived":
+            return ""
+        received = self.journal.codec.loads(rows[0].payload)
+        return f"{received.source or 'command'} ({received.name} command #{received.command_id})"
 
     def _stop_reason(self, sid: str) -> str:
         e = t.events.c
@@ -373,6 +398,10 @@ class JournalView:
                 .order_by(e.seq.desc())
                 .limit(CONNECTION_EVENTS)
             ).all()
+            reports = conn.execute(
+                sa.select(e.payload).where(e.session_id == sid, e.type == "ConnectionHealthReported")
+                .order_by(e.seq.desc()).limit(20)
+            ).all()
         connections: dict[str, tuple[bool, str, pd.Timestamp]] = {}
         reconnects: dict[str, int] = {}
         was_up: dict[str, bool] = {}
@@ -384,6 +413,10 @@ class JournalView:
             was_up[name] = up
             reconnects.setdefault(name, 0)
             connections[name] = (up, event.detail, pd.Timestamp(event.ts_event, unit="ns", tz="UTC"))
+        link_health: dict[str, tuple[str, float | None]] = {}
+        for (payload,) in reports:  # newest first: keep the newest per component
+            report = self.journal.codec.loads(payload)
+            link_health.setdefault(report.component, (report.detail, report.last_message_age))
         heartbeat = session.get("ts_heartbeat")
         owner = ""
         if session.get("owner_pid") is not None:
@@ -402,6 +435,7 @@ class JournalView:
             connections=connections,
             reconnects=reconnects,
             last_event_time=None if newest is None else pd.Timestamp(int(newest.ts_event), unit="ns", tz="UTC"),
+            link_health=link_health,
         )
 
     def _log(self, sid: str) -> pd.DataFrame:
@@ -432,16 +466,20 @@ def _orders(j: Journal, sid: str) -> pd.DataFrame:
     from workbench.persistence import queries
 
     o = t.orders
-    rows = []
-    for denied, limit in ((False, ROW_LIMITS["orders"]), (True, ROW_LIMITS["denied"])):
-        where = o.c.status == "DENIED" if denied else o.c.status != "DENIED"
-        inner = (sa.select(o).where(o.c.session_id == sid, where)
-                 .order_by(o.c.ts_init.desc(), o.c.order_id.desc()).limit(limit).subquery())
-        rows.append(queries.frame(j.engine, "the journal", sa.select(inner).order_by(inner.c.ts_init, inner.c.order_id)))
-    frames = [f for f in rows if len(f)]
-    if not frames:
-        return rows[0]
-    return pd.concat(frames, ignore_index=True).sort_values(["ts_init", "order_id"], kind="stable").reset_index(drop=True)
+    frames = []
+    for where, limit in ((o.c.status != "DENIED", ROW_LIMITS["orders"]), (o.c.status == "DENIED", ROW_LIMITS["denied"])):
+        query = _ORDERS_QUERY.where(o.c.session_id == sid, where).order_by(
+            o.c.ts_init.desc(), o.c.order_id.desc()).limit(limit)
+        frames.append(queries.frame(j.engine, "the journal", query))
+    both = [f for f in frames if len(f)]
+    if not both:
+        return frames[0]
+    return pd.concat(both, ignore_index=True).sort_values(["ts_init", "order_id"], kind="stable").reset_index(drop=True)
+
+
+_ORDERS_QUERY = sa.select(t.orders)
+
+
 _FRAMES: dict[str, Any] = {
     "positions": lambda j, sid: j.positions(sid),
     "orders": lambda j, sid: _orders(j, sid),

@@ -8,7 +8,8 @@ state      when (checked in this order)
 =========  ====================================================================================
 STOPPED    the session row is ``stopped`` (a ``SessionStopped`` was journaled)
 FAILED     the row says ``running`` but no process holds the session lock (the engine died
-           without journaling ``SessionStopped``), or the holder's heartbeat is older than
+           without journaling ``SessionStopped``), the holder is a dead process on this host, or
+           the holder's heartbeat is older than
            ``stale_after`` seconds (the engine stopped responding)
 HALTED     the latest ``TradingStateChanged`` is HALTED (kill switch or a breaker);
            ``reason`` is its reason, ``since`` its time, ``by`` the source of the ``kill``
@@ -27,6 +28,7 @@ fills, rejections and denials.
 from __future__ import annotations
 
 import math
+import socket
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -90,16 +92,9 @@ def _paused(commands: pd.DataFrame) -> tuple[bool, pd.Timestamp | None, str]:
 
 
 def _halted_by(snapshot: Snapshot) -> str:
-    """Source of the ``kill`` command that halted trading, else ``"risk engine"``."""
-    seq = snapshot.trading_state_seq
-    commands = snapshot.commands
-    if seq is not None and commands is not None and len(commands) and "ack_seq" in commands:
-        kills = commands[commands["name"].eq("kill") & commands["ack_seq"].notna()]
-        kills = kills[kills["ack_seq"].astype("int64") > seq]
-        if len(kills):
-            row = kills.sort_values("ack_seq").iloc[0]
-            return f"{row['source'] or 'command'} (command #{row['command_id']})"
-    return "risk engine"
+    """Source of the command that halted trading (e.g. ``"dashboard (kill command #3)"``), else
+    ``"risk engine"``."""
+    return snapshot.trading_state_by or "risk engine"
 
 
 def session_state(snapshot: Snapshot, *, stale_after: float = STALE_HEARTBEAT_SECONDS) -> SessionState:
@@ -113,7 +108,7 @@ def session_state(snapshot: Snapshot, *, stale_after: float = STALE_HEARTBEAT_SE
     if status != "running":
         return SessionState("CREATED", "not started yet", _ts(session.get("ts_created")))
     health = snapshot.health
-    if session.get("owner_pid") is None:
+    if _dead(session):
         last = snapshot.data_time
         return SessionState("FAILED", "the engine ended without stopping the session (crash?); resume it with "
                             "workbench paper --resume", _ts(session.get("ts_heartbeat")) or last, "")
@@ -129,6 +124,17 @@ def session_state(snapshot: Snapshot, *, stale_after: float = STALE_HEARTBEAT_SE
     if state == "REDUCE_ONLY":
         return SessionState("REDUCE_ONLY", reason, snapshot.trading_state_since, "risk engine")
     return SessionState("RUNNING", "", _ts(session.get("ts_started")), health.owner)
+
+
+def _dead(session: dict[str, Any]) -> bool:
+    """No process holds the session lock, or its holder runs on this host and is gone."""
+    if session.get("owner_pid") is None:
+        return True
+    if session.get("owner_host") != socket.gethostname():
+        return False
+    from workbench.persistence.locking import pid_alive
+
+    return not pid_alive(int(session["owner_pid"]))
 
 
 def _ts(value: Any) -> pd.Timestamp | None:

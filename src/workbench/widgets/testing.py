@@ -98,7 +98,8 @@ class ScriptedSession:
     def process_commands(self, names: Iterable[str] | None = None) -> list[CommandRecord]:
         """Carry out the pending control commands (optionally only ``names``) and acknowledge them.
 
-        Every command of :data:`workbench.model.commands.CONTROL_COMMANDS` goes to
+        Each is journaled as ``CommandReceived`` first (as the live runner does). Every command of
+        :data:`workbench.model.commands.CONTROL_COMMANDS` goes to
         :meth:`TradingEngine.execute` (``submit_order`` through the risk engine); a CommandError
         (e.g. a denied order) or an unsupported name is journaled as a rejection with its reason.
         Returns the records processed.
@@ -108,6 +109,9 @@ class ScriptedSession:
         for record in self.journal.pending_commands(self.session_id):
             if wanted is not None and record.name not in wanted:
                 continue
+            # as the live runner does: the receipt is journaled before the command takes effect
+            self.engine.record(ev.CommandReceived(ts_event=self._now(), command_id=record.command_id, name=record.name,
+                                                  args=record.args, source=record.source))
             try:
                 command = record.to_command(self._now())
                 if command is None:

@@ -35,7 +35,7 @@ import pandas as pd
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from workbench.brokers.fills import FillModel
+from workbench.brokers.fills import FillModel, PerShareCommission, ZeroCommission
 from workbench.brokers.simulated import SimulatedBroker, SimulatedBrokerConfig
 from workbench.feeds import MarketDataStream
 from workbench.feeds.samples import load_demo_spy, load_lean_daily
@@ -100,6 +100,7 @@ def scenarios(draw: Any) -> dict[str, Any]:
             allow_short=draw(st.booleans()),
             check_buying_power=draw(st.booleans()),
             leverage=draw(st.sampled_from([1.0, 2.0])),
+            commission=draw(st.sampled_from([ZeroCommission(), PerShareCommission()])),
             fill_model=FillModel(max_volume_participation=draw(st.sampled_from([None, 0.0005, 0.02, 0.3])),
                                  limit_requires_trade_through=draw(st.booleans())),
         ),
@@ -136,7 +137,6 @@ class Driver:
         self.cash = config.starting_cash
         self.fill_ids: set[str] = set()
         self.item: Any = None  # the data item being matched, None outside data processing
-        self.prev_touch: dict[tuple[str, OrderSide], float] = {}
         self.ref: dict[str, float] = {}
         self.seq = 0
         self.brackets: list[dict[str, Any]] = []
@@ -163,9 +163,7 @@ class Driver:
         t = self.orders[order_id]
         before = self.broker.buying_power()
         grows = quantity is not None and quantity > t.quantity + EPS and not t.order.reduce_only
-        self._modifying = (order_id, limit)
         self.broker.modify_order(order_id, quantity, limit, stop)
-        self._modifying = None
         if grows and self.config.check_buying_power and not t.closed:
             assert self.broker.buying_power() >= min(before, 0.0) - EPS
 
@@ -321,7 +319,6 @@ def test_broker_never_fills_outside_the_data_before_the_order_or_beyond_its_limi
     start, n = scenario["slice"]
     data = items[start:start + n]
     driver = Driver(scenario["config"], symbols, 0.02 if scenario["source"] == "daily" else 0.001)
-    driver._modifying = None
     plan: dict[int, list[tuple]] = defaultdict(list)
     for k, when, action in scenario["actions"]:
         plan[k].append((when, action))

@@ -40,7 +40,7 @@ def test_state_follows_pause_resume_kill_and_stop(journal, session):
     session.process_commands()
     st = session_state(view.snapshot())
     assert (st.state, st.reason) == ("HALTED", "too many rejects")
-    assert st.by.startswith("cli (command #")
+    assert st.by.startswith("cli (kill command #")
     view.submit_command("pause")  # paused while halted: HALTED wins
     session.process_commands()
     assert _state(session) == "HALTED"
@@ -103,7 +103,7 @@ def test_excursions_by_hand():
         "low": [99, 97, 101, 103, 49, 47.5, 47], "high": [101, 103, 106, 105, 51, 50, 49],
     })
     trips = pd.DataFrame({
-        "symbol": ["A", "B"], "direction": [1, -1], "entry_price": [100.0, 50.0],
+        "symbol": ["A", "B"], "direction": ["LONG", "SHORT"], "entry_price": [100.0, 50.0],
         "entry_time": [pd.Timestamp(t0 + minute // 2, tz="UTC")] * 2,
         "exit_time": [pd.Timestamp(t0 + 2 * minute, tz="UTC"), pd.Timestamp(t0 + 2 * minute, tz="UTC")],
     })
@@ -152,17 +152,13 @@ def test_gap_breaks_cut_nights_only():
 def test_reset_kill_switch_needs_a_reason_and_is_one_command(journal, session):
     with pytest.raises(ValueError, match="reason"):
         reset_kill_switch_args("  ")
-    assert reset_kill_switch_args(" checked ") == {"reason": "checked"}
+    args = reset_kill_switch_args(" checked ")
+    assert args["confirm"] is True and args["reason"] == "checked" and args["source"] == "dashboard" and args["by"]
     controls = Controls(journal, session.session_id)
     controls.reset_reason.value = "checked"
     controls.confirm_reset()
     sent = journal.commands(session.session_id)
-    from workbench.persistence.commands import COMMAND_NAMES
-
-    if RESET_KILL_SWITCH in COMMAND_NAMES:
-        assert sent["name"].tolist()[-1] == RESET_KILL_SWITCH
-    else:
-        assert "unknown command" in controls.status.value and not len(sent)
+    assert sent["name"].tolist()[-1] == RESET_KILL_SWITCH
 
 
 def test_force_exit_sends_flatten_of_one_symbol(journal, session):
@@ -220,3 +216,32 @@ def test_the_reaper_shuts_down_kernels_without_a_page_after_the_grace():
     assert asyncio.run(reaper.check(now=60.0)) == []
     assert asyncio.run(reaper.check(now=61.0)) == ["a"]
     assert km.shut == ["b", "a"]
+
+
+def test_performance_panel_on_a_session_with_round_trips(journal, session):
+    """The session bought 100 at 170 and sold 40 at 172; selling the other 60 at 171 closes one long
+    round trip: P&L = 40 x 2 + 60 x 1 = 140 (no commission)."""
+    from workbench.widgets.performance import Performance
+
+    session.trade("SPY", "SELL", 60, 171.0)
+    panel = Performance(journal, session.session_id)
+    panel.refresh()
+    trips = panel.frame
+    assert len(trips) == 1 and trips["direction"].iloc[0] == "LONG"
+    assert trips["pnl"].iloc[0] == pytest.approx(140.0)
+    assert trips["exit_reason"].iloc[0] == "strategy"
+    assert "wb-round-trips" in panel.trips.value and "LONG" in panel.trips.value
+
+
+def test_slow_panels_are_drawn_by_the_second_refresh(journal, session):
+    """The price chart and the performance panel read the session's data and every fill: the page is
+    built without them and the next refresh (the timer's first) draws them."""
+    from workbench.widgets import Dashboard
+
+    session.trade("SPY", "SELL", 60, 171.0)
+    dash = Dashboard(journal)
+    assert dash.performance.frame.empty and dash.prices.figure.data[1].x in (None, ())
+    dash.refresh()
+    assert len(dash.performance.frame) == 1
+    assert len(dash.prices.figure.data[1].x) == 1  # the buy fill's marker
+    dash.close()

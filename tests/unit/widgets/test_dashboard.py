@@ -77,8 +77,8 @@ async def test_start_refreshes_on_the_running_loop_and_new_events_come_fast(tmp_
         count = dash.refresh_count
         task = dash.start()
         assert dash.start() is task and dash.running
-        await asyncio.sleep(1.0)
-        assert dash.refresh_count - count >= 3  # at least one full refresh per interval
+        await asyncio.sleep(1.5)
+        assert dash.refresh_count - count >= 3  # about one full refresh per interval (5 unloaded; slack for CI load)
         session.trade("SPY", "BUY", 4, 10.0)
         for _ in range(40):  # new events trigger a refresh within about one poll
             await asyncio.sleep(0.05)

@@ -80,3 +80,35 @@ def test_heatmap_orientation():
     heat = heatmap_figure(table, "fast", "slow", "value").data[0]
     assert list(heat.x) == ["1", "2"] and list(heat.y) == ["10", "20"]
     assert heat.z[1][0] == 0.2  # row slow=20, column fast=1
+
+
+def test_heatmap_is_centred_on_zero_with_a_percent_colour_bar_and_a_short_sample_caveat():
+    table = pd.DataFrame({"fast": [1, 1, 2, 2], "slow": [10, 20, 10, 20], "sharpe_ratio": [-1.0, 0.5, 2.0, 3.0],
+                          "total_return": [-0.01, 0.0, 0.02, 0.03], "days": [5, 5, 5, 5]})
+    heat = heatmap_figure(table, "fast", "slow", "total_return", value_format=".2%")
+    assert heat.data[0].zmid == 0.0 and heat.data[0].colorbar.tickformat == ".2%"
+    assert "caveat" not in heat.layout.title.text  # a total return is not annualised
+    sharpe = heatmap_figure(table, "fast", "slow", "sharpe_ratio")
+    assert "annualised from 5 trading days" in sharpe.layout.title.text
+    positive = heatmap_figure(table.assign(total_return=[0.1, 0.2, 0.3, 0.4]), "fast", "slow", "total_return")
+    assert positive.data[0].zmid is None  # one sign only: the scale spans the values
+
+
+def test_moving_average_overlay_matches_pandas_and_the_night_is_cut_out():
+    bars = _bars([100.0 + i for i in range(20)])
+    night = bars.assign(ts_event=bars["ts_event"] + 18 * 3600 * 10**9)  # the next morning
+    both = pd.concat([bars, night], ignore_index=True)
+    figure = price_figure(both, symbol="SPY", moving_averages=(5,))
+    sma = next(t for t in figure.data if t.name == "SMA 5")
+    expected = both["close"].rolling(5).mean().to_numpy()
+    assert np.allclose(np.asarray(sma.y, dtype=float)[4:], expected[4:])
+    assert len(figure.layout.xaxis.rangebreaks) == 1
+
+
+def test_benchmark_line_is_buy_and_hold_from_the_starting_equity():
+    index = pd.date_range("2013-10-07 13:30", periods=4, freq="min", tz="UTC")
+    equity = pd.Series([1000.0, 1010.0, 990.0, 1020.0], index=index)
+    prices = pd.Series([50.0, 55.0, 45.0], index=index[[0, 1, 3]])  # no price at index[2]: the last one holds
+    figure = equity_drawdown_figure(equity, benchmark=prices, benchmark_name="SPY")
+    hold = next(t for t in figure.data if t.name == "SPY buy and hold")
+    assert np.allclose(hold.y, [1000.0, 1100.0, 1100.0, 900.0])

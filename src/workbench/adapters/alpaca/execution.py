@@ -42,6 +42,10 @@ _log = logging.getLogger(__name__)
 DAY_NS = 86_400_000_000_000
 
 
+class _Unresolved(BrokerError):
+    """A submit whose outcome the API never told (transport errors until the retry deadline)."""
+
+
 class AlpacaExecutionClient(ExecutionClient):
     """The engine's broker on an Alpaca account (paper by default).
 
@@ -72,6 +76,7 @@ class AlpacaExecutionClient(ExecutionClient):
                                     url_override=config.stream_trading_url)
         self.stream._trade_updates_handler = self._on_update
         self.since_ns = since_ns
+        self.submit_retry_seconds = 10.0
         self._worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="alpaca-rest")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._alpaca_to_engine: dict[str, str] = {}  # Alpaca order id -> engine order id
@@ -79,7 +84,9 @@ class AlpacaExecutionClient(ExecutionClient):
         self._accepted: set[str] = set()  # engine order ids reported accepted
         self._replacements: dict[str, int] = {}
         self._in_flight = 0
-        self._held: list[Any] = []  # trade updates waiting for an in-flight submit's answer
+        self._oco_in_flight = 0  # OCO submits whose answer maps the stop leg's Alpaca id
+        self._held: list[Any] = []  # trade updates waiting for an in-flight OCO submit's answer
+        self.unresolved = 0  # submits whose fate the REST API never told (resolved by reconciliation)
         self._oco_waiting: dict[str, Order] = {}
         self.parse_errors = 0
         self.unknown_events = 0
@@ -162,28 +169,57 @@ class AlpacaExecutionClient(ExecutionClient):
             for o in ([order] if partner is None else [order, partner]):
                 self.emit(ev.OrderRejected(ts_event=self._now(), order_id=o.order_id, symbol=o.symbol, reason=str(exc)))
             return
+        for o in members:
+            self.note_sent(o)
         self._in_flight += 1
+        self._oco_in_flight += partner is not None
         self._call(self._submit_blocking, request, then=lambda result, error: self._submitted(members, result, error))
 
     def _submit_blocking(self, request: Any) -> Any:
-        """Worker thread: POST, resending once with the same client_order_id after a transport error."""
+        """Worker thread: POST; after a transport error (the order may or may not have arrived) send it
+        again with the same client_order_id, with backoff, for up to ``submit_retry_seconds``: a
+        "client_order_id must be unique" answer means the first one arrived (then it is fetched by
+        its client id). Raises :class:`_Unresolved` when the API stayed unreachable."""
+        import tenacity
         from alpaca.common.exceptions import APIError
         from requests.exceptions import ConnectionError as RequestsConnectionError
         from requests.exceptions import Timeout
 
-        try:
-            return self.rest.submit_order(request)
-        except (RequestsConnectionError, Timeout):
+        attempts = 0
+
+        def once() -> Any:
+            nonlocal attempts
+            attempts += 1
             try:
                 return self.rest.submit_order(request)
             except APIError as exc:
-                if exc.status_code == 422 and "client_order_id" in str(exc):  # the first one arrived
+                if attempts > 1 and exc.status_code == 422 and "client_order_id" in str(exc):
                     return self.rest.get_order_by_client_id(request.client_order_id)
                 raise
 
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type((RequestsConnectionError, Timeout)),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.1),
+            stop=tenacity.stop_after_delay(self.submit_retry_seconds), reraise=True)
+        try:
+            return retrying(once)
+        except (RequestsConnectionError, Timeout) as exc:
+            raise _Unresolved(f"{type(exc).__name__}: {exc}") from None
+
     def _submitted(self, members: list[Order], result: Any, error: BaseException | None) -> None:
         self._in_flight -= 1
-        if error is not None:
+        if len(members) > 1:
+            self._oco_in_flight -= 1
+        if isinstance(error, _Unresolved):
+            # it may have arrived: the order stays SUBMITTED; reconciliation (at the next connect, or
+            # now if the API answers) accepts it if Alpaca knows it, else closes it
+            self.unresolved += 1
+            self.health.error(f"submit of {members[0].order_id} unresolved: {error}")
+            _log.warning("alpaca broker: submit of %s unresolved (%s); reconciliation will settle it",
+                         members[0].order_id, error)
+            if self._loop is not None and self.state.value == "CONNECTED":
+                self._loop.create_task(self._reconcile_quietly("unresolved submit"))
+        elif error is not None:
             reason = parsing.rejection_reason(error) if hasattr(error, "status_code") else \
                 f"{type(error).__name__}: {error}"
             for o in members:
@@ -193,7 +229,7 @@ class AlpacaExecutionClient(ExecutionClient):
             for o, a in zip(members, alpaca_orders, strict=False):
                 self._map(str(a.id), o.order_id)
                 self._accept(o.order_id, o.symbol, str(a.id))
-        if self._in_flight == 0 and self._held:
+        if self._oco_in_flight == 0 and self._held:
             held, self._held = self._held, []
             for update in held:
                 self._route(update, final=True)
@@ -276,8 +312,8 @@ class AlpacaExecutionClient(ExecutionClient):
         alpaca_id = str(update.order.id)
         engine_id = self._alpaca_to_engine.get(alpaca_id)
         if engine_id is None:
-            if self._in_flight and not final:
-                self._held.append(update)  # its submit's answer maps it
+            if self._oco_in_flight and not final:
+                self._held.append(update)  # an OCO stop leg: its submit's answer maps it
                 return
             engine_id = parsing.engine_order_id(update.order.client_order_id)
         try:
@@ -299,6 +335,12 @@ class AlpacaExecutionClient(ExecutionClient):
         self.emit(event)
 
     # ------------------------------------------------------------------------------ reports
+    async def _reconcile_quietly(self, reason: str) -> None:
+        try:
+            await self.reconcile(reason)
+        except Exception as exc:  # the next (re)connect reconciles anyway
+            self.health.error(f"reconciliation ({reason}) failed: {type(exc).__name__}: {exc}")
+
     async def _fetch_reports(self, reason: str) -> BrokerReports:
         return await self._rest(self._reports_blocking, reason)
 

@@ -14,7 +14,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--ibkr-port", type=int, default=None, help="default: 7497 paper / 7496 live (TWS)")
     g.add_argument("--ibkr-client-id", type=int, default=None, help="first client id (326 moves to the next)")
     g.add_argument("--ibkr-account", default=None)
-    g.add_argument("--symbols", default="", help="comma-separated symbols (default: the strategy's, else SPY)")
 
 
 def run(args: argparse.Namespace, *, live: bool) -> int:
@@ -41,7 +40,7 @@ def run(args: argparse.Namespace, *, live: bool) -> int:
                            starting_cash=args.cash)
     terminal = _Terminal(session, args.quiet)
     session.runner.on_progress = terminal
-    print(f"{'LIVE' if live else 'paper'} session {session.session_id} on IB; journal {session.journal.url}",
+    print(f"{'LIVE' if live else 'paper'} session {session.session_id} on IB; journal {session.journal.display_url}",
           flush=True)
     code = asyncio.run(_run_session(session, terminal))
     _report(session)
@@ -58,7 +57,7 @@ def _resume(args: argparse.Namespace, settings: dict[str, Any]) -> int:
                                             confirm_live=args.confirm_live)
         terminal = _Terminal(session, args.quiet)
         session.runner.on_progress = terminal
-        print(f"{session.mode} session {session.session_id} resumed on IB; journal {session.journal.url}", flush=True)
+        print(f"{session.mode} session {session.session_id} resumed on IB; journal {session.journal.display_url}", flush=True)
         return session, await _run_session(session, terminal)
 
     session, code = asyncio.run(main())

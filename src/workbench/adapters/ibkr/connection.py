@@ -132,6 +132,25 @@ class IbkrConnection:
         info.last_message_age = self.last_message_age()
         return info
 
+    def describe(self) -> str:
+        """One line for the dashboard's health panel: client id, server version, pacing, message age."""
+        info = self.health()
+        age = "never" if info.last_message_age is None else f"{info.last_message_age:.1f} s ago"
+        return (f"client id {info.client_id}, server v{info.server_version}, last message {age}; pacing: "
+                f"{info.pacing_violations} violations, {info.historical_waits} historical waits; "
+                f"{info.client_id_rejections} client-id rejections, {info.connectivity_lost} connectivity losses, "
+                f"{info.informational} informational")
+
+    def health_event(self, client: Any) -> Any:
+        """``client``'s ConnectionHealthReported with IB's pacing hits, message age and :meth:`describe`."""
+        import dataclasses
+
+        info = self.health()
+        event = client.health.event(client.clock())
+        return dataclasses.replace(event, rate_limit_hits=info.pacing_violations + info.historical_waits,
+                                   last_message_age=None if info.last_message_age is None
+                                   else round(info.last_message_age, 3), detail=self.describe())
+
     # --------------------------------------------------------------------------- connecting
     async def connect(self) -> None:
         """Connect (if not connected), trying the next client id after error 326.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -88,15 +89,26 @@ class IbkrDataClient(DataClient):
         self._bars: dict[str, Any] = {}  # symbol -> RealTimeBarList
         self._aggregators: dict[str, BarAggregator] = {}
         self._tick_by_tick: dict[str, Any] = {}
-        self._last_trade: dict[str, tuple[float, float]] = {}
+        self._book: dict[str, list[float]] = {}  # symbol -> [bid, ask, bid size, ask size]
         self.follow_clock = follow_clock
+        self._last_ts = 0
         for kind, symbols in (subscriptions or {}).items():
             self.subscriptions.add(kind, symbols)
         self.ib.pendingTickersEvent += self._on_tickers
         connection.error_listeners.append(self._on_error)
 
     def emit(self, item: Any) -> None:
-        """Hand an item to the feed; the engine's clock (``follow_clock``) moves to its time first."""
+        """Hand an item to the feed in time order; the engine's clock (``follow_clock``) moves to its time.
+
+        IB's quotes carry no time: they are stamped on arrival (the followed clock), which can run
+        ahead of the next bar's end; an item arriving after a later-stamped one gets that later
+        ``ts_init`` (when we saw it), so the engine sees non-decreasing times.
+        """
+        if item.ts_init < self._last_ts:
+            if type(item) is not Bar:
+                item.ts_event = self._last_ts
+            item.ts_init = self._last_ts
+        self._last_ts = item.ts_init
         clock = self.follow_clock
         if clock is not None and item.ts_init > clock.timestamp_ns():
             clock.rebase(item.ts_init)
@@ -115,6 +127,10 @@ class IbkrDataClient(DataClient):
 
     async def _close(self) -> None:
         return None
+
+    def report_health(self) -> None:
+        """Post health with IB's client id, pacing and last message age (the dashboard's health panel)."""
+        self.post(self.connection.health_event(self))
 
     def _on_error(self, req_id: int, code: int, message: str, kind: ErrorKind) -> None:
         if kind is ErrorKind.RESTORED_DATA_LOST and self.connection.connected:
@@ -190,26 +206,35 @@ class IbkrDataClient(DataClient):
             health.message_received()
             now = self.follow_clock.timestamp_ns() if self.follow_clock is not None else time.time_ns()
             if ticker.tickByTicks:
+                # ib_async 2.1 stamps tick-by-tick ticks with their arrival (wrapper.tickByTickBidAsk drops
+                # the exchange time), so they are stamped like the other quotes
                 for tick in ticker.tickByTicks:
-                    ts = parsing.time_ns(tick.time) if hasattr(tick, "bidPrice") else now
-                    if hasattr(tick, "bidPrice"):
-                        self.emit(_quote(symbol, tick.bidPrice, tick.askPrice, tick.bidSize, tick.askSize, ts))
+                    quote = parsing.book_quote(symbol, [getattr(tick, "bidPrice", 0.0), getattr(tick, "askPrice", 0.0),
+                                                        getattr(tick, "bidSize", 0.0), getattr(tick, "askSize", 0.0)], now)
+                    if quote is not None:
+                        self.emit(quote)
                 continue
-            quoted = traded = False
-            for tick in ticker.ticks:
+            book = self._book.setdefault(symbol, [math.nan, math.nan, 0.0, 0.0])
+            ticks = ticker.ticks
+            last = len(ticks) - 1
+            for i, tick in enumerate(ticks):
                 t = tick.tickType
-                if t in (0, 1, 2, 3):
-                    quoted = True
-                elif t in (4, 5) and tick.size:
-                    traded = True
-            if quoted and symbol in wants_quotes:
-                quote = parsing.quote_tick(symbol, ticker, now)
-                if quote is not None:
-                    self.emit(quote)
-            if traded and symbol in wants_trades:
-                trade = parsing.trade_tick(symbol, ticker.last, ticker.lastSize, now)
-                if trade is not None:
-                    self.emit(trade)
+                if t in (1, 2, 0, 3):  # bid, ask, bid size, ask size
+                    if t == 1:
+                        book[0], book[2] = tick.price, tick.size
+                    elif t == 2:
+                        book[1], book[3] = tick.price, tick.size
+                    else:
+                        book[2 if t == 0 else 3] = tick.size
+                    # one QuoteTick per update: after the ask, or a bid not followed by its ask
+                    if symbol in wants_quotes and (t != 1 or i == last or ticks[i + 1].tickType != 2):
+                        quote = parsing.book_quote(symbol, book, now)
+                        if quote is not None:
+                            self.emit(quote)
+                elif t == 4 and tick.size and symbol in wants_trades:
+                    trade = parsing.trade_tick(symbol, tick.price, tick.size, now)
+                    if trade is not None:
+                        self.emit(trade)
 
     def _on_bars(self, bars: Any, has_new_bar: bool) -> None:
         if not has_new_bar or not bars:
@@ -265,12 +290,6 @@ class IbkrDataClient(DataClient):
                        if start_ns <= b.ts_event < end_ns)
         out.sort(key=lambda b: (b.ts_event, b.symbol))
         return out
-
-
-def _quote(symbol: str, bid: float, ask: float, bid_size: float, ask_size: float, ts: int) -> Any:
-    from workbench.model.data import QuoteTick
-
-    return QuoteTick(symbol, float(bid), float(ask), float(bid_size), float(ask_size), ts, ts)
 
 
 _TIMEFRAMES = {"Min": 60, "Hour": 3600, "Day": 86_400, "Sec": 1}

@@ -113,6 +113,10 @@ class IbkrExecutionClient(ExecutionClient):
     async def _close(self) -> None:
         return None
 
+    def report_health(self) -> None:
+        """Post health with IB's client id, pacing and last message age (the dashboard's health panel)."""
+        self.post(self.connection.health_event(self))
+
     # ---------------------------------------------------------------------------- commands
     def _contract(self, symbol: str) -> Any:
         contract = self.contracts.get(symbol)
@@ -223,6 +227,10 @@ class IbkrExecutionClient(ExecutionClient):
             self._closed.add(oid)
 
     def _on_error(self, req_id: int, code: int, message: str, kind: ErrorKind) -> None:
+        if kind in (ErrorKind.RESTORED, ErrorKind.RESTORED_DATA_LOST) and self.connection.connected:
+            # fills made while TWS had lost IB (1100) never arrive as live messages: ask again (LEAN IB #249)
+            asyncio.get_running_loop().create_task(self.reconcile(f"connectivity restored (IB {code})"))
+            return
         oid = self.ib_ids.get(req_id)
         if oid is None or kind in (ErrorKind.INFO, ErrorKind.WARNING):
             return

@@ -239,6 +239,14 @@ def quote_tick(symbol: str, ticker: Any, ts_ns: int) -> QuoteTick | None:
                      ts_ns, ts_ns)
 
 
+def book_quote(symbol: str, book: list[float], ts_ns: int) -> QuoteTick | None:
+    """``[bid, ask, bid size, ask size]`` as a QuoteTick; None until both sides are quoted."""
+    bid, ask = book[0], book[1]
+    if not (_valid(bid) and _valid(ask)):
+        return None
+    return QuoteTick(symbol, float(bid), float(ask), float(book[2]), float(book[3]), ts_ns, ts_ns)
+
+
 def trade_tick(symbol: str, price: float, size: float, ts_ns: int) -> TradeTick | None:
     if not _valid(price):
         return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -49,6 +50,7 @@ class _Connection:
         self.tick_by_tick: dict[str, list[tuple[int, str]]] = {}
         self.positions_subscribed = False
         self.account_subscribed = False
+        self.suspended = False  # between error 1100 and 1101/1102: TWS's messages are lost
         self.tokens = float(server.faults.max_messages_per_second)
         self.bucket_time = 0.0
         self.closed = False
@@ -522,7 +524,28 @@ class TwsEmulator:
         return True
 
     def _owners(self, record: OrderRecord) -> list[_Connection]:
-        return [c for c in self.connections if c.client_id in (record.client_id, 0) and not c.closed]
+        return [c for c in self.connections if c.client_id in (record.client_id, 0) and not c.closed
+                and not c.suspended]
+
+    def connectivity_lost(self) -> None:
+        """Fault: TWS loses IB's servers (error 1100); order and execution messages meanwhile are lost."""
+        for conn in self.connections:
+            conn.send(msg.error(conn.version, -1, 1100, "Connectivity between IB and Trader Workstation has been lost."))
+            conn.suspended = True
+
+    def connectivity_restored(self, data_lost: bool = False) -> None:
+        """Fault ends: error 1102 (data maintained) or 1101 (data lost: subscriptions must be renewed)."""
+        for conn in self.connections:
+            conn.suspended = False
+            if data_lost:
+                conn.market.clear()
+                conn.bars.clear()
+                conn.tick_by_tick.clear()
+                conn.send(msg.error(conn.version, -1, 1101, "Connectivity between IB and TWS has been restored- "
+                                                            "data lost."))
+            else:
+                conn.send(msg.error(conn.version, -1, 1102, "Connectivity between IB and TWS has been restored- "
+                                                            "data maintained."))
 
     # -------------------------------------------------------------------- venue notifications
     def order_changed(self, record: OrderRecord) -> None:
@@ -551,6 +574,10 @@ class TwsEmulator:
             conn.send(msg.exec_details(conn.version, -1, x))
             if faults.duplicate_exec_details:
                 conn.send(msg.exec_details(conn.version, -1, x))
+            if faults.correct_exec_details:
+                corrected = dataclasses.replace(x, exec_id=x.exec_id.rsplit(".", 1)[0] + ".02")
+                conn.send(msg.exec_details(conn.version, -1, corrected))
+                conn.send(msg.commission_report(corrected.exec_id, x.commission))
             if not faults.commission_first:
                 conn.send(msg.commission_report(x.exec_id, x.commission))
 
@@ -558,6 +585,8 @@ class TwsEmulator:
         venue = self.venue
         qty, avg = venue.positions().get(symbol, (0.0, 0.0))
         for conn in self.connections:
+            if conn.suspended:
+                continue
             if conn.positions_subscribed:
                 conn.send(msg.position(venue.account_id, venue.contracts[symbol], qty, avg))
             if conn.account_subscribed:
@@ -565,7 +594,8 @@ class TwsEmulator:
 
     def market(self, item: Any) -> None:
         for conn in self.connections:
-            conn.push(item)
+            if not conn.suspended:
+                conn.push(item)
 
     def _storm(self, conn: _Connection, record: OrderRecord) -> None:
         for i in range(self.faults.info_storm):
