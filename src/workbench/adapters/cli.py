@@ -61,9 +61,15 @@ def broker_session_from_args(args: argparse.Namespace, params: dict[str, Any]) -
         speed = None if args.speed in ("max", "inf", "0") else float(args.speed or 60)
         emulator = AlpacaEmulator(data=args.data, speed=speed, starting_cash=args.cash).start_thread()
     try:
-        session = alpaca_session(args.strategy, params=params, symbols=symbols, emulator=emulator,
-                                 live=bool(getattr(args, "live", False)), confirm_live=bool(args.confirm_live),
-                                 journal=args.journal, session_id=args.session_id, starting_cash=args.cash)
+        if getattr(args, "resume", None):
+            from workbench.adapters.alpaca.session import resume_alpaca_session
+
+            session = resume_alpaca_session(args.resume, journal=args.journal, emulator=emulator,
+                                            confirm_live=bool(args.confirm_live))
+        else:
+            session = alpaca_session(args.strategy, params=params, symbols=symbols, emulator=emulator,
+                                     live=bool(getattr(args, "live", False)), confirm_live=bool(args.confirm_live),
+                                     journal=args.journal, session_id=args.session_id, starting_cash=args.cash)
     except BaseException:
         if emulator is not None:
             emulator.stop_thread()

@@ -114,3 +114,69 @@ def broker_session(
     _stop_hook(runner, sid)
     return BrokerSession(sid, engine, runner, jr, data_client, [], data_client=data_client,  # type: ignore[arg-type]
                          execution_client=execution_client, mode=mode)
+
+
+def resume_broker_session(
+    session_id: str,
+    *,
+    journal: Any,
+    data_client: DataClient,
+    execution_client: ExecutionClient,
+    clock: Any,
+    warm_up_bars: Callable[[], list[Any]] | None = None,
+    strategy: Any = None,
+    snapshot_interval: float = 1.0,
+    connect_timeout: float = 30.0,
+    on_progress: Callable[[LiveRunner], None] | None = None,
+) -> BrokerSession:
+    """Restart a journaled broker session after a crash (DESIGN rule 5: rebuild + reconcile).
+
+    The engine is rebuilt from the journal (orders, fills, positions, cash, order-id sequence,
+    trading state); when the runner starts, the strategies start and are warmed up on
+    ``warm_up_bars()`` (recent history from the broker: indicators only, their order calls ignored),
+    ``SessionStarted(resumed=True)`` is journaled, and the execution client's first connect posts
+    the broker's reports: the engine reconciles them before any new data is processed (fills made
+    while the process was dead are booked once, orders the broker closed are closed, each with a
+    ``ReconciliationCorrected``).
+
+    Raises
+    ------
+    JournalError
+        Unknown session.
+    ConfigError
+        The journaled parameters cannot rebuild the strategy.
+    """
+    from workbench.engine.backtest import build_engine
+    from workbench.engine.reconcile import rebuild, warm_up
+
+    jr = open_journal(journal)
+    row = jr.session(session_id)
+    saved = dict(row.get("parameters") or {})
+    mode = str(row.get("mode") or "paper")
+    if strategy is None:
+        strategy = make_strategy(saved.get("strategy", "sma_crossover"), saved.get("params"))
+    engine = build_engine(strategy, starting_cash=float(saved.get("starting_cash", 100_000.0)), clock=clock,
+                          keep_events=False, broker=execution_client)
+    rebuild(engine, jr.events(session_id))
+    state = jr.load_state(session_id) or {}
+    engine._order_seq = max(engine._order_seq, int(state.get("order_seq", 0)))
+    runner = LiveRunner(engine, data_client, journal=jr, session_id=session_id, durable_submit=True,
+                        snapshot_interval=snapshot_interval, on_progress=on_progress, connect_timeout=connect_timeout)
+    original_start = engine.start
+
+    def start() -> None:
+        engine.warming_up = True
+        try:
+            original_start()
+        finally:
+            engine.warming_up = False
+        if warm_up_bars is not None:
+            warm_up(engine, warm_up_bars())
+        engine.record(ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode=mode,
+                                        strategy=str(saved.get("strategy", "")),
+                                        parameters=strategy.params.model_dump(), resumed=True))
+
+    engine.start = start  # type: ignore[method-assign]
+    _stop_hook(runner, session_id)
+    return BrokerSession(session_id, engine, runner, jr, data_client, [], data_client=data_client,  # type: ignore[arg-type]
+                         execution_client=execution_client, mode=mode)

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.adapters.base import LiveClient
+from workbench.adapters.base import DataClient, LiveClient
 from workbench.clock import ReplayClock, TimeEvent, TimerCallback
 from workbench.engine.engine import TradingEngine
 from workbench.engine.runtime_metrics import RuntimeMetrics
@@ -230,6 +230,9 @@ class LiveRunner:
         self.clients = [c for c in (engine.broker, feed) if isinstance(c, LiveClient)]
         for client in self.clients:
             client.bind(self.post, clock=engine.now_ns)
+        if isinstance(feed, DataClient):  # market data straight onto the queue (sized for a live stream)
+            feed.feed_directly(self.post)
+            self._queue_size = max(self._queue_size, feed.queue_size)
         if journal is not None:
             self.writer = JournalWriter(journal, session_id, engine.after_commit)  # type: ignore[arg-type]
             self.writer.metrics = self.metrics

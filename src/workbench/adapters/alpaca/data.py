@@ -127,7 +127,12 @@ class AlpacaDataClient(DataClient):
     async def historical_bars(self, symbols: Iterable[str], start_ns: int, end_ns: int,
                               timeframe: str = "1Min") -> list[Bar]:
         """Minute bars in [start_ns, end_ns) through ``StockHistoricalDataClient.get_stock_bars``
-        (paginated by the client), in time order. Only ``1Min`` is supported."""
+        (paginated by the client), in time order, off the event loop. Only ``1Min`` is supported."""
+        return await asyncio.to_thread(self.historical_bars_blocking, symbols, start_ns, end_ns, timeframe)
+
+    def historical_bars_blocking(self, symbols: Iterable[str], start_ns: int, end_ns: int,
+                              timeframe: str = "1Min") -> list[Bar]:
+        """:meth:`historical_bars`, blocking (a restart's warm-up, before the session runs)."""
         if timeframe != "1Min":
             raise ValueError(f"alpaca historical_bars: timeframe {timeframe!r} not supported (1Min)")
         from datetime import UTC, datetime
@@ -146,7 +151,7 @@ class AlpacaDataClient(DataClient):
                                    start=datetime.fromtimestamp(start_ns / 1e9, UTC),
                                    end=datetime.fromtimestamp(end_ns / 1e9, UTC),
                                    feed=DataFeed(self.config.feed))
-        barset = await asyncio.to_thread(self._historical.get_stock_bars, request)
+        barset = self._historical.get_stock_bars(request)
         out = [parsing.historical_bar(symbol, b) for symbol in symbols for b in barset.data.get(symbol, [])]
         out = [b for b in out if start_ns <= b.ts_event < end_ns]
         out.sort(key=lambda b: (b.ts_init, b.symbol))

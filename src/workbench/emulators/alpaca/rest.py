@@ -258,7 +258,7 @@ def build_router(emulator: AlpacaEmulator) -> APIRouter:
             return _error(422, f"invalid timeframe {timeframe!r}: the emulator serves 1Min bars")
         start = wire.parse_time(q.get("start")) or 0
         end = wire.parse_time(q.get("end")) or core.now_ns()
-        limit = int(q.get("limit") or 10_000)
+        limit = min(int(q.get("limit") or 10_000), emulator.bars_page_size)
         skip = int(q.get("page_token") or 0)
         found: list[tuple[str, Any]] = []
         for symbol in symbols:

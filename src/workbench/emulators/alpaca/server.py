@@ -86,6 +86,7 @@ class AlpacaEmulator:
         self.rate_limited = 0
         self.trade_seq = 0
         self.restarts = 0
+        self.bars_page_size = 10_000  # bars per /v2/stocks/bars page (Alpaca's maximum); lower it to test paging
         self.loop: asyncio.AbstractEventLoop | None = None
         self._server: Any = None
         self._serve_task: asyncio.Task[None] | None = None
@@ -138,6 +139,7 @@ class AlpacaEmulator:
     def _socket(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets: no 40 ms delayed-ACK stalls
         sock.bind((self.host, self.port))
         sock.listen(128)
         sock.setblocking(False)
