@@ -114,6 +114,7 @@ class ReplayFeed:
             ts = item.ts_init
             if first:
                 clock.rebase(ts)
+                clock.hold(None)  # data flows: the clock runs (a live runner holds it at each item it processes)
                 first = False
                 if self.skip_closed:
                     session_close = session_bounds(ts - 1, self.exchange)[1]
