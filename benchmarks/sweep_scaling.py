@@ -11,6 +11,9 @@ Prints:
 * per-task overhead: ``(parallel wall x workers - sum of task compute times) / tasks``, i.e.
   scheduling, (de)serialization, result transfer, Parquet writing and idle tail, against the mean
   task compute time (target < 5 %);
+* CPU time per set on the workers against serial (extra work a worker does, independent of
+  load) and the share of the cores the workers actually got during the sweep (on a shared
+  machine, the cause of a low wall-clock speed-up);
 * that the two result tables are equal (every column but ``elapsed_seconds``);
 * the 1-minute load average before and after: the machine may be shared, and other processes
   on its cores depress the parallel figure (a worker waits for a core).
@@ -45,12 +48,14 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}, load average (1 min) before: {os.getloadavg()[0]:.2f}")
 
     with tempfile.TemporaryDirectory() as folder:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         serial = sweep("sma_crossover", stream, SPACE, executor="serial", progress=False,
                        output=f"{folder}/serial")
         serial_wall = time.perf_counter() - t0
+        serial_cpu = time.process_time() - c0
     per_set = serial.table["elapsed_seconds"].mean()
-    print(f"serial: {len(serial.table)} sets in {serial_wall:.2f} s ({per_set * 1000:.1f} ms per backtest)")
+    print(f"serial: {len(serial.table)} sets in {serial_wall:.2f} s ({per_set * 1000:.1f} ms per backtest; "
+          f"{serial_cpu:.2f} s of CPU, {serial_cpu / serial_wall:.0%} of one core)")
 
     from distributed import Client, LocalCluster
 
@@ -89,6 +94,11 @@ def main() -> None:
           f"(target < 5%)")
     columns = [c for c in serial.table.columns if c != "elapsed_seconds"]
     pd.testing.assert_frame_equal(serial.table[columns], parallel.table[columns])
+    cpu = info["task_cpu_seconds"]
+    print(f"CPU: the workers used {cpu:.2f} s for {info['sets_run'] - info['timing_sets']} sets "
+          f"({cpu / max(info['sets_run'] - info['timing_sets'], 1) * 1000:.1f} ms per set, serial "
+          f"{serial_cpu / len(serial.table) * 1000:.1f} ms) and got {cpu / (wall * workers):.0%} of {workers} cores "
+          f"during the sweep: on a busy machine that share, not the sweep, bounds the speed-up")
     print("results: serial and parallel tables equal (all columns but elapsed_seconds)")
     print(f"load average (1 min) after: {os.getloadavg()[0]:.2f}")
 

@@ -286,6 +286,7 @@ def cmd_journal(args: argparse.Namespace) -> int:
     from workbench.session import open_journal
 
     journal = open_journal(args.journal, create=False)
+    _warn_if_damaged(journal)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", None):
         if args.what == "sessions":
             print(frame_text(journal.sessions(), args.limit))
@@ -397,6 +398,20 @@ def _add_optional(sub: Any) -> None:
     r.set_defaults(func=_cmd_report)
 
 
+def _warn_if_damaged(journal: Any) -> None:
+    """A warning on stderr when the journal file fails SQLite's quick check (what follows may be wrong)."""
+    from workbench.persistence.audit import quick_check
+
+    try:
+        result = quick_check(journal)
+    except WorkbenchError as exc:
+        result = str(exc)
+    if result != "ok":
+        result = " ".join(result.split())
+        print(f"warning: journal {journal.display_url} fails SQLite's quick check ({result[:200]}); its tables "
+              "may be damaged: run 'workbench journal verify SESSION'", file=sys.stderr)
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     if args.output:
         from pathlib import Path
@@ -404,6 +419,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
         folder = Path(args.output).expanduser().resolve().parent
         if not folder.is_dir():
             raise ConfigError(f"report --output {args.output}: folder {folder} does not exist")
+    from workbench.session import open_journal
+
+    journal = open_journal(args.journal, create=False)
+    _warn_if_damaged(journal)
+    journal.close()
     from workbench.analytics.report import cmd_report  # pandas/plotly load only for this command
 
     return int(cmd_report(args) or 0)

@@ -328,8 +328,14 @@ def paper_session(
     on_progress: Callable[[LiveRunner], None] | None = None,
     snapshot_interval: float = 1.0,
     config: Any = None,
+    broker: str = "simulated",
+    **broker_options: Any,
 ) -> PaperSession:
     """Build a paper session on a replayed stream with the simulated broker and the journal.
+
+    ``broker="ibkr"`` (or a config with ``broker.kind: ibkr``) builds the session on Interactive
+    Brokers instead (:func:`workbench.adapters.ibkr.session.ibkr_session`; ``broker_options`` such
+    as ``ibkr={...}``, ``emulator=``, ``symbols=`` go to it): paper account, live data.
 
     Parameters
     ----------
@@ -348,6 +354,18 @@ def paper_session(
         risk sections replace the corresponding arguments; it is stored with the session so a
         restart rebuilds the same risk engine, alerts and fill model.
     """
+    if broker == "ibkr" or (config is not None and config.broker.kind == "ibkr"):
+        from workbench.adapters.ibkr.session import ibkr_session
+
+        if config is not None:
+            strategy, params = config.session.strategy, config.session.params
+            broker_options.setdefault("ibkr", config.ibkr)
+        return ibkr_session(strategy, params=params, journal=journal, session_id=session_id, name=name,
+                            starting_cash=starting_cash, risk=risk, on_progress=on_progress,
+                            snapshot_interval=snapshot_interval, **broker_options)
+    if broker != "simulated" or broker_options:
+        raise ConfigError(f"paper_session: broker {broker!r} takes no {sorted(broker_options)}; brokers: "
+                          "'simulated' (default), 'ibkr'")
     alerts = None
     if config is not None:
         sc = config.session

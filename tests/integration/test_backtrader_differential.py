@@ -19,9 +19,9 @@ for these intended differences:
    fill it on that same bar, guessing the path from the open/close order (``_try_exec_stoplimit``:
    "can calculate execution for a few cases"); we never fill it on the trigger bar, because a bar
    does not say whether the price came back to the limit *after* the trigger (our documented,
-   conservative rule). For such an order we check that our broker does not fill it on that bar,
-   and that when backtrader's fill was on the trigger bar ours comes later or not at all; its
-   later life is not compared (the two orders are then in different states).
+   conservative rule). For such an order we check that ours does not fill on the trigger bar;
+   when backtrader filled it there (or never), the rest of its life is not compared (the two
+   orders are then in different states); when backtrader filled it later, the fills must match.
 2. **Resting limits need a trade through by default** in our broker (``low < limit``, not
    ``low <= limit``), a conservative choice for queue position; the comparison runs with
    ``limit_requires_trade_through=False``, which is backtrader's touch rule.

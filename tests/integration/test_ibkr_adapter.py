@@ -121,10 +121,10 @@ async def test_informational_error_storm_changes_nothing():
         assert h.connection.info.informational >= 6
 
 
-async def test_duplicate_exec_details_and_commission_first():
+async def test_duplicate_exec_details_corrections_and_commission_first():
     venue = make_venue()
     quote(venue, 100.00, 100.02)
-    faults = TwsFaults(duplicate_exec_details=True, commission_first=True)
+    faults = TwsFaults(duplicate_exec_details=True, correct_exec_details=True, commission_first=True)
     async with running(venue, faults=faults) as emu, Harness(emu.port) as h:
         o = h.submit(order(quantity=400))
         await wait_for(lambda: h.events(ev.OrderAccepted, o.order_id), what="accepted")
@@ -309,3 +309,36 @@ async def test_fill_during_1100_is_recovered_after_1102_and_unknown_contract_is_
         h.client.submit_order(Order(bad_init))
         await wait_for(lambda: h.events(ev.OrderRejected, "O-bad"), what="rejection")
         assert h.events(ev.OrderRejected, "O-bad")[0].reason.startswith("IB 200:")
+
+
+async def test_tick_by_tick_quotes_on_the_session_clock():
+    """reqTickByTickData BidAsk -> QuoteTicks; ib_async 2.1 keeps only the arrival time of such ticks,
+    so they are stamped with the session's clock (here at the venue's data time), like other quotes."""
+    from workbench.adapters.ibkr.data import IbkrDataClient
+    from workbench.clock import ReplayClock
+    from workbench.model.data import QuoteTick
+
+    venue = make_venue()
+    async with running(venue) as emu:
+        connection = IbkrConnection(config(emu.port, client_id=6, tick_by_tick=True))
+        clock = ReplayClock(1.0, venue.now_ns)
+        data = IbkrDataClient(connection, {"ticks": ["SPY"]}, health_interval=None, follow_clock=clock)
+        data.bind(lambda item: None)
+        got: list[QuoteTick] = []
+
+        async def consume() -> None:
+            async for item in data:
+                got.append(item)
+
+        task = asyncio.create_task(consume())
+        try:
+            await wait_for(lambda: emu.connections and emu.connections[0].tick_by_tick.get("SPY"), what="subscribed")
+            sent = quote(venue, 100.10, 100.12, seconds=3)
+            await wait_for(lambda: got, what="tick-by-tick quote")
+            q = got[-1]
+            assert (q.bid, q.ask, q.bid_size, q.ask_size) == (100.10, 100.12, sent.bid_size, sent.ask_size)
+            assert abs(q.ts_event - sent.ts_event) < 60 * 10**9  # data time (2013), not the wall clock
+        finally:
+            await data.stop()
+            task.cancel()
+            await connection.disconnect()

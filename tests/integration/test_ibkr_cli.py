@@ -103,6 +103,7 @@ def test_live_without_opt_in_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "j.sqlite").exists()
 
 
+@pytest.mark.slow
 async def test_emulate_tws_serves_ib_async(tmp_path: Path) -> None:
     import ib_async
 

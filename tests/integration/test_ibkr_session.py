@@ -1,10 +1,12 @@
 """Paper sessions through ib_async against the local TWS emulator (127.0.0.1), end to end.
 
-* Parity across the wire: the same strategy on the same replayed minute bars, paced so that bars
-  are far apart compared with a round trip (1,200x: 50 ms per bar), gives the same orders and
-  fills through ib_async and the TWS emulator as the in-process paper session (both match with
-  the same ``SimulatedBroker``).
+* Parity across the wire: the same strategy on the same replayed minute bars, each bar published
+  only once the session has processed the previous one and its orders reached the emulator (items
+  far apart compared with a round trip, whatever the machine's load), gives the same orders and
+  fills through ib_async and the TWS emulator as the in-process paper session (both match with the
+  same ``SimulatedBroker``).
 * The session journals its connection states and health, and ends in the broker's state.
+* ``paper_session(..., broker="ibkr")`` builds it (the same call as a simulated session).
 """
 
 from __future__ import annotations
@@ -38,6 +40,23 @@ def fills(session) -> list[tuple]:
             for e in session.journal.events(session.session_id) if type(e) is ev.OrderFilled]
 
 
+async def lockstep(venue: TwsVenue, emulator: TwsEmulator, session) -> None:
+    """Replay the emulator's market one bar at a time, each only after the session has processed the
+    previous one and every order it sent has reached the emulator: items "far apart compared with a
+    round trip" however loaded the machine is (a paced replay at N x real time is not, under load)."""
+    await wait_for(lambda: emulator.connections and any(c.bars.get("SPY") for c in emulator.connections),
+                   timeout=30, what="bar subscription")
+    engine = session.engine
+
+    def sent() -> int:
+        return sum(1 for o in engine.orders.values() if o.status.value not in ("INITIALIZED", "DENIED"))
+
+    for n, item in enumerate(venue.core.market.stream, start=1):
+        venue.publish(item)
+        await wait_for(lambda n=n: session.runner.stats.data_events >= n, timeout=30, what=f"bar {n} processed")
+        await wait_for(lambda: len(venue.orders) >= sent(), timeout=30, what="orders at the emulator")
+
+
 async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Path) -> None:
     bars = demo_bars(120)
     local = paper_session("sma_crossover", params=PARAMS, data=bars, speed=None, journal=tmp_path / "local.sqlite")
@@ -46,14 +65,15 @@ async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Pat
     assert len(expected) >= 6, "the strategy must trade for the comparison to mean something"
 
     venue = TwsVenue(EmulatorCore(bars, speed=1200.0))
-    emulator = TwsEmulator(venue, run_market=True)
+    emulator = TwsEmulator(venue)
     await emulator.start()
     try:
-        session = ibkr_session("sma_crossover", params=PARAMS, emulator=emulator, journal=tmp_path / "wire.sqlite",
-                               subscriptions=("bars",), ibkr={"client_id": 3, "connect_timeout": 5})
+        session = paper_session("sma_crossover", params=PARAMS, broker="ibkr", emulator=emulator,
+                                journal=tmp_path / "wire.sqlite", subscriptions=("bars",),
+                                ibkr={"client_id": 3, "connect_timeout": 5})
         session.start()
-        await wait_for(lambda: venue.core.market.done, timeout=60, what="replay end")
-        await wait_for(lambda: len(fills(session)) >= len(expected), timeout=10, what="last fills journaled")
+        await lockstep(venue, emulator, session)
+        await wait_for(lambda: len(fills(session)) >= len(expected), timeout=30, what="last fills journaled")
         await asyncio.sleep(0.2)
         session.stop()
         await session
@@ -67,12 +87,18 @@ async def test_orders_and_fills_match_the_in_process_paper_session(tmp_path: Pat
         states = [(e.component, e.state) for e in session.journal.events(session.session_id)
                   if type(e) is ev.ConnectionStatusChanged]
         assert ("ibkr.execution", "CONNECTED") in states and ("ibkr.data", "CONNECTED") in states
+        from workbench.widgets.source import JournalView
+
+        # the dashboard's health panel: the IB connection's client id, pacing and last message age
+        link = JournalView(session.journal, session.session_id).snapshot().health.link_health
+        assert "client id 3" in link["ibkr.execution"][0] and "pacing" in link["ibkr.execution"][0]
         state = session.journal.load_state(session.session_id)
         assert state["broker"]["ibkr"]["next_order_id"] > max(o.order_id for o in venue.orders.values())
     finally:
         await emulator.stop()
 
 
+@pytest.mark.slow
 async def test_full_speed_differences_are_explained_by_compare_session(tmp_path: Path) -> None:
     """At full replay speed, orders reach the emulator bars after the decision: fills differ from the
     in-process run, and ``compare_session`` (re-running the session as a backtest on the same bars)
@@ -100,3 +126,19 @@ async def test_full_speed_differences_are_explained_by_compare_session(tmp_path:
     gap = comparison.attribution["pnl_gap"]  # indexed by component, then "total"
     assert gap.drop("total").sum() == pytest.approx(gap["total"], abs=0.01)
     assert len(comparison.fills) >= 2 and comparison.summary is not None
+
+
+def test_config_file_selects_ib_and_refuses_a_live_port_for_paper(tmp_path: Path) -> None:
+    from workbench.config import load_config
+    from workbench.errors import ConfigError
+
+    config = load_config({"broker": {"kind": "ibkr"}, "ibkr": {"application": "gateway", "client_id": 9},
+                          "session": {"strategy": "sma_crossover", "params": {"fast": 3, "slow": 8}}})
+    session = paper_session(config=config, journal=tmp_path / "j.sqlite")  # built, not started: no connection
+    saved = session.journal.session(session.session_id)["parameters"]
+    assert saved["broker"] == "ibkr" and saved["ibkr"]["client_id"] == 9
+    assert session.execution_client.connection.config.resolved_port == 4002  # IB Gateway, paper
+    assert session.mode == "paper"
+    bad = load_config({"broker": {"kind": "ibkr"}, "ibkr": {"port": 7496}})
+    with pytest.raises(ConfigError, match="7496 is IB's live port"):
+        paper_session(config=bad, journal=tmp_path / "j2.sqlite")

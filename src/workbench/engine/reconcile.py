@@ -123,6 +123,8 @@ def _correct(engine: TradingEngine, kind: str, detail: str, order_id: str = "", 
     return c
 
 
+# Fills found by reconciliation enter as a broker's fills do (``_on_broker_event``): booked once by
+# execution id, an unknown order's as EXTERNAL, and the working exits of a bracket grow with them.
 def _fill_event(fr: FillReport) -> ev.OrderFilled:
     return ev.OrderFilled(ts_event=fr.ts_event, order_id=fr.order_id, symbol=fr.symbol, fill_id=fr.fill_id,
                           side=fr.side, last_quantity=fr.quantity, last_price=fr.price, commission=fr.commission)
@@ -138,8 +140,8 @@ def _infer_fill(engine: TradingEngine, order: Order, r: OrderStatusReport) -> ev
     c = _correct(engine, "inferred_fill", f"broker reports order {order.order_id} {r.status} with {r.filled_quantity:g} "
                  f"filled @ {r.avg_fill_price} but the journal has {order.filled_quantity:g}: inferred fill {fill_id} "
                  f"of {quantity:g} @ {price}", order.order_id, order.symbol)
-    engine._apply(ev.OrderFilled(ts_event=r.ts_last, order_id=order.order_id, symbol=order.symbol, fill_id=fill_id,
-                                 side=order.side, last_quantity=quantity, last_price=price))
+    engine._on_broker_event(ev.OrderFilled(ts_event=r.ts_last, order_id=order.order_id, symbol=order.symbol,
+                                           fill_id=fill_id, side=order.side, last_quantity=quantity, last_price=price))
     return c
 
 
@@ -159,7 +161,7 @@ def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.Re
             out.append(_correct(engine, "external_fill", f"broker fill {fr.fill_id} ({fr.side} {fr.quantity:g} "
                                 f"{fr.symbol} @ {fr.price}) of an order the journal never had: booked as external",
                                 fr.order_id, fr.symbol))
-            engine._apply(_fill_event(fr))
+            engine._on_broker_event(_fill_event(fr))
             continue
         if order.is_closed or fr.quantity > order.leaves_quantity + _EPS:
             out.append(_correct(engine, "unmatched_fill",
@@ -168,7 +170,7 @@ def reconcile(engine: TradingEngine, broker: object | None = None) -> list[ev.Re
             continue
         out.append(_correct(engine, "missing_fill", f"broker fill {fr.fill_id} of {fr.quantity:g} @ {fr.price} was "
                             "not in the journal: booked", fr.order_id, fr.symbol))
-        engine._apply(_fill_event(fr))
+        engine._on_broker_event(_fill_event(fr))
     reports = {r.order_id: r for r in broker.order_status_reports()}  # type: ignore[attr-defined]
     for order in list(engine._open_orders.values()):
         r = reports.get(order.order_id)

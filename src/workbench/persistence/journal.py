@@ -454,12 +454,14 @@ class Journal:
             raise JournalError(f"corrupt journal: {where}: payload is a {type(event).__name__}")
         return event
 
-    def verify(self, session_id: str) -> int:
+    def verify(self, session_id: str, *, read_model: bool = True) -> int:
         """Check a session's journal and return its number of events.
 
         Checks: (SQLite) ``PRAGMA quick_check``; seqs are 1..n with no gap or duplicate; every
         checksum matches its payload; every payload decodes to its ``type``; n equals the
-        session's recorded ``last_seq`` (a missing tail means a truncated journal).
+        session's recorded ``last_seq`` (a missing tail means a truncated journal); and
+        (``read_model``) the projection tables equal a rebuild from the events
+        (:func:`workbench.persistence.audit.read_model_differences`: an edited fill price fails).
 
         Raises
         ------
@@ -499,6 +501,14 @@ class Journal:
                 f"truncated journal: session {session_id!r} recorded last seq {last} but the events end "
                 f"at seq {expected - 1} (events {expected}..{last} are missing)"
             )
+        if read_model:
+            from workbench.persistence.audit import read_model_differences
+
+            differences = read_model_differences(self, session_id)
+            if differences:
+                raise JournalError(f"journal {self._where}: session {session_id!r}: the read model differs from "
+                                   f"its events ({len(differences)}{'+' if len(differences) >= 20 else ''} "
+                                   f"differences; edited or damaged tables): " + "; ".join(differences[:5]))
         return last
 
     # ----------------------------------------------------------------------- read models

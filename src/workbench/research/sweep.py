@@ -62,8 +62,8 @@ class SweepResult:
     returns : pandas.DataFrame or None
         Per-set returns (one column per ``set_key``) when ``keep_returns`` was given.
     info : dict
-        ``executor``, ``batch_size``, ``tasks`` (finished), ``task_seconds`` (their summed wall
-        time on the workers), ``timing_sets`` / ``timing_seconds`` (sets run in-process to size the
+        ``executor``, ``batch_size``, ``tasks`` (finished), ``task_seconds`` / ``task_cpu_seconds``
+        (their summed wall / CPU time on the workers), ``timing_sets`` / ``timing_seconds`` (sets run in-process to size the
         batches), ``sets_run`` (now), ``skipped`` (already in ``output``), ``wall_seconds``.
     study : optuna.Study or None
     """
@@ -259,8 +259,8 @@ class _Run:
         self.keep_returns, self.metric, self.direction, self.store = keep_returns, metric, direction, store
         self.rows: list[dict[str, Any]] = []
         self.returns: dict[str, pd.Series] = {}
-        self.info: dict[str, Any] = {"tasks": 0, "sets_run": 0, "task_seconds": 0.0, "timing_sets": 0,
-                                     "timing_seconds": 0.0}
+        self.info: dict[str, Any] = {"tasks": 0, "sets_run": 0, "task_seconds": 0.0, "task_cpu_seconds": 0.0,
+                                     "timing_sets": 0, "timing_seconds": 0.0}
         self.show_progress = progress
         self.bar: Any = None
 
@@ -303,6 +303,7 @@ class _Run:
             return rows
         self.info["tasks"] += 1
         self.info["task_seconds"] += result.seconds
+        self.info["task_cpu_seconds"] += result.cpu_seconds
         self.accept(result.rows, result.returns)
         return result.rows
 

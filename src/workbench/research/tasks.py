@@ -119,25 +119,27 @@ def run_one(strategy: Any, data: Any, params: Mapping[str, Any], engine_options:
 @dataclass
 class BatchResult:
     """Rows of one task (``set_index``, ``set_key``, the parameters, statistics, ``error``...),
-    the returns of each set when kept, and the task's wall time and worker process id."""
+    the returns of each set when kept, the task's wall time and CPU time (seconds) and the worker
+    process id."""
 
     rows: list[dict[str, Any]]
     returns: dict[str, pd.Series]
     seconds: float
     pid: int
+    cpu_seconds: float = 0.0
 
 
 def run_batch(strategy: Any, data: Any, sets: Sequence[tuple[int, str, Mapping[str, Any]]],
               engine_options: Mapping[str, Any], keep_returns: str | None = None) -> BatchResult:
     """Backtest each ``(set_index, set_key, params)`` of ``sets`` in turn (the body of one task)."""
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     rows, returns = [], {}
     for index, key, params in sets:
         row, series = run_one(strategy, data, params, engine_options, keep_returns)
         rows.append({"set_index": int(index), "set_key": key, **params, **row})
         if series is not None:
             returns[key] = series
-    return BatchResult(rows, returns, time.perf_counter() - t0, os.getpid())
+    return BatchResult(rows, returns, time.perf_counter() - t0, os.getpid(), time.process_time() - c0)
 
 
 def metric_value(row: Mapping[str, Any], metric: str) -> float:

@@ -22,6 +22,7 @@ import ipywidgets as widgets
 import sqlalchemy as sa
 
 from workbench.persistence import Journal
+from workbench.persistence.audit import integrity_warning
 from workbench.persistence.database import mask_url, normalize_url
 from workbench.widgets.charts import EquityChart
 from workbench.widgets.controls import Controls, OrderTicket
@@ -88,6 +89,7 @@ class Dashboard(widgets.VBox):
         self.interval = float(interval)
         self.url = journal.url if isinstance(journal, Journal) else normalize_url(journal or default_journal_url())
         self._journal = journal if isinstance(journal, Journal) else None
+        self._integrity = ""  # a warning shown while the journal fails SQLite's quick check
         self._wanted = session_id
         self._live = live
         self._session_ids: tuple[str, ...] = ()
@@ -165,6 +167,7 @@ class Dashboard(widgets.VBox):
                                       "pick it up.</span>")
                 return None
             self._journal = Journal(self.url)
+        self._integrity = integrity_warning(self._journal)
         self.view = JournalView(self._journal, live=self._live)
         self._build(self.view)
         return self.view
@@ -256,8 +259,8 @@ class Dashboard(widgets.VBox):
                     component.update(snap)
             if not first:
                 self._deferred_due = False
-            if self.message.value:
-                self.message.value = ""
+            if self.message.value != self._integrity:
+                self.message.value = self._integrity  # empty unless the file fails SQLite's quick check
         except Exception as exc:  # keep the page alive; show what went wrong
             log.exception("dashboard refresh failed")
             self.message.value = f"<span class='wb-bad'>refresh failed: {escape(type(exc).__name__)}: " \

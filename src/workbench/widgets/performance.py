@@ -151,19 +151,32 @@ class Performance(Component):
         base.update_yaxes(title_text="P&L (USD)")
         self.daily = figure_widget_class()(base)
         keep_state(self.daily)
-        self._shown: tuple = ()
+        self._shown_fills: tuple = ()
+        self._shown_equity: tuple = ()
         self.frame = pd.DataFrame()
         self.children = (self.heading, widgets.HTML("<i>round trips</i>"), self.trips,
                          widgets.HTML("<i>daily P&L</i>"), self.daily,
                          widgets.HTML("<i>per symbol</i>"), self.symbols, self.setup)
 
     def update(self, snapshot: Snapshot) -> None:
-        key = (snapshot.session_id, len(snapshot.fills), len(snapshot.equity),
-               int(snapshot.equity["seq"].iloc[-1]) if len(snapshot.equity) else -1,
-               int(snapshot.fills["seq"].iloc[-1]) if len(snapshot.fills) else -1)
-        if key == self._shown:
-            return
-        self._shown = key
+        fills_key = (snapshot.session_id, len(snapshot.fills),
+                     int(snapshot.fills["seq"].iloc[-1]) if len(snapshot.fills) else -1)
+        equity_key = (snapshot.session_id, len(snapshot.equity),
+                      int(snapshot.equity["seq"].iloc[-1]) if len(snapshot.equity) else -1)
+        if fills_key != self._shown_fills:  # round trips only change with a fill
+            self._shown_fills = fills_key
+            self._trips(snapshot)
+        if equity_key != self._shown_equity:
+            self._shown_equity = equity_key
+            days = daily_pnl(snapshot.equity)
+            with self.daily.batch_update():
+                self.daily.data[0].x = list(days.index)
+                self.daily.data[0].y = days.to_numpy()
+                self.daily.data[0].marker.color = ["#1a7f37" if v >= 0 else "#c62828" for v in days.to_numpy()]
+            keep_state(self.daily)
+        self.setup.show(setup_html(snapshot.session))
+
+    def _trips(self, snapshot: Snapshot) -> None:
         fills = self.view.journal.fills(snapshot.session_id) if len(snapshot.fills) else snapshot.fills
         trips = session_round_trips(fills, snapshot.orders, session_bars(snapshot.session))
         self.frame = trips
@@ -183,13 +196,6 @@ class Performance(Component):
                                                                  "average_return", "best", "worst"),
                                      {"win_rate": _percent, "pnl": money, "average_return": _percent,
                                       "best": money, "worst": money, "trades": str}, empty="no round trips"))
-        days = daily_pnl(snapshot.equity)
-        with self.daily.batch_update():
-            self.daily.data[0].x = list(days.index)
-            self.daily.data[0].y = days.to_numpy()
-            self.daily.data[0].marker.color = ["#1a7f37" if v >= 0 else "#c62828" for v in days.to_numpy()]
-        keep_state(self.daily)
-        self.setup.show(setup_html(snapshot.session))
 
 
 def setup_html(session: dict[str, Any]) -> str:

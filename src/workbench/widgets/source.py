@@ -101,6 +101,9 @@ class Health:
         :data:`CONNECTION_EVENTS` ConnectionStatusChanged events).
     last_event_time : pd.Timestamp | None
         ``ts_event`` of the newest event (the session's data time), tz-aware UTC.
+    link_health : dict[str, tuple[str, float | None]]
+        Latest ConnectionHealthReported per live adapter component: ``(detail, last_message_age)``
+        (e.g. IB's client id, pacing and message age; seconds).
     """
 
     last_seq: int = 0
@@ -112,6 +115,7 @@ class Health:
     connections: dict[str, tuple[bool, str, pd.Timestamp]] = field(default_factory=dict)
     reconnects: dict[str, int] = field(default_factory=dict)
     last_event_time: pd.Timestamp | None = None
+    link_health: dict[str, tuple[str, float | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,6 +398,10 @@ class JournalView:
                 .order_by(e.seq.desc())
                 .limit(CONNECTION_EVENTS)
             ).all()
+            reports = conn.execute(
+                sa.select(e.payload).where(e.session_id == sid, e.type == "ConnectionHealthReported")
+                .order_by(e.seq.desc()).limit(20)
+            ).all()
         connections: dict[str, tuple[bool, str, pd.Timestamp]] = {}
         reconnects: dict[str, int] = {}
         was_up: dict[str, bool] = {}
@@ -405,6 +413,10 @@ class JournalView:
             was_up[name] = up
             reconnects.setdefault(name, 0)
             connections[name] = (up, event.detail, pd.Timestamp(event.ts_event, unit="ns", tz="UTC"))
+        link_health: dict[str, tuple[str, float | None]] = {}
+        for (payload,) in reports:  # newest first: keep the newest per component
+            report = self.journal.codec.loads(payload)
+            link_health.setdefault(report.component, (report.detail, report.last_message_age))
         heartbeat = session.get("ts_heartbeat")
         owner = ""
         if session.get("owner_pid") is not None:
@@ -423,6 +435,7 @@ class JournalView:
             connections=connections,
             reconnects=reconnects,
             last_event_time=None if newest is None else pd.Timestamp(int(newest.ts_event), unit="ns", tz="UTC"),
+            link_health=link_health,
         )
 
     def _log(self, sid: str) -> pd.DataFrame:

@@ -210,13 +210,23 @@ class SystemHealth(Component):
         ]) + (f"<div class='wb-owner'>{escape(h.owner)}</div>" if h.owner else ""))
         now = h.last_event_time or snapshot.ts_taken  # data time: replays stamp historical times
         rows = pd.DataFrame(
-            [(name, "connected" if ok else "DISCONNECTED", detail, when, h.reconnects.get(name, 0),
-              _age(max(0.0, (now - when).total_seconds()))) for name, (ok, detail, when) in
+            [(name, "connected" if ok else "DISCONNECTED", _link_detail(detail, h.link_health.get(name)), when,
+              h.reconnects.get(name, 0), _age(max(0.0, (now - when).total_seconds())),
+              _age((h.link_health.get(name) or ("", None))[1])) for name, (ok, detail, when) in
              sorted(h.connections.items())],
-            columns=["component", "status", "detail", "ts_event", "reconnects", "age"],
+            columns=["component", "status", "detail", "ts_event", "reconnects", "age", "last_message"],
         )
         self.links.show(table_html(rows, "connections", {"component": "component", "status": "status",
                                                          "detail": "detail", "ts_event": "since",
-                                                         "reconnects": "reconnects", "age": "age (data time)"},
+                                                         "reconnects": "reconnects", "age": "age (data time)",
+                                                         "last_message": "last message (adapter)"},
                                    {"ts_event": timestamp, "reconnects": str}, empty="no connection events",
                                    row_class=lambda r: "wb-ok" if r["status"] == "connected" else "wb-bad"))
+
+
+def _link_detail(detail: str, health: tuple[str, float | None] | None) -> str:
+    """The connection's status detail, plus its adapter's latest health line (IB: client id, pacing,
+    last message age)."""
+    if not health or not health[0]:
+        return detail
+    return f"{detail} | {health[0]}"

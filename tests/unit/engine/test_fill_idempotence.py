@@ -199,3 +199,48 @@ def test_reconcile_books_a_fill_of_an_order_the_journal_never_had_as_external() 
     assert [c.kind for c in corrections] == ["external_fill"]
     assert eng.orders["APP-1"].strategy_id == EXTERNAL_STRATEGY_ID and eng.portfolio.quantity("SPY") == 5
     assert reconcile(eng, broker) == []
+
+
+def test_a_fill_found_by_reconciliation_grows_the_exits_of_a_partially_filled_bracket() -> None:
+    """A missing fill of a bracket's entry (booked by reconciliation after a restart) resizes the working
+    exits as a live fill does (Interactive Brokers keeps the exits at the entry's filled quantity)."""
+    from workbench.brokers.fills import FillModel
+    from workbench.engine.strategy import Strategy
+
+    class Entry(Strategy):
+        def on_bar(self, bar: Bar) -> None:
+            if self.engine.data_count == 1:
+                self.b = self.bracket("SPY", OrderSide.BUY, 100, take_profit=110.0, stop_loss=90.0)
+
+    strategy = Entry()
+    eng = build_engine(strategy, check_buying_power=False, fill_model=FillModel(max_volume_participation=0.5))
+    eng.start()
+    eng.on_bar(_bar(1))
+    eng.on_bar(_bar(2, volume=80))  # 40 of 100
+    entry, tp, sl = strategy.b.entry, strategy.b.take_profit, strategy.b.stop_loss
+    assert entry.filled_quantity == 40 and tp.quantity == sl.quantity == 40
+    sim = eng.broker
+    late = FillReport(fill_id="LATE-1", order_id=entry.order_id, symbol="SPY", side=OrderSide.BUY, quantity=60,
+                      price=100.0, commission=0.0, ts_event=T0 + 3 * MINUTE)
+    broker = ReportingBroker(orders=sim.order_status_reports(), fills=[*sim.fill_reports(), late])
+    broker.modify_order = sim.modify_order  # the exits work at the simulated broker
+    eng.broker = broker
+    corrections = reconcile(eng, broker)
+    assert [c.kind for c in corrections] == ["missing_fill"]
+    assert entry.status is OrderStatus.FILLED and tp.quantity == sl.quantity == 100
+    assert [o.quantity for o in sim._orders.values() if o.order_id in (tp.order_id, sl.order_id)] == [100, 100]
+
+
+def test_a_late_or_contradictory_broker_report_is_journaled_not_fatal() -> None:
+    """A cancel that arrives after the fill, or a fill beyond the order's quantity, cannot be applied: the
+    engine journals a warning and keeps running (NautilusTrader: "did not apply" logged, no crash)."""
+    eng, order = _filled_engine()
+    before = engine_state(eng)
+    eng.process(ev.OrderCanceled(ts_event=T0 + 200 * 10**9, order_id=order.order_id, symbol="SPY"))
+    eng.process(ev.OrderFilled(ts_event=T0 + 201 * 10**9, order_id=order.order_id, symbol="SPY", fill_id="LATE",
+                               side=OrderSide.BUY, last_quantity=5, last_price=100.0))
+    assert engine_state(eng) == before
+    titles = [e.title for e in eng.events if type(e) is ev.AlertRaised]
+    assert titles == [f"OrderCanceled for order {order.order_id} not applied",
+                      f"OrderFilled for order {order.order_id} not applied"]
+    assert rebuilt_state(eng.events, check_buying_power=False) == engine_state(eng)

@@ -31,7 +31,7 @@ def test_sweep_command_writes_results_and_resumes(space, tmp_path, capsys) -> No
 
 @pytest.mark.parametrize(("extra", "message"), [
     (["--strategy", "nope"], "strategy: unknown 'nope'"),
-    (["--data", "/nonexistent/bars.csv"], "data: no such market-data file"),
+    (["--data", "/nonexistent/bars.csv"], "/nonexistent/bars.csv"),
     (["--method", "random"], "n_trials"),
     (["--executor", "somewhere"], "executor"),
 ])

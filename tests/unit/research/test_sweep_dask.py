@@ -90,3 +90,16 @@ def test_a_killed_worker_loses_no_result(client, serial_table, tmp_path) -> None
     pd.testing.assert_frame_equal(_comparable(on_disk), _comparable(serial_table), check_dtype=False)
     client.wait_for_workers(2, timeout=60)
     assert victim not in client.run(os.getpid).values()
+
+
+@pytest.mark.slow
+def test_walk_forward_on_the_cluster_equals_serial(client) -> None:
+    from workbench.research import walk_forward
+
+    space = {"fast": [5, 10], "slow": [30, 60]}
+    serial = walk_forward("sma_crossover", "demo", space, "total_return", in_sample=2, out_of_sample=1,
+                          executor="serial")
+    parallel = walk_forward("sma_crossover", "demo", space, "total_return", in_sample=2, out_of_sample=1,
+                            executor=client, batch_size=1)
+    pd.testing.assert_frame_equal(parallel.windows, serial.windows)
+    pd.testing.assert_frame_equal(parallel.equity, serial.equity)

@@ -116,3 +116,13 @@ def test_ticket_on_a_bare_engine_submits_directly(session):
     assert order.quantity == 100 and str(order.status) in {"SUBMITTED", "ACCEPTED"}
     assert _commands(session).empty
     assert order_id in ticket.status.value
+
+
+def test_a_command_to_a_stopped_session_is_refused_on_the_page(session):
+    """Issue 10, item 4: the dashboard refuses at once a command nobody would carry out (it would
+    otherwise run when the session is next started); nothing is queued."""
+    session.stop()
+    controls = Controls(session.journal, session.session_id)
+    controls.buttons["flatten"].click()
+    assert "is not running" in controls.status.value and "wb-bad" in controls.status.value
+    assert _commands(session).empty

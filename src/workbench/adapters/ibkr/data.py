@@ -206,10 +206,13 @@ class IbkrDataClient(DataClient):
             health.message_received()
             now = self.follow_clock.timestamp_ns() if self.follow_clock is not None else time.time_ns()
             if ticker.tickByTicks:
+                # ib_async 2.1 stamps tick-by-tick ticks with their arrival (wrapper.tickByTickBidAsk drops
+                # the exchange time), so they are stamped like the other quotes
                 for tick in ticker.tickByTicks:
-                    ts = parsing.time_ns(tick.time) if hasattr(tick, "bidPrice") else now
-                    if hasattr(tick, "bidPrice"):
-                        self.emit(_quote(symbol, tick.bidPrice, tick.askPrice, tick.bidSize, tick.askSize, ts))
+                    quote = parsing.book_quote(symbol, [getattr(tick, "bidPrice", 0.0), getattr(tick, "askPrice", 0.0),
+                                                        getattr(tick, "bidSize", 0.0), getattr(tick, "askSize", 0.0)], now)
+                    if quote is not None:
+                        self.emit(quote)
                 continue
             book = self._book.setdefault(symbol, [math.nan, math.nan, 0.0, 0.0])
             ticks = ticker.ticks
@@ -287,12 +290,6 @@ class IbkrDataClient(DataClient):
                        if start_ns <= b.ts_event < end_ns)
         out.sort(key=lambda b: (b.ts_event, b.symbol))
         return out
-
-
-def _quote(symbol: str, bid: float, ask: float, bid_size: float, ask_size: float, ts: int) -> Any:
-    from workbench.model.data import QuoteTick
-
-    return QuoteTick(symbol, float(bid), float(ask), float(bid_size), float(ask_size), ts, ts)
 
 
 _TIMEFRAMES = {"Min": 60, "Hour": 3600, "Day": 86_400, "Sec": 1}

@@ -8,7 +8,8 @@ Each one reproduces a failure reported against IB clients (``../shared/protocols
   (fills in flight; LEAN IB #249); :meth:`TwsEmulator.drop` drops without fills in flight;
 - ``roll_back_ids_to`` on :meth:`TwsEmulator.restart`: a gateway restart hands out an old
   ``nextValidId`` (ib_insync #644, LEAN IB #242);
-- ``duplicate_exec_details``: every live execDetails is sent twice;
+- ``duplicate_exec_details``: every live execDetails is sent twice; ``correct_exec_details``: each is
+  followed by a correction (same execution, execId ending ``.02``: IB's correction form);
 - ``commission_first``: commissionReport before its execDetails (rust-ibapi #788);
 - ``historical_requests_per_10min``: historical requests beyond it get error 162 (LEAN #607);
 - ``max_messages_per_second``: a client sending faster gets error 100 (TWS's 50 msg/s limit);
@@ -37,6 +38,7 @@ class TwsFaults:
     busy_client_ids: set[int] = field(default_factory=set)
     drop_on_next_fill: bool = False
     duplicate_exec_details: bool = False
+    correct_exec_details: bool = False
     commission_first: bool = False
     historical_requests_per_10min: int = 60
     historical_window: float = 600.0  # seconds (tests shorten IB's ten minutes)

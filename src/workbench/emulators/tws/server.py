@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -573,6 +574,10 @@ class TwsEmulator:
             conn.send(msg.exec_details(conn.version, -1, x))
             if faults.duplicate_exec_details:
                 conn.send(msg.exec_details(conn.version, -1, x))
+            if faults.correct_exec_details:
+                corrected = dataclasses.replace(x, exec_id=x.exec_id.rsplit(".", 1)[0] + ".02")
+                conn.send(msg.exec_details(conn.version, -1, corrected))
+                conn.send(msg.commission_report(corrected.exec_id, x.commission))
             if not faults.commission_first:
                 conn.send(msg.commission_report(x.exec_id, x.commission))
 
