@@ -9,9 +9,9 @@ alpaca-py ``TradingClient`` -> HTTP -> emulator.
 (a) Tick-to-order latency: from a quote's message arriving at the client (alpaca-py hands the
     decoded message to the adapter's handler: ``time.monotonic_ns()``) to the order it causes
     arriving at the emulator's REST handler (``time.monotonic_ns()`` in the emulator process:
-    CLOCK_MONOTONIC is system-wide on Linux, so the two readings compare). Quotes 5 ms apart (a
-    round trip is well under that), a 1-share market order on every 4th quote, alternately buy
-    and sell. Reported with the journal commit before every order (``durable_submit``, what a
+    CLOCK_MONOTONIC is system-wide on Linux, so the two readings compare). Quotes 10 ms apart, a
+    1-share market order on every 10th quote (one per 100 ms, so orders never queue behind each
+    other), alternately buy and sell. Reported with the journal commit before every order (``durable_submit``, what a
     broker session does: nothing leaves the process before its event is journaled) and without it.
 (b) Throughput: quotes per second through the data stream, from the first quote's arrival at the
     client to the engine having processed the last one; the emulator sends as fast as the socket
@@ -42,7 +42,7 @@ from workbench.engine.strategy import Strategy
 from workbench.model.enums import OrderSide
 
 T0 = pd.Timestamp("2013-10-07 10:00", tz="America/New_York").value
-EVERY = 4
+EVERY = 10
 
 
 def quotes_frame(n: int, spacing_ns: int) -> pd.DataFrame:
@@ -140,7 +140,7 @@ async def latency(orders: int, durable: bool) -> np.ndarray:
     quotes = orders * EVERY + 20
     frame = quotes_frame(quotes, 1_000_000_000)
     parent, child = mp.get_context("spawn").Pipe()
-    proc = mp.get_context("spawn").Process(target=emulator_process, args=(frame, 200.0, child), daemon=True)
+    proc = mp.get_context("spawn").Process(target=emulator_process, args=(frame, 100.0, child), daemon=True)
     proc.start()
     urls = parent.recv()
     with tempfile.TemporaryDirectory() as d:

@@ -16,15 +16,16 @@ Everything goes through a real TCP socket on 127.0.0.1 to the TWS emulator, and 
 
 Targets (issue 12): p99 tick-to-order under 5 ms; at least 20,000 quotes/s.
 
-Measured 2026-12-05 on the 2-core machine shared with ~8 other jobs (load average 8-10, so each
-process got a fraction of a core; figures on an idle machine are better):
-(a) p50 0.8 ms, p99 2.9-4.9 ms (500 samples; max 170 ms: one scheduling stall) - under the 5 ms target;
-(b) p50 2.1 ms, p99 20-23 ms: the SQLite commit before every order (durable submit, DESIGN rule 4)
+Measured 2026-12-05 on the 2-core machine shared with ~8 other jobs (load average 6-10, so each
+process got a fraction of a core; figures on an idle machine are better), three runs:
+(a) p50 0.8-1.0 ms, p99 2.9-5.8 ms (500 samples) - around the 5 ms target, under it in two of three runs;
+(b) p50 2.1-2.7 ms, p99 17-23 ms: the SQLite commit before every order (durable submit, DESIGN rule 4)
     dominates; the engine's own benchmark (live_latency.py) shows the same commit costing p99 8-11 ms
     on a quieter machine - the 5 ms target holds for the adapter path, not with a commit per order;
-(c) 14,000-20,000 quotes/s wall clock (offered at 25,000/s or unpaced), none dropped; the client
-    process itself spent 2.1-2.2 CPU-seconds per 200,000 quotes, i.e. ~90,000 quotes per CPU-second
-    (ib_async's decoder is most of it): the 20,000/s target is met whenever the client gets a core.
+(c) 14,000-23,000 quotes/s wall clock (offered at 25,000/s or unpaced), none dropped; the client
+    process itself spent 2.1-2.7 CPU-seconds per 200,000 quotes, i.e. 73,000-94,000 quotes per
+    CPU-second (ib_async's decoder is most of it): the 20,000/s target is met whenever the client
+    gets a core.
 
 Usage: python benchmarks/ibkr_latency.py [--samples N] [--quotes N]
 """

@@ -123,6 +123,12 @@ async def test_rate_limit_bursts_are_retried_counted_and_journaled(tmp_path: Pat
         assert session.execution_client.health.rate_limit_hits == 6
         health = [e for e in _events(session, ev.ConnectionHealthReported) if e.component == "alpaca broker"]
         assert health[-1].rate_limit_hits == 6
+        # the dashboard's health panel reads it from the journal
+        from workbench.adapters.health import connection_health
+
+        panel = connection_health(session.journal, session.session_id).set_index("component")
+        assert panel.loc["alpaca broker", "rate_limit_hits"] == 6
+        assert set(panel["state"]) == {"DISCONNECTED"} and panel.loc["alpaca feed", "messages"] >= 100
         rejected = _events(session, ev.OrderRejected)
         assert len(rejected) == 1 and rejected[0].reason.startswith("429 42910000")
         assert_books_equal(session, emulator)

@@ -23,7 +23,7 @@ from workbench.session import paper_session
 EXPECTED_TYPES = {
     "SessionStarted", "SessionStopped", "OrderInitialized", "OrderSubmitted", "OrderAccepted", "OrderFilled",
     "OrderDenied", "PositionOpened", "PositionChanged", "PositionClosed", "AccountState", "SignalGenerated",
-    "RiskEvent", "TradingStateChanged", "AlertRaised", "CommandReceived", "CommandAcknowledged",
+    "RiskEvent", "TradingStateChanged", "AlertRaised", "CommandReceived", "CommandAcknowledged", "KillSwitchEngaged",
 }
 
 
@@ -59,6 +59,8 @@ async def test_every_event_the_session_writes_reads_back_equal(
                 session.runner.request("set_limit", name="max_order_quantity", value=500.0)
             elif fills == 20:
                 session.flatten()
+            elif fills == 25:  # over the limit: an OrderDenied (a halted strategy's orders leave no DENIED row)
+                session.submit_order("SPY", "BUY", 5000)
             elif fills == 40:
                 session.kill("round-trip test")
 
@@ -78,8 +80,8 @@ async def test_every_event_the_session_writes_reads_back_equal(
     assert list(table["fill_id"]) == [e.fill_id for e in fill_events]
     assert list(table["price"]) == [e.last_price for e in fill_events]
     commands = [e for e in journaled if type(e) is ev.CommandAcknowledged]
-    assert [c.name for c in commands] == ["pause", "resume", "set_limit", "flatten", "kill"]
-    assert all(c.ok for c in commands), [c.detail for c in commands]
+    assert [c.name for c in commands] == ["pause", "resume", "set_limit", "flatten", "submit_order", "kill"]
+    assert [c.ok for c in commands] == [True, True, True, True, False, True], [c.detail for c in commands]
     assert session.journal.session(session.session_id)["status"] == "stopped"
     assert session.journal.verify(session.session_id) == len(journaled)
     session.journal.close()

@@ -17,7 +17,7 @@ from workbench.model import events as ev
 from workbench.persistence import schema as t
 from workbench.persistence.database import connect_engine, ensure_schema
 from workbench.scanning.fates import signal_fates
-from workbench.session import make_strategy, paper_session
+from workbench.session import default_risk_engine, make_strategy, paper_session
 
 PARAMS = {
     "history": 40, "top": 2, "max_positions": 2, "max_holding_days": 3,
@@ -38,7 +38,8 @@ def bars() -> pd.DataFrame:
 @pytest.mark.parametrize("speed", [None, 1_000_000.0], ids=["max-speed", "paced"])
 async def test_paper_scans_on_schedule_and_equal_the_backtest(tmp_path: Path, bars: pd.DataFrame,
                                                               speed: float | None) -> None:
-    backtest = run_backtest(make_strategy("scan", PARAMS), bars, keep_events=True, progress=False)
+    backtest = run_backtest(make_strategy("scan", PARAMS), bars, keep_events=True, progress=False,
+                            risk=default_risk_engine())  # the risk profile every paper session gets
     expected = [e for e in backtest.events if isinstance(e, TRADED)]
     session = paper_session("scan", params=PARAMS, data=bars, speed=speed, regular=False,
                             journal=tmp_path / "j.sqlite")

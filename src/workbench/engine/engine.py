@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.brokers.base import Broker
 from workbench.clock import Clock, SimClock
+from workbench.errors import InvalidStateTransition
 from workbench.model import commands as cmd
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
@@ -650,11 +651,11 @@ class TradingEngine:
         self._busy = True
         try:
             while pending:
-                self._apply(pending.popleft())
+                self._apply(pending.popleft(), from_broker=True)
         finally:
             self._busy = False
 
-    def _apply(self, event: ev.OrderEvent) -> None:
+    def _apply(self, event: ev.OrderEvent, from_broker: bool = False) -> None:
         order = self.orders.get(event.order_id)
         filled = type(event) is ev.OrderFilled
         if filled:
@@ -667,7 +668,17 @@ class TradingEngine:
         elif order is None:
             self._unknown_order_event(event)
             return
-        order.apply(event)
+        try:
+            order.apply(event)
+        except (InvalidStateTransition, ValueError) as exc:
+            if not from_broker:
+                raise
+            # a broker's late or contradictory report (a cancel after the fill, an over-fill): journaled, not
+            # applied; the session keeps running (NautilusTrader logs "did not apply" and goes on)
+            self.record(ev.AlertRaised(ts_event=event.ts_event, level="WARNING",
+                                       title=f"{type(event).__name__} for order {event.order_id} not applied",
+                                       message=f"{exc}: {event!r}", source="engine"))
+            return
         status = order.status
         closed = status.is_closed
         if closed:

@@ -50,6 +50,7 @@ PORTFOLIO_TYPES: frozenset[str] = frozenset({
 alerts and state changes (trading state, session, connections, commands, reconciliation)."""
 
 _PAGE = 2000
+_TAIL_PAGE = 200  # rows a SQLite tail reads inline per round (a larger backlog takes several rounds)
 _RESYNC = None  # queue item telling a client to catch up from the journal (it fell behind)
 _e = t.events.c
 _s = t.sessions.c
@@ -133,12 +134,14 @@ class SessionTail:
                               else await asyncio.to_thread(last_seq, journal, self.session_id))
                     if newest is None or newest <= self.cursor:
                         break
-                    batch = await asyncio.to_thread(read_after, journal, self.session_id, self.cursor)
+                    batch = (read_after(journal, self.session_id, self.cursor, _TAIL_PAGE) if not self.hub.notify
+                             else await asyncio.to_thread(read_after, journal, self.session_id, self.cursor))
                     if not batch:
                         break
                     self.cursor = batch[-1][0]
                     self.hub.pushed += len(batch)
                     self.broadcast(batch)
+                    await asyncio.sleep(0)  # let the clients send before the next round
             except Exception as exc:  # a journal hiccup must not end the stream: retry on the next wake
                 log.warning("live tail of session %s: %s", self.session_id, exc)
                 await asyncio.sleep(self.hub.poll_interval)

@@ -6,7 +6,8 @@ times) the strategy:
 
 1. ranks its universe with :class:`~workbench.scanning.Scanner` on the daily bars known at that time,
    journals the ranked table and what changed since the previous scan (``ScanCompleted``);
-2. exits positions it holds whose rank fell beyond ``exit_rank`` or that a filter now refuses
+2. (at the scan, or at the session's open after a pre-market scan, so every order meets the risk
+   engine's trading hours) exits positions it holds whose rank fell beyond ``exit_rank`` or that a filter now refuses
    (``reversal``), or that it has held ``max_holding_days`` trading days (``max_holding_days``);
 3. plans a trade for each selected symbol it neither holds nor has an order for, up to
    ``max_positions`` (:func:`~workbench.scanning.plans.make_plan`), journals the decision as a
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
+from workbench.calendars import is_open, next_open_at_or_after
 from workbench.engine.strategy import Strategy, StrategyParams
 from workbench.model import events as ev
 from workbench.model.data import Bar
@@ -154,8 +156,18 @@ class ScanStrategy(Strategy):
             strategy_id=self.strategy_id, universe_size=len(result.table), selected=tuple(result.selected),
             table=result.records(), changes=frame_records(changes, "symbol"),
         ))
+        if is_open(ts_ns):
+            self._act(result, panel)
+        else:  # a pre-market scan: its orders go out at the open (the risk engine's trading hours)
+            self._engine.clock.set_time_alert(f"{self.strategy_id}.act", next_open_at_or_after(ts_ns),
+                                              lambda _event: self._act(result, panel))
+
+    def _act(self, result: ScanResult, panel: Panel) -> None:
+        """Exits, then entries, of one scan's decisions (at the scan, or at the open after a pre-market scan)."""
+        if self._engine.warming_up:
+            return
         self._manage_exits(result)
-        self._enter(result, ts_ns, panel)
+        self._enter(result, self.now_ns, panel)
 
     def _manage_exits(self, result: ScanResult) -> None:
         p = self.params

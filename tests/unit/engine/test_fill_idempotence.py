@@ -229,3 +229,18 @@ def test_a_fill_found_by_reconciliation_grows_the_exits_of_a_partially_filled_br
     assert [c.kind for c in corrections] == ["missing_fill"]
     assert entry.status is OrderStatus.FILLED and tp.quantity == sl.quantity == 100
     assert [o.quantity for o in sim._orders.values() if o.order_id in (tp.order_id, sl.order_id)] == [100, 100]
+
+
+def test_a_late_or_contradictory_broker_report_is_journaled_not_fatal() -> None:
+    """A cancel that arrives after the fill, or a fill beyond the order's quantity, cannot be applied: the
+    engine journals a warning and keeps running (NautilusTrader: "did not apply" logged, no crash)."""
+    eng, order = _filled_engine()
+    before = engine_state(eng)
+    eng.process(ev.OrderCanceled(ts_event=T0 + 200 * 10**9, order_id=order.order_id, symbol="SPY"))
+    eng.process(ev.OrderFilled(ts_event=T0 + 201 * 10**9, order_id=order.order_id, symbol="SPY", fill_id="LATE",
+                               side=OrderSide.BUY, last_quantity=5, last_price=100.0))
+    assert engine_state(eng) == before
+    titles = [e.title for e in eng.events if type(e) is ev.AlertRaised]
+    assert titles == [f"OrderCanceled for order {order.order_id} not applied",
+                      f"OrderFilled for order {order.order_id} not applied"]
+    assert rebuilt_state(eng.events, check_buying_power=False) == engine_state(eng)
