@@ -51,6 +51,9 @@ class AlpacaConfig(BaseSettings):
         Backoff bounds in seconds (exponential with jitter).
     rest_retry_wait : float
         Seconds alpaca-py waits between its retries of 429/504 answers (Alpaca's client: 3).
+    rest_timeout : float
+        Seconds a REST request may take (alpaca-py sets none: a request that never gets an answer
+        would block every later order).
     health_interval : float
         Seconds between ConnectionHealthReported events.
     """
@@ -72,6 +75,7 @@ class AlpacaConfig(BaseSettings):
     reconnect_initial: float = Field(0.5, gt=0)
     reconnect_maximum: float = Field(30.0, gt=0)
     rest_retry_wait: float = Field(3.0, ge=0)
+    rest_timeout: float = Field(10.0, gt=0)
     health_interval: float = Field(5.0, gt=0)
     connect_timeout: float = Field(30.0, gt=0)
 

@@ -72,6 +72,7 @@ class AlpacaExecutionClient(ExecutionClient):
         self.rest = TradingClient(key, secret, paper=config.paper, url_override=config.rest_trading_url)
         self.rest._retry_wait = config.rest_retry_wait
         self.rest._session.hooks["response"].append(self._on_response)
+        _with_timeout(self.rest._session, config.rest_timeout)
         self.stream = TradingStream(key, secret, paper=config.paper, raw_data=True,
                                     url_override=config.stream_trading_url)
         self.stream._trade_updates_handler = self._on_update
@@ -378,3 +379,14 @@ class AlpacaExecutionClient(ExecutionClient):
         positions = [parsing.position_report(p, now) for p in self.rest.get_all_positions()]
         return BrokerReports(self.component, orders=tuple(orders), fills=tuple(fills), positions=tuple(positions),
                              reason=reason, ts_event=now)
+
+
+def _with_timeout(session: Any, seconds: float) -> None:
+    """Give every request of a ``requests.Session`` a timeout (alpaca-py passes none)."""
+    request = session.request
+
+    def timed(method: str, url: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("timeout", seconds)
+        return request(method, url, **kwargs)
+
+    session.request = timed
