@@ -61,7 +61,7 @@ class CommissionConfig(_Model):
 
 
 class BrokerConfig(_Model):
-    kind: Literal["simulated", "ibkr"] = "simulated"
+    kind: Literal["simulated", "ibkr", "alpaca"] = "simulated"
     slippage_bps: float = Field(0.0, ge=0)
     slippage_ticks: float = Field(0.0, ge=0)
     max_volume_participation: float | None = Field(None, gt=0, le=1)
@@ -77,6 +77,8 @@ class WorkbenchConfig(_Model):
     broker: BrokerConfig = BrokerConfig()
     risk: RiskConfig = RiskConfig()
     ibkr: dict[str, Any] | None = Field(None, description="IB connection settings (workbench.adapters.ibkr.config)")
+    alpaca: dict[str, Any] | None = Field(None, description="Alpaca settings without keys (workbench.adapters.alpaca"
+                                          ".config: paper, feed, URLs); keys come from the environment / .env")
     graduation: GraduationCriteria = GraduationCriteria()
 
     @model_validator(mode="before")

@@ -54,6 +54,17 @@ def broker_session_from_args(args: argparse.Namespace, params: dict[str, Any]) -
     from workbench.adapters.alpaca import alpaca_session
 
     symbols = [s for s in (getattr(args, "symbols", "") or "").split(",") if s] or None
+    strategy, settings, options = args.strategy, None, {}
+    if getattr(args, "config", None):  # --config: its session, alpaca and risk sections
+        from workbench.config import load_config
+        from workbench.risk.factory import build_alert_manager, build_risk_engine
+
+        config = load_config(args.config, confirm_live=bool(args.confirm_live))
+        strategy, params = config.session.strategy, dict(config.session.params)
+        settings = dict(config.alpaca or {})
+        options = {"risk": build_risk_engine(config.risk), "alerts": build_alert_manager(config.risk)}
+        if config.mode == "live":
+            args.live = True
     emulator = None
     if getattr(args, "emulator", False):
         from workbench.emulators.alpaca import AlpacaEmulator
@@ -67,9 +78,10 @@ def broker_session_from_args(args: argparse.Namespace, params: dict[str, Any]) -
             session = resume_alpaca_session(args.resume, journal=args.journal, emulator=emulator,
                                             confirm_live=bool(args.confirm_live))
         else:
-            session = alpaca_session(args.strategy, params=params, symbols=symbols, emulator=emulator,
+            session = alpaca_session(strategy, params=params, symbols=symbols, emulator=emulator, alpaca=settings,
                                      live=bool(getattr(args, "live", False)), confirm_live=bool(args.confirm_live),
-                                     journal=args.journal, session_id=args.session_id, starting_cash=args.cash)
+                                     journal=args.journal, session_id=args.session_id, starting_cash=args.cash,
+                                     **options)
     except BaseException:
         if emulator is not None:
             emulator.stop_thread()

@@ -83,6 +83,7 @@ class ReplayFeed:
             # until the first item arrives, what the session stamps (its start, connections) is at that point:
             # the paced clock would otherwise run ahead by the start-up time x speed
             self.clock.hold(first)
+        self._start_hold = first if self.speed is not None else None
 
     def __len__(self) -> int:
         return len(self.stream)
@@ -114,7 +115,8 @@ class ReplayFeed:
             ts = item.ts_init
             if first:
                 clock.rebase(ts)
-                clock.hold(None)  # data flows: the clock runs (a live runner holds it at each item it processes)
+                if clock.held == self._start_hold:  # the hold of __init__ ends when data flows
+                    clock.hold(None)
                 first = False
                 if self.skip_closed:
                     session_close = session_bounds(ts - 1, self.exchange)[1]

@@ -161,7 +161,8 @@ class StaleData(Breaker):
 
 
 class BrokerDisconnect(Breaker):
-    """Fires when a ``ConnectionStatusChanged`` says a watched component disconnected.
+    """Fires when a ``ConnectionStatusChanged`` says a watched component disconnected (a live
+    adapter's RECONNECTING or DISCONNECTED; its first CONNECTING is not a disconnection).
 
     ``components``: component names to watch (substring match, case-insensitive); default
     ``("broker",)``.
@@ -179,7 +180,9 @@ class BrokerDisconnect(Breaker):
         engine.bus.subscribe("events", self._on_event)
 
     def _on_event(self, event: ev.Event) -> None:
-        if type(event) is ev.ConnectionStatusChanged and not event.connected:  # type: ignore[attr-defined]
+        # a live adapter's first CONNECTING (adapters/base.py) is not a disconnection
+        if (type(event) is ev.ConnectionStatusChanged and not event.connected  # type: ignore[attr-defined]
+                and event.state != "CONNECTING"):  # type: ignore[attr-defined]
             component = event.component.lower()  # type: ignore[attr-defined]
             if any(c in component for c in self.components):
                 self.fire(f"{event.component} disconnected: {event.detail}".rstrip(": "))  # type: ignore[attr-defined]

@@ -106,3 +106,16 @@ def test_fired_breaker_stays_fired_until_resume_then_can_fire_again():
     push_bar(eng, "QQQ", 80.0, T0 + 7 * MINUTE_NS)
     push_bar(eng, "QQQ", 80.0, T0 + 8 * MINUTE_NS)  # SPY stale again (180 s)
     assert eng.risk.state is TradingState.HALTED and len(fired(eng)) == 2
+
+
+def test_broker_disconnect_ignores_a_live_adapter_s_first_connecting():
+    """adapters/base.py journals CONNECTING (connected=False) before the first connect: not a disconnection;
+    RECONNECTING after a lost connection is one."""
+    eng = make_engine(monitors=[BrokerDisconnect()])
+    push_bar(eng, "SPY", 100.0, T0)
+    eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="alpaca broker", connected=False, detail="connecting",
+                                          state="CONNECTING"))
+    assert eng.risk.state is TradingState.ACTIVE
+    eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="alpaca broker", connected=False,
+                                          detail="connection lost", state="RECONNECTING"))
+    assert eng.risk.state is TradingState.HALTED
