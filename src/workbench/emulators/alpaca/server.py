@@ -150,7 +150,7 @@ class AlpacaEmulator:
         import uvicorn
 
         config = uvicorn.Config(self.app, log_level="warning", ws="websockets-sansio", lifespan="off",
-                                ws_ping_interval=None, access_log=False)
+                                ws_ping_interval=None, access_log=False, timeout_graceful_shutdown=2)
         self._server = uvicorn.Server(config)
         await self._server.serve(sockets=[self._socket()])
 
@@ -176,9 +176,10 @@ class AlpacaEmulator:
             self._market_task = None
         if self._server is not None:
             self._server.should_exit = True
+            self._server.force_exit = True  # do not wait for clients that never answer a close (a dead loop)
         if self._serve_task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._serve_task
+                await asyncio.wait_for(self._serve_task, 5.0)
         if self._stopped is not None:
             self._stopped.set()
 
