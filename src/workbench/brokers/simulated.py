@@ -339,6 +339,8 @@ class SimulatedBroker:
                     qty = 0.0 if so.tif is TimeInForce.FOK else math.floor(size / lot + 1e-9) * lot
                 if so.reduce_only and qty > _EPS:
                     qty = self._clip_reduce_only(so, qty, ts)
+                elif so.side is not BUY and not self.config.allow_short and qty > _EPS:
+                    qty = self._clip_short_sale(so, qty, ts)
                 if qty > _EPS:
                     self._fill(so, qty, price, liq, ts)
             self._after_first_look(so, ts)
@@ -422,6 +424,8 @@ class SimulatedBroker:
                     qty = 0.0
                 if so.reduce_only and qty > _EPS:
                     qty = self._clip_reduce_only(so, qty, ts)
+                elif so.side is not BUY and not self.config.allow_short and qty > _EPS:
+                    qty = self._clip_short_sale(so, qty, ts)
                 if qty > _EPS:
                     self._volume_left[sym] = left - qty
                     self._fill(so, qty, price, liq, fill_ts)
@@ -547,6 +551,25 @@ class SimulatedBroker:
         if not room:
             self._close(so, ev.OrderCanceled(ts_event=ts, order_id=so.order_id, symbol=so.symbol,
                                              reason="reduce-only: no position left to reduce"))
+            return 0.0
+        if qty > room + _EPS:
+            qty = room
+            so.quantity = so.filled + room
+            self._emit(ev.OrderModified(ts_event=ts, order_id=so.order_id, symbol=so.symbol, quantity=so.quantity))
+        return qty
+
+    def _clip_short_sale(self, so: _SimOrder, qty: float, ts: int) -> float:
+        """Fill quantity of a sell when shorting is not allowed: at most the long position left.
+
+        The pre-trade check passed when the order arrived, but other sells (a reduce-only exit that
+        arrived later, a manual close) may have filled first; the rest of the order would open a short.
+        It is clipped (an ``OrderModified``) or, with nothing left to sell, canceled.
+        """
+        book = self.positions.get(so.symbol)
+        room = max(book[0] if book is not None else 0.0, 0.0)
+        if room <= _EPS:
+            self._close(so, ev.OrderCanceled(ts_event=ts, order_id=so.order_id, symbol=so.symbol,
+                                             reason="short selling not allowed: no position left to sell"))
             return 0.0
         if qty > room + _EPS:
             qty = room

@@ -231,3 +231,26 @@ def test_item5_reduce_only_that_would_open_a_position_is_rejected(trading) -> No
     r = trading.run(data, {0: lambda s, d: s.order("SPY", OrderSide.SELL, 10, OrderType.MARKET, reduce_only=True)})
     (order,) = trading.orders(r)
     assert order.status is OrderStatus.REJECTED and "reduce-only" in order.reason
+
+
+def test_a_sell_overtaken_by_a_reduce_only_exit_never_goes_short(trading) -> None:
+    """Long 100 with shorting disallowed: a plain sell of 100 passes the pre-trade check, then a
+    reduce-only exit of 100 arrives and fills first (it is at the open, the sell is a stop below).
+    When the stop triggers there is nothing left to sell: it is canceled, never filled to -100.
+    Shorting-disallowed accounts never go short (Alpaca rejects a sell beyond the long position
+    unless the account may short; NautilusTrader's cash account denies it). Found by the property
+    test (`test_broker_properties`): a market sell from a bracket overtaken by a reduce-only limit.
+    """
+    b = trading.bar
+    data = [b(0, 100, 100.5, 99.5, 100), b(1, 100, 100.5, 99.5, 100), b(2, 100, 100.5, 99.5, 100),
+            b(3, 96, 96.5, 94, 95), b(4, 95, 95.5, 94.5, 95)]
+    r = trading.run(data, {
+        0: lambda s, d: s.buy("SPY", 100),
+        1: lambda s, d: (s.sell("SPY", 100, stop_price=97.0),  # plain sell: the long covers it now
+                         s.sell("SPY", 100, reduce_only=True)),  # the exit that gets there first
+    }, allow_short=False)
+    _, stop, exit_ = trading.orders(r)
+    assert exit_.status is OrderStatus.FILLED and exit_.filled_quantity == 100
+    assert stop.status is OrderStatus.CANCELED and stop.filled_quantity == 0
+    assert "short selling not allowed" in trading.events_of(r, ev.OrderCanceled, stop.order_id)[0].reason
+    assert r.engine.portfolio.quantity("SPY") == 0.0
