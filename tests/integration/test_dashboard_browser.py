@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -128,8 +129,16 @@ def _banner(page, state: str, timeout: float = 10_000) -> float:
 
 
 def _banner_shot(page, state: str) -> None:
+    """The banner's picture for docs/ (not an assertion): the banner is re-rendered on every refresh,
+    so an element screenshot can find it detached; retry on a fresh locator, then give up quietly."""
     DOCS.mkdir(exist_ok=True)
-    page.locator(".wb-banner").screenshot(path=str(DOCS / f"banner_{state.lower()}.png"))
+    for _ in range(5):
+        try:
+            page.locator(".wb-banner").screenshot(path=str(DOCS / f"banner_{state.lower()}.png"), timeout=5_000)
+            return
+        except Exception:  # playwright Error: element detached / not stable while the page refreshes
+            time.sleep(0.2)
+    warnings.warn(f"no banner screenshot for {state}: the element kept re-rendering", stacklevel=2)
 
 
 def _background(page, selector: str) -> str:

@@ -39,7 +39,9 @@ hostile_value = st.one_of(st.sampled_from(HOSTILE_NUMBERS), st.text(max_size=3),
 not_lots = st.floats(0.01, 1e6).filter(lambda x: x != int(x))
 hostile = st.one_of(
     st.builds(lambda k, v: ("submit_order", {"symbol": "SPY", "side": "BUY", "quantity": 1.0, k: v}),
-              st.sampled_from(["quantity", "limit_price", "stop_price"]), hostile_value),
+              st.sampled_from(["quantity", "limit_price", "stop_price"]), hostile_value)
+    .filter(lambda c: c[1].get("limit_price", 0) is not None and c[1].get("stop_price", 0) is not None),
+    # (a price of None is the same as no price: a valid market order, not a hostile one)
     st.builds(lambda q: ("submit_order", {"symbol": "SPY", "side": "BUY", "quantity": q}), not_lots),
     st.builds(lambda k, p: ("submit_order", {"symbol": "SPY", "side": "BUY", "quantity": 1.0, k: p}),
               st.sampled_from(["limit_price", "stop_price"]), st.floats(1, 1000)),  # a price on a MARKET order
