@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from pathlib import Path
 
 import msgpack
@@ -128,7 +129,7 @@ async def test_a_symbol_the_account_cannot_trade_is_rejected_with_alpaca_s_reaso
 
 
 async def test_fake_keys_from_the_environment_never_leak(tmp_path: Path, bars, monkeypatch, caplog) -> None:
-    key, secret = "PKFAKEKEY0000LEAKCHECK", "fake-secret-never-print-me-0123456789"
+    key, secret = f"fake-key-{secrets.token_hex(8)}", f"fake-secret-{secrets.token_hex(16)}"  # made per run
     monkeypatch.setenv("APCA_API_KEY_ID", key)
     monkeypatch.setenv("APCA_API_SECRET_KEY", secret)
     caplog.set_level(logging.DEBUG)

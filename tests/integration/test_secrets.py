@@ -13,6 +13,7 @@ holds neither the password nor its access token.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import time
 from pathlib import Path
@@ -26,12 +27,13 @@ from workbench.widgets.serve import free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
-PASSWORD = "Pl4nted-PG-pa55word"
+_RUN = secrets.token_hex(6)  # planted values are made per run: no key-like literal in the repository
+PASSWORD = f"planted-pg-{_RUN}"
 SECRETS = {
-    "APCA_API_KEY_ID": "PKPLANTEDKEYID0001",
-    "APCA_API_SECRET_KEY": "planted-alpaca-secret-key-0002",
-    "WORKBENCH_API_TOKEN": "planted-service-token-0003",
-    "WORKBENCH_ALERT_URL": "json://127.0.0.1:9/planted-webhook-secret-0004",
+    "APCA_API_KEY_ID": f"planted-key-id-{_RUN}",
+    "APCA_API_SECRET_KEY": f"planted-alpaca-secret-{_RUN}",
+    "WORKBENCH_API_TOKEN": f"planted-service-token-{_RUN}",
+    "WORKBENCH_ALERT_URL": f"json://127.0.0.1:9/planted-webhook-{_RUN}",
 }
 CHROMIUM = "/usr/bin/chromium"
 
