@@ -352,7 +352,8 @@ class LiveRunner:
             if isinstance(self.feed if component == "feed" else engine.broker, LiveClient):
                 continue  # a live adapter's client journals its own connection states
             event = ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
-                                               detail=detail if connected else "session ended")
+                                               detail=detail if connected else "session ended",
+                                               kind="data" if component == "feed" else "execution")
             if connected:
                 engine.record(event)
             elif engine.event_sink is not None:

@@ -279,13 +279,15 @@ class ConnectionStatusChanged(Event):
 
     ``state`` is one of CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED (live adapters, see
     :mod:`workbench.adapters.base`); ``""`` for in-process components, which only report
-    ``connected``.
+    ``connected``. ``kind`` is the connection's documented role, ``"execution"`` or ``"data"``
+    (what the broker-disconnect breaker watches, :mod:`workbench.risk.disconnect`).
     """
 
     component: str
     connected: bool
     detail: str = ""
     state: str = ""
+    kind: str = ""  # "execution" or "data" (live adapters' clients); "" for in-process components
 
 
 @dataclass(**_EV)
