@@ -135,3 +135,15 @@ def test_config_builds_the_breaker_with_kinds_and_limit():
         "kinds": ["execution"], "max_disconnect_seconds": 30, "action": "kill"}}})
     (breaker,) = [m for m in build_risk_engine(config).monitors if m.name == "broker_disconnect"]
     assert breaker.kinds == ("execution",) and breaker.max_disconnect_ns == 30 * S and breaker.action.value == "kill"
+
+
+def test_every_adapter_client_journals_its_kind():
+    """Alpaca and IB clients declare the kind the breaker watches (adapters/base.py), so no name convention
+    is needed (IB's components are ``ibkr.execution`` / ``ibkr.data``, Alpaca's ``alpaca broker`` / ``alpaca feed``)."""
+    from workbench.adapters.alpaca.data import AlpacaDataClient
+    from workbench.adapters.alpaca.execution import AlpacaExecutionClient
+    from workbench.adapters.ibkr.data import IbkrDataClient
+    from workbench.adapters.ibkr.execution import IbkrExecutionClient
+
+    assert AlpacaExecutionClient.kind == IbkrExecutionClient.kind == "execution"
+    assert AlpacaDataClient.kind == IbkrDataClient.kind == "data"
