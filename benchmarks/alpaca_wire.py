@@ -3,7 +3,7 @@
 The Alpaca emulator runs in its own process (a broker is another machine; sharing the GIL would
 measure contention, not the path). The session runs the full broker path: alpaca-py's
 ``StockDataStream`` -> adapter parsing -> ``LiveRunner`` queue -> ``TradingEngine`` -> risk ->
-journal (SQLite WAL, ``synchronous=NORMAL``, as paper sessions use) -> adapter -> REST worker ->
+journal (SQLite WAL, ``synchronous=NORMAL`` as paper sessions use, and ``FULL`` as live sessions use) -> adapter -> REST worker ->
 alpaca-py ``TradingClient`` -> HTTP -> emulator.
 
 (a) Tick-to-order latency: from a quote's message arriving at the client (alpaca-py hands the
@@ -20,15 +20,15 @@ alpaca-py ``TradingClient`` -> HTTP -> emulator.
 
 Targets on this machine: p99 under 5 ms; at least 20,000 quotes/s.
 
-Measured (2-core machine shared with other engineers, 2026-12-05, 147 orders, 100,000 quotes):
-* load average ~4-6: tick-to-order p50 5.4 ms, p99 14.4 ms with the journal commit before each order
-  (2.0 ms less without it: p50 3.4, p99 8.7 ms); 50,616 quotes/s, none dropped.
-* load average ~8-13: p50 7.3 / p99 16.1 ms (4.7 / 11.9 without the commit); 26,179 quotes/s.
-The quotes/s target is met; p99 < 5 ms is not on this machine: the durable SQLite commit (~1 ms p50,
-~10 ms p90 under disk contention), the REST round trip through requests + uvicorn (3-5 ms under load)
-and thread hand-offs (GIL switch interval 5 ms) dominate, not queueing.
+Measured: see /work/notes/alpaca.md and alpaca-r2.md. Round 2 (2026-12-05) made the commit cheaper
+(cached checkpoint-state statements: append p50 0.47 -> 0.27 ms, NORMAL) and moved SQLite's WAL
+autocheckpoint off the order path (background PASSIVE checkpoints: append p99 4.7-9 ms -> 0.6-0.9 ms,
+NORMAL); the wire figures on the shared machine (load 2-9) are dominated by CPU and disk contention.
+It now reports both journals (NORMAL: paper sessions, FULL: live sessions, one fsync of the WAL per
+commit) and two stamp points at the emulator (request read off the socket; the order handler, after
+the emulator's own routing and validation).
 
-Usage: python benchmarks/alpaca_wire.py [--orders N] [--quotes N]
+Usage: python benchmarks/alpaca_wire.py [--orders N] [--quotes N] [--synchronous NORMAL FULL]
 """
 
 from __future__ import annotations
