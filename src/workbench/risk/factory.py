@@ -111,7 +111,9 @@ def build_risk_engine(config: RiskConfig | Mapping[str, Any] | str | os.PathLike
     cfg = _config(config)
     needs_history = cfg.pre_trade.correlation_limit.enabled or cfg.portfolio.value_at_risk.enabled
     history = PriceHistory(cfg.portfolio.value_at_risk.window, cfg.exchange) if needs_history else None
-    return RiskEngine(build_pre_trade_rules(cfg, history), build_monitors(cfg, history))
+    engine = RiskEngine(build_pre_trade_rules(cfg, history), build_monitors(cfg, history))
+    engine.config = cfg
+    return engine
 
 
 def build_alert_manager(

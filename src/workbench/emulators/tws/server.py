@@ -480,12 +480,16 @@ class TwsEmulator:
         if self.run_market:
             self.core.start_market()
 
-    async def stop(self) -> None:
+    async def stop_market(self) -> None:
+        """End the market replay (no more data, so no more fills of resting orders); connections stay."""
         if self._market_task is not None:
             self._market_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._market_task
             self._market_task = None
+
+    async def stop(self) -> None:
+        await self.stop_market()
         if self._server is not None:
             self._server.close()
             self.drop()
