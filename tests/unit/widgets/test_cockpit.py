@@ -4,6 +4,8 @@ daily P&L, blotter views, the chart's widget state, the kernel reaper and the jo
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 
 import numpy as np
 import pandas as pd
@@ -134,12 +136,33 @@ def test_blotter_views(journal, session):
         blotter_orders(orders, "nope")
 
 
-def test_the_chart_state_holds_the_data_for_a_page_opened_later(journal, session):
+def _typed(y: object) -> np.ndarray:
+    """Plotly's typed-array JSON ({"dtype", "bdata": base64} or {"dtype", "buffer"}) or a list."""
+    if isinstance(y, dict):
+        raw = base64.b64decode(y["bdata"]) if "bdata" in y else y["buffer"]
+        return np.frombuffer(raw, dtype=y["dtype"])
+    return np.asarray(y)
+
+
+@pytest.mark.parametrize("dashboard", [True, False], ids=["dashboard FigureWidget", "notebook pane"])
+def test_the_chart_state_holds_the_data_for_a_page_opened_later(journal, session, monkeypatch, dashboard):
+    """What a newly opened view is sent (the widget state) is the journal's equity, point for point;
+    outside the dashboard that state is the figure's JSON mime bundle with no plotly.js in it."""
+    if dashboard:
+        monkeypatch.setenv("WORKBENCH_PLOTLY_ESM", "http://127.0.0.1:1/voila/labextensions/widgetbundle.js")
     chart = EquityChart(journal, session.session_id)
     chart.refresh()
-    y = chart.figure.get_state()["_widget_data"][0]["y"]  # what a newly opened view is sent
-    values = np.frombuffer(y["buffer"], dtype=y["dtype"]) if isinstance(y, dict) else np.asarray(y)
-    assert values.tolist() == pytest.approx(journal.equity(session.session_id)["equity"].tolist())
+    view = chart.children[-1]
+    state = view.get_state()
+    if dashboard:
+        y = state["_widget_data"][0]["y"]
+        assert state["_esm"].startswith("http://127.0.0.1:1/")
+    else:
+        (output,) = state["outputs"]
+        y = output["data"]["application/vnd.plotly.v1+json"]["data"][0]["y"]
+        assert len(json.dumps(state)) < 100_000  # plotly.js alone is ~5 MB
+    expected = journal.equity(session.session_id)["equity"].tolist()
+    assert len(expected) >= 2 and _typed(y).tolist() == pytest.approx(expected)
 
 
 def test_gap_breaks_cut_nights_only():
