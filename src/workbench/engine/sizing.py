@@ -6,9 +6,9 @@ shadow, :mod:`workbench.operations.shadow`). The multiplier is applied here, in 
 path, not to a strategy parameter, so any strategy is scaled:
 
 * **The strategy sees full-size positions.** :meth:`Strategy.position_quantity` and the open
-  orders behind :meth:`Strategy.order_target_quantity` are divided by the multiplier
-  (:meth:`SizeMultiplier.to_strategy`): at 10% a live position of 10 shares reads as 100, so a
-  strategy that targets 100 shares does nothing more.
+  orders behind :meth:`Strategy.order_target_quantity` are its full-size ones
+  (:meth:`SizeMultiplier.strategy_position`): at 10% a live position of 10 shares reads as 100,
+  so a strategy that targets 100 shares does nothing more.
 * **Orders are sized by target, not by delta** (:meth:`SizeMultiplier.live_quantity`): the
   strategy's order moves its (full-size) position from ``P`` to ``P + q``; the live order moves the
   live position to ``(P + q) x multiplier`` rounded toward zero to whole lots. Closing to flat
@@ -40,10 +40,18 @@ _EPS = 1e-9
 
 
 class SizeMultiplier:
-    """The engine's sizing hook (``engine.sizing``); ``multiplier`` in (0, 1]."""
+    """The engine's sizing hook (``engine.sizing``); ``multiplier`` in (0, 1].
+
+    ``intended`` keeps each (strategy, symbol)'s full-size position as its orders set it, so that
+    rounding to whole lots loses nothing (+70 and +70 at 25% are 17 then 35 shares, and -140 then
+    closes all 35). It is trusted only while the live book matches it (its live size equals the live
+    position plus the strategy's open orders); otherwise (a rejected order, a partial fill, a step,
+    a restart) the strategy's position is read back from the live one as ``live / multiplier``.
+    """
 
     def __init__(self, multiplier: float = 1.0) -> None:
         self.multiplier = _check(multiplier)
+        self.intended: dict[tuple[str, str], float] = {}
 
     def to_strategy(self, live_quantity: float) -> float:
         """A live quantity (shares) as the strategy sees it: ``live_quantity / multiplier``."""
@@ -54,20 +62,35 @@ class SizeMultiplier:
         lots = math.floor(abs(quantity) * self.multiplier / lot_size + _EPS)
         return math.copysign(lots * lot_size, quantity) if lots else 0.0
 
+    def _book(self, engine: Any, strategy_id: str, symbol: str) -> tuple[float, float, float]:
+        """(live position + the strategy's open orders, those open orders, the strategy's full-size total)."""
+        pending = 0.0
+        for order in engine.open_orders(symbol):
+            if order.strategy_id == strategy_id:
+                pending += order.leaves_quantity if order.side is OrderSide.BUY else -order.leaves_quantity
+        live = engine.portfolio.quantity(symbol) + pending
+        intended = self.intended.get((strategy_id, symbol))
+        lot = engine.instrument(symbol).lot_size
+        if intended is not None and abs(self.scale(intended, lot) - live) <= _EPS:
+            return live, pending, intended
+        return live, pending, self.to_strategy(live)
+
+    def strategy_position(self, engine: Any, strategy_id: str, symbol: str) -> float:
+        """The strategy's full-size position in ``symbol`` (shares, without its open orders)."""
+        _, pending, total = self._book(engine, strategy_id, symbol)
+        return total - self.to_strategy(pending)
+
     def live_quantity(self, engine: Any, strategy_id: str, symbol: str, side: OrderSide, quantity: float) -> float:
         """The live order quantity (shares, >= 0) for a strategy's order of ``quantity`` on ``side``.
 
-        ``live_now`` = the live position plus this strategy's open orders in ``symbol`` (signed);
-        the strategy's position is ``live_now / multiplier``; its order takes it to ``after``; the live
-        order takes ``live_now`` to ``scale(after)``. 0 when that is no move in ``side``'s direction.
+        The strategy's full-size total (position and open orders) moves to ``after``; the live
+        order takes the live total to ``scale(after)``. 0 when that is no move in ``side``'s direction.
         """
-        live_now = engine.portfolio.quantity(symbol)
-        for order in engine.open_orders(symbol):
-            if order.strategy_id == strategy_id:
-                live_now += order.leaves_quantity if order.side is OrderSide.BUY else -order.leaves_quantity
+        live, _, total = self._book(engine, strategy_id, symbol)
         sign = 1.0 if side is OrderSide.BUY else -1.0
-        after = self.to_strategy(live_now) + sign * abs(quantity)
-        delta = self.scale(after, engine.instrument(symbol).lot_size) - live_now
+        after = total + sign * abs(quantity)
+        self.intended[(strategy_id, symbol)] = after
+        delta = self.scale(after, engine.instrument(symbol).lot_size) - live
         return abs(delta) if delta * sign > _EPS else 0.0
 
 

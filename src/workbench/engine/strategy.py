@@ -155,8 +155,9 @@ class Strategy:
     def position_quantity(self, symbol: str) -> float:
         """Signed quantity held (shares); at full size when the engine scales orders (``engine.sizing``)."""
         eng = self._engine
-        quantity = eng.portfolio.quantity(symbol)
-        return quantity if eng.sizing is None else eng.sizing.to_strategy(quantity)
+        if eng.sizing is not None:
+            return eng.sizing.strategy_position(eng, self.strategy_id, symbol)
+        return eng.portfolio.quantity(symbol)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return [o for o in self._engine.open_orders(symbol) if o.strategy_id == self.strategy_id]
