@@ -13,7 +13,10 @@ runs beside it on the same data subscription. Checked:
   when it was placed (the strategy's ``quantity`` is 100: the engine scales, not the parameter);
 * a disagreement injected at 100% (the emulator rejects the next order: the broker's documented
   403 / IB's error 201) steps the multiplier down one step, journaled with the window's agreement;
-* a rebuild from the journal gives the live session's last multiplier.
+* a rebuild from the journal gives the live session's last multiplier;
+* the dashboard's side-by-side panel (:mod:`workbench.widgets.shadow`) and ``/api/live/shadow``
+  show the journal's numbers (equity, fills, signals, positions from the read models; the
+  multiplier and its history from the events), from either session of the pair.
 """
 
 from __future__ import annotations
@@ -151,6 +154,56 @@ def _check(journal: Journal, live: Any) -> None:
     assert fresh.sizing.multiplier == live.multiplier == changes[-1].new
 
 
+async def _check_views(journal: Journal, live: Any) -> None:
+    """The dashboard's side-by-side panel and ``/api/live/shadow`` show the journal's numbers (read
+    here from the journal's read models, not the events the panel sums)."""
+    import httpx
+
+    from workbench.service import READ, TokenStore, create_app
+    from workbench.widgets.shadow import ShadowPanel
+
+    changes = list(journal.events(live.session_id, types=[ev.SizeMultiplierChanged]))
+    expected = {}
+    for sid in (live.session_id, live.shadow.session_id):
+        equity = journal.equity(sid).iloc[-1]
+        open_positions = journal.positions(sid, open_only=True)
+        expected[sid] = {"equity": equity["equity"], "fills": len(journal.fills(sid)),
+                         "signals": len(journal.signals(sid)),
+                         "positions": dict(zip(open_positions["symbol"], open_positions["quantity"], strict=True))}
+    for selected in (live.session_id, live.shadow.session_id):  # either side opens the pair
+        panel = ShadowPanel(journal, selected)
+        panel.refresh()
+        report = panel.report
+        assert panel.layout.display is None and report is not None
+        for side in (report.live, report.shadow):
+            e = expected[side.session_id]
+            assert side.equity == pytest.approx(e["equity"]) and side.positions == pytest.approx(e["positions"])
+            assert (side.fills, side.signals) == (e["fills"], e["signals"])
+        assert report.live.session_id == live.session_id and report.shadow.session_id == live.shadow.session_id
+        assert report.signal_agreement == 1.0  # the same bars: the same signals
+        assert report.multiplier == changes[-1].new
+        assert [(c.old, c.new) for c in report.history] == [(c.old, c.new) for c in changes]
+        assert f"{changes[-1].new:,.2f}" in panel.cards.value and "down to 0.5" in panel.history.value
+    plain = ShadowPanel(journal, PAPER)
+    plain.refresh()
+    assert plain.layout.display == "none" and plain.report is None  # no shadow: hidden
+
+    app = create_app(journal, TokenStore({"shadow-read-token": READ}))
+    headers = {"Authorization": "Bearer shadow-read-token"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1",
+                                 headers=headers) as api:
+        response = await api.get("/api/live/shadow", params={"session_id": live.shadow.session_id})
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["live"]["session_id"] == live.session_id and body["multiplier"] == changes[-1].new
+        assert body["live"]["equity"] == pytest.approx(expected[live.session_id]["equity"])
+        assert body["shadow"]["fills"] == expected[live.shadow.session_id]["fills"]
+        assert len(body["history"]) == len(changes) and body["history"][0]["agreement"] is None
+        assert (await api.get("/api/live/shadow", params={"session_id": PAPER})).status_code == 404
+        assert (await api.get("/api/live/shadow", params={"session_id": PAPER},
+                              headers={"Authorization": "Bearer wrong"})).status_code == 401
+
+
 async def test_graduates_on_the_alpaca_emulator_with_a_shadow_on_the_same_stream(record: dict[str, Any]) -> None:
     emulator = start_emulator(data=demo_bars(BARS), speed=2400.0)
     try:
@@ -161,6 +214,7 @@ async def test_graduates_on_the_alpaca_emulator_with_a_shadow_on_the_same_stream
                           lambda: len(emulator.data_connections))
         assert most == 1  # one data connection for both engines (a second one would get Alpaca's 406)
         _check(record["journal"], live)
+        await _check_views(record["journal"], live)
     finally:
         emulator.stop_thread()
 
@@ -181,6 +235,7 @@ async def test_graduates_on_the_tws_emulator_with_a_shadow_on_the_same_stream(re
                           lambda: len(emulator.connections))
         assert most == 1  # one API connection (data and orders) for both engines
         _check(record["journal"], live)
+        await _check_views(record["journal"], live)
     finally:
         await emulator.stop()
 

@@ -14,6 +14,7 @@ Routes (every one needs ``Authorization: Bearer <token>`` except ``/healthz``, `
 signals|alerts|risk_events|equity``        ``session_id`` (default: the newest running session)
                                            with ``after_seq``, ``since`` (ns), ``limit``
 ``GET  /api/live/pnl|risk|health``         P&L, risk limits and trading state, health
+``GET  /api/live/shadow``                  a graduated live session beside its paper shadow
 ``WS   /ws/live-portfolio``                push of journaled events, resumable (:mod:`.live`)
 ``GET  /healthz``                          liveness: the process answers
 ``GET  /readyz``                           journal reachable; for each running session (or
@@ -253,6 +254,17 @@ def create_app(journal: Journal | str, tokens: TokenStore, *, poll_interval: flo
     async def health(request: Request, _: Annotated[str, Depends(reader)], session_id: _Sid = None) -> Any:
         journal = _journal(request)
         return await _call(journal, lambda: reads.health(journal, _default_session(journal, session_id)))
+
+    @app.get("/api/live/shadow", response_model=m.ShadowPair, summary="A live session beside its paper shadow")
+    async def shadow(request: Request, _: Annotated[str, Depends(reader)], session_id: _Sid = None) -> Any:
+        from workbench.operations.shadow_report import shadow_report
+
+        journal = _journal(request)
+        sid = _default_session(journal, session_id)
+        report = await _call(journal, lambda: shadow_report(journal, sid))
+        if report is None:
+            raise HTTPException(404, f"session {sid!r} has no paper shadow (it did not graduate to live)")
+        return report.as_dict()
 
     # ----------------------------------------------------------------------------- commands
     @app.get("/api/sessions/{session_id}/commands", response_model=list[m.CommandAck])
