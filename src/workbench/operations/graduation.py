@@ -19,12 +19,14 @@ Daily returns: the equity of the last account state of each New York date, relat
 previous date's (the first date relative to the starting cash).
 
 Size multiplier (:class:`SizeSchedule`): the live session starts at the first of ``steps``
-(default 10%, 25%, 50%, 100% of the strategy's size). After each live trading day its signals are
-compared with its paper shadow's (:func:`shadow_agreement`): a day at or above
-``min_shadow_agreement`` counts towards the step; after ``step_days`` such days in a row the
-multiplier moves to the next step. A day below it drops the multiplier one step (never below the
-first) and restarts the count. NaN (no signal on either side) neither counts nor resets. This is
-seed 001's gradual scaling: real money grows only while live keeps doing what paper does.
+(default 10%, 25%, 50%, 100% of the strategy's size, applied by the engine:
+:mod:`workbench.engine.sizing`). After each window (a New York trading day, or N signals) its
+decisions are compared with its paper shadow's (:mod:`workbench.operations.shadow`;
+:func:`shadow_agreement` for signals alone): a window at or above ``min_shadow_agreement`` counts
+towards the step; after ``step_days`` such windows in a row the multiplier moves to the next step.
+A window below it drops the multiplier one step (never below the first) and restarts the count.
+NaN (nothing to compare) neither counts nor resets. This is seed 001's gradual scaling: real money
+grows only while live keeps doing what paper does.
 
 :func:`graduate` refuses (:class:`GraduationRefused`, carrying the scorecard) when any criterion
 fails; when every one passes, it starts the live session only with the operator's explicit
@@ -255,7 +257,7 @@ class SizeSchedule:
             reason = f"agreement {agreement:.4f} < {self.min_agreement}: down to {self.multiplier:g}"
         else:
             self.days_at_step += 1
-            reason = f"agreeing day {self.days_at_step}/{self.step_days}"
+            reason = f"agreeing window {self.days_at_step}/{self.step_days}"
             if self.days_at_step >= self.step_days and self.index < len(self.steps) - 1:
                 self.index += 1
                 self.days_at_step = 0
