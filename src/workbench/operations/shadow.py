@@ -236,9 +236,11 @@ class ShadowMonitor:
             except Exception:  # the monitor never takes the live session down
                 _log.exception("shadow monitor of %s failed a check", self.live.session_id)
 
-    def _window_end(self) -> int | None:
+    def _window_end(self, final: bool) -> int | None:
         """The data time that closes the next window, once both engines have processed past it."""
         through = min(self.live.runner.stats.last_data_ts, self.shadow.runner.stats.last_data_ts)
+        if final:
+            through = 2**63 - 1
         if self.cadence == "day":
             first = next((s[1] for s in self._shadow.signals if s[1] > self._start_ts), None)
             first_order = next((o[3] for o in self._shadow.orders if o[3] > self._start_ts), None)
@@ -254,9 +256,12 @@ class ShadowMonitor:
         end = sorted(times)[int(self.cadence) - 1]
         return end if through >= end else None
 
-    def check(self) -> tuple[float, float] | None:
-        """Evaluate the next window if it is complete; returns ``(agreement, multiplier)`` or None."""
-        end = self._window_end()
+    def check(self, final: bool = False) -> tuple[float, float] | None:
+        """Evaluate the next window if it is complete; returns ``(agreement, multiplier)`` or None.
+
+        ``final``: both sessions have ended, the current day is complete whatever the data's time.
+        """
+        end = self._window_end(final)
         if end is None:
             return None
         start = self._start_ts
@@ -276,6 +281,9 @@ class ShadowMonitor:
         old = self.schedule.multiplier
         new = self.schedule.record_day(agreement)
         self._start_ts = end
+        for side in (self._live, self._shadow):  # judged: keep only what later windows need
+            side.signals = [x for x in side.signals if x[1] > end]
+            side.orders = [x for x in side.orders if x[3] > end]
         self.evaluations.append((end, agreement, agreed, compared, new))
         if new != old:
             reason = self.schedule.history[-1][2]
@@ -321,7 +329,8 @@ class GraduatedSession(BrokerSession):
             with contextlib.suppress(Exception):
                 await self.shadow.runner.start()
             with contextlib.suppress(Exception):
-                self.monitor.check()  # a window the live session's last items completed
+                while self.monitor.check(final=True) is not None:  # the windows the last items completed
+                    pass
             await self.monitor.stop()
 
     @property

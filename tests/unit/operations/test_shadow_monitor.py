@@ -74,6 +74,12 @@ def test_days_are_judged_after_they_end_and_step_up_then_down() -> None:
     assert live.posted[-1].new == 0.10 and "down to 0.1" in live.posted[-1].reason
     assert [e[4] for e in monitor.evaluations] == [0.25, 0.10]
     assert monitor.check() is None  # nothing more to judge
+    # the session ends during day 3: its last (partial) day is judged at the end
+    _signal(live, "2013-10-09 10:00", 1)
+    _signal(shadow, "2013-10-09 10:00", 1)
+    _through("2013-10-09 10:30", live, shadow)
+    assert monitor.check() is None
+    assert monitor.check(final=True) == (1.0, 0.25)
 
 
 def test_a_window_waits_for_the_brokers_answer_to_a_live_order() -> None:
