@@ -319,7 +319,9 @@ def start_live_session(session_id: str, journal: Any, multiplier: float, *, brok
     (:mod:`workbench.engine.sizing`, journaled as ``SizeMultiplierChanged``). Beside it a paper
     shadow (:mod:`workbench.operations.shadow`): same strategy at full size on a simulated broker
     with the paper session's fill and commission models, fed by the live session's data
-    subscription. The multiplier then steps per ``criteria`` (default: the paper session's config
+    subscription. Both get the paper session's risk profile (its config's ``risk`` section, else
+    the default one: :func:`workbench.session.session_risk_engine`; ``risk=`` replaces the live
+    session's). The multiplier then steps per ``criteria`` (default: the paper session's config
     section) every ``cadence`` window. ``emulator``: trade against a local Alpaca or TWS emulator
     instead (tests, rehearsals); ``options`` go to the broker's session builder (``alpaca=`` /
     ``ibkr=`` settings, ``snapshot_interval``, ``risk``...). The operator's confirmation was given to
@@ -350,6 +352,9 @@ def start_live_session(session_id: str, journal: Any, multiplier: float, *, brok
     common = {"emulator": emulator, "live": True, "confirm_live": True, "journal": jr.url, "session_id": live_id,
               "name": f"live {session['strategy']} graduated from {session_id}", "starting_cash": starting_cash,
               "parameters": {"graduated_from": session_id, "shadow_session_id": shadow_id}}
+    from workbench.session import session_risk_engine
+
+    options.setdefault("risk", session_risk_engine(saved))  # the paper session's risk profile
     if broker == "alpaca":
         from workbench.adapters.alpaca import alpaca_session
 
@@ -365,7 +370,8 @@ def start_live_session(session_id: str, journal: Any, multiplier: float, *, brok
         config = load_config(saved["config"], confirm_live=True)
         fill_model, commission = config.fill_model(), config.commission_model()
     return attach_shadow(live, schedule, strategy=strategy, params=params, starting_cash=starting_cash,
-                         fill_model=fill_model, commission=commission, cadence=cadence, shadow_session_id=shadow_id,
+                         fill_model=fill_model, commission=commission, risk=session_risk_engine(saved),
+                         cadence=cadence, shadow_session_id=shadow_id,
                          snapshot_interval=float(options.get("snapshot_interval", 1.0)),
                          settle_timeout=settle_timeout)
 

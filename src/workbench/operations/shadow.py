@@ -102,7 +102,7 @@ class ShadowFeed:
 
 
 def shadow_session(live: BrokerSession, *, strategy: str, params: dict[str, Any], starting_cash: float,
-                   fill_model: Any = None, commission: Any = None, session_id: str | None = None,
+                   fill_model: Any = None, commission: Any = None, risk: Any = None, session_id: str | None = None,
                    snapshot_interval: float = 1.0) -> BrokerSession:
     """Build (not start) the paper shadow of ``live``: the same strategy and ``params`` at full size on a
     simulated broker, fed by ``live``'s data client (tapped, no second subscription), journaled in
@@ -118,7 +118,7 @@ def shadow_session(live: BrokerSession, *, strategy: str, params: dict[str, Any]
     clock = ReplayClock(speed, live.engine.clock.timestamp_ns())
     feed = ShadowFeed(clock)
     engine = build_engine(make_strategy(strategy, params), starting_cash=starting_cash, fill_model=fill_model,
-                          commission=commission, clock=clock, keep_events=False)
+                          commission=commission, risk=risk, clock=clock, keep_events=False)
     jr = live.journal
     saved = {"strategy": strategy, "params": engine.strategies[0].params.model_dump(), "starting_cash": starting_cash,
              "broker": "simulated", "shadow_of": live.session_id, "speed": speed,
@@ -341,13 +341,14 @@ class GraduatedSession(BrokerSession):
 
 
 def attach_shadow(live: BrokerSession, schedule: Any, *, strategy: str, params: dict[str, Any],
-                  starting_cash: float, fill_model: Any = None, commission: Any = None,
+                  starting_cash: float, fill_model: Any = None, commission: Any = None, risk: Any = None,
                   cadence: str | int = "day", shadow_session_id: str | None = None,
                   snapshot_interval: float = 1.0, settle_timeout: float = 10.0) -> GraduatedSession:
     """Journal ``live``'s first size (the schedule's multiplier), build its shadow and monitor, and
     return them as one :class:`GraduatedSession` (not started)."""
     shadow = shadow_session(live, strategy=strategy, params=params, starting_cash=starting_cash, fill_model=fill_model,
-                            commission=commission, session_id=shadow_session_id, snapshot_interval=snapshot_interval)
+                            commission=commission, risk=risk, session_id=shadow_session_id,
+                            snapshot_interval=snapshot_interval)
     ChangeSizeMultiplier(schedule.multiplier, None, f"graduated: first step {schedule.multiplier:g}",
                          shadow.session_id).apply_to(live.engine)
     monitor = ShadowMonitor(live, shadow, schedule, cadence=cadence, settle_timeout=settle_timeout)
