@@ -215,6 +215,9 @@ async def test_graduates_on_the_alpaca_emulator_with_a_shadow_on_the_same_stream
         assert most == 1  # one data connection for both engines (a second one would get Alpaca's 406)
         _check(record["journal"], live)
         await _check_views(record["journal"], live)
+        summary = live.summary()
+        assert summary["multiplier"] == live.multiplier and summary["evaluations"] >= 5
+        assert summary["shadow"]["session_id"] == live.shadow.session_id and summary["shadow"]["state"] == "stopped"
     finally:
         emulator.stop_thread()
 

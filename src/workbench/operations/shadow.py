@@ -339,6 +339,16 @@ class GraduatedSession(BrokerSession):
         sizing = self.engine.sizing
         return 1.0 if sizing is None else float(sizing.multiplier)
 
+    def summary(self) -> dict[str, Any]:
+        """The live session's summary plus ``multiplier``, the monitor's ``evaluations`` count and the
+        shadow's summary (``shadow``)."""
+        out = super().summary()
+        out["multiplier"] = self.multiplier
+        out["evaluations"] = len(self.monitor.evaluations) if self.monitor is not None else 0
+        if self.shadow is not None:
+            out["shadow"] = self.shadow.summary()
+        return out
+
 
 def attach_shadow(live: BrokerSession, schedule: Any, *, strategy: str, params: dict[str, Any],
                   starting_cash: float, fill_model: Any = None, commission: Any = None, risk: Any = None,
