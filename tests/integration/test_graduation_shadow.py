@@ -200,6 +200,8 @@ async def _check_views(journal: Journal, live: Any) -> None:
         assert body["shadow"]["fills"] == expected[live.shadow.session_id]["fills"]
         assert len(body["history"]) == len(changes) and body["history"][0]["agreement"] is None
         assert (await api.get("/api/live/shadow", params={"session_id": PAPER})).status_code == 404
+        default = (await api.get("/api/live/pnl")).json()["session_id"]  # no session named: a live one, not a shadow
+        assert journal.session(default)["mode"] == "live"
         assert (await api.get("/api/live/shadow", params={"session_id": PAPER},
                               headers={"Authorization": "Bearer wrong"})).status_code == 401
 

@@ -11,7 +11,7 @@ Routes (every one needs ``Authorization: Bearer <token>`` except ``/healthz``, `
                                            ``wait`` s for the engine's journaled answer: 200
                                            with it, 202 while still pending, 422 for a bad one
 ``GET  /api/live/positions|orders|fills|   pages of the journal's read models for
-signals|alerts|risk_events|equity``        ``session_id`` (default: the newest running session)
+signals|alerts|risk_events|equity``        ``session_id`` (default: newest running, live first)
                                            with ``after_seq``, ``since`` (ns), ``limit``
 ``GET  /api/live/pnl|risk|health``         P&L, risk limits and trading state, health
 ``GET  /api/live/shadow``                  a graduated live session beside its paper shadow
@@ -148,14 +148,16 @@ def _default_session(journal: Journal, session_id: str | None) -> str:
     s = t.sessions.c
     with journal.engine.connect() as conn:
         sid = conn.execute(
-            sa.select(s.session_id).order_by((s.status == "running").desc(), s.ts_created.desc()).limit(1)
+            sa.select(s.session_id)  # a live session first: a graduated one runs beside its (newer) paper shadow
+            .order_by((s.status == "running").desc(), (s.mode == "live").desc(), s.ts_created.desc()).limit(1)
         ).scalar()
     if sid is None:
         raise HTTPException(404, "the journal has no session yet")
     return str(sid)
 
 
-_Sid = Annotated[str | None, Query(description="session id (default: the newest running session, else the newest)")]
+_Sid = Annotated[str | None, Query(description="session id (default: the newest running session, a live one "
+                                               "first, else the newest)")]
 
 
 async def _call(journal: Journal, function: Any, *args: Any, **kwargs: Any) -> Any:
