@@ -52,6 +52,9 @@ class SizeMultiplier:
     def __init__(self, multiplier: float = 1.0) -> None:
         self.multiplier = _check(multiplier)
         self.intended: dict[tuple[str, str], float] = {}
+        self.skipped: list[tuple[str, str, int]] = []
+        """Strategy orders that needed no live order at this size: (symbol, side, ts ns); the shadow
+        monitor counts them as placed (the live session did what its size asks)."""
 
     def to_strategy(self, live_quantity: float) -> float:
         """A live quantity (shares) as the strategy sees it: ``live_quantity / multiplier``."""
@@ -91,7 +94,10 @@ class SizeMultiplier:
         after = total + sign * abs(quantity)
         self.intended[(strategy_id, symbol)] = after
         delta = self.scale(after, engine.instrument(symbol).lot_size) - live
-        return abs(delta) if delta * sign > _EPS else 0.0
+        if delta * sign > _EPS:
+            return abs(delta)
+        self.skipped.append((symbol, side.value, engine.now_ns()))
+        return 0.0
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,10 @@ Agreement of a window (:func:`window_agreement`): the decisions both sessions ma
 each signal pair agrees when both exist with the same direction; each order of the shadow's
 strategy agrees when the live session's strategy placed an order on the same symbol, side and data
 time and both were accepted or both refused (rejected by the broker or denied by risk). A live
-order the broker rejects is therefore a disagreement, even when the signals agree. Live orders
-without a shadow order (a rebalance after a step) are not counted. NaN (nothing decided) holds.
+order the broker rejects is therefore a disagreement, even when the signals agree. A strategy
+order that needed no live order at the live size (it rounds to nothing:
+:attr:`~workbench.engine.sizing.SizeMultiplier.skipped`) counts as placed. Live orders without a
+shadow order (a rebalance after a step) are not counted. NaN (nothing decided) holds.
 """
 
 from __future__ import annotations
@@ -272,10 +274,12 @@ class ShadowMonitor:
             if now - self._waiting_since < self.settle_timeout:
                 return None
         self._waiting_since = None
+        sizing = self.live.engine.sizing
+        skipped = [] if sizing is None else [(*x, False) for x in sizing.skipped if start < x[2] <= end]
         agreement, agreed, compared = window_agreement(
             [s for s in self._live.signals if start < s[1] <= end],
             [s for s in self._shadow.signals if start < s[1] <= end],
-            [(o[1], o[2], o[3], self._live.status(o[0]) in _REFUSED) for o in in_window],
+            [(o[1], o[2], o[3], self._live.status(o[0]) in _REFUSED) for o in in_window] + skipped,
             [(o[1], o[2], o[3], self._shadow.status(o[0]) in _REFUSED)
              for o in self._shadow.orders if start < o[3] <= end])
         old = self.schedule.multiplier
@@ -284,6 +288,8 @@ class ShadowMonitor:
         for side in (self._live, self._shadow):  # judged: keep only what later windows need
             side.signals = [x for x in side.signals if x[1] > end]
             side.orders = [x for x in side.orders if x[3] > end]
+        if sizing is not None:
+            sizing.skipped[:] = [x for x in sizing.skipped if x[2] > end]
         self.evaluations.append((end, agreement, agreed, compared, new))
         if new != old:
             reason = self.schedule.history[-1][2]

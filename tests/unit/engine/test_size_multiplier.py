@@ -100,6 +100,7 @@ def test_an_order_that_rounds_to_nothing_is_not_sent() -> None:
     eng, held = _run(Increments([5, 5]), {1: 0.10}, 3)  # 0.5 share, then 1 share
     assert held == [0.0, 0.0, 1.0]
     assert [e.quantity for e in eng.events if type(e) is ev.OrderInitialized] == [1.0]
+    assert eng.sizing.skipped == [("SPY", "BUY", T0 + MINUTE)]  # the first bar's order, at its ts_init
 
 
 def test_rebuild_from_the_journal_gives_the_same_multiplier_and_book() -> None:

@@ -100,6 +100,20 @@ def test_a_window_waits_for_the_brokers_answer_to_a_live_order() -> None:
     assert agreement == 0.5 and multiplier == 0.10  # signal agrees, the order does not; already at the bottom
 
 
+def test_an_order_the_live_size_rounds_to_nothing_counts_as_placed() -> None:
+    monitor, live, shadow = _monitor(cadence=1)
+    t = _ns("2013-10-07 10:00")
+    for side in (live, shadow):
+        side.engine.clock.advance_to(t)
+        _signal(side, "2013-10-07 10:00", 1)
+    shadow.engine.create_order("SPY", OrderSide.BUY, 5, strategy_id="s")
+    ChangeSizeMultiplier(0.10).apply_to(live.engine)
+    live.engine.sizing.skipped.append(("SPY", "BUY", t))  # 5 shares x 10%: no live order
+    _through("2013-10-07 10:01", live, shadow)
+    assert monitor.check() == (1.0, 0.25)
+    assert live.engine.sizing.skipped == []  # judged
+
+
 def test_signal_windows_count_the_shadows_signals() -> None:
     monitor, live, shadow = _monitor(cadence=2)
     for when in ("2013-10-07 10:00", "2013-10-07 10:05", "2013-10-07 10:10"):
