@@ -47,8 +47,15 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _started(pid: int) -> int:
+    """Start time of process ``pid`` in clock ticks since boot (field 22 of ``/proc/<pid>/stat``)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+
+
 def _kernel_pids(root: int) -> list[int]:
-    """ipykernel processes descending from ``root`` (workbench dashboard -> Voila -> kernel)."""
+    """ipykernel processes descending from ``root`` (workbench dashboard -> Voila -> kernel), oldest
+    first: with Voila's preheated pool the first page takes the kernel started with the server, and
+    the pool's replacement starts later."""
     out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True).stdout
     parent, kernels = {}, []
     for line in out.splitlines():
@@ -64,13 +71,14 @@ def _kernel_pids(root: int) -> list[int]:
             pid = parent.get(pid, 1)
         return False
 
-    return [pid for pid in kernels if descends(pid)]
+    return sorted((pid for pid in kernels if descends(pid)), key=_started)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--every", type=float, default=2.0, help="seconds between trades")
+    parser.add_argument("--progress", action="store_true", help="print every memory sample as it is taken")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -122,6 +130,9 @@ def main() -> int:
                 if pid and now >= next_sample:
                     memory.append((now - started, _rss_kb(pid)))
                     next_sample = now + 10.0
+                    if args.progress:
+                        print(f"  t={memory[-1][0]:7.0f} s  RSS {memory[-1][1] / 1024:7.1f} MB  fills {len(fills)}",
+                              flush=True)
                 page.wait_for_timeout(int(args.every * 1000))
             seen = page.evaluate("() => window.__seen")
             browser.close()

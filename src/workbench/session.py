@@ -405,6 +405,9 @@ def paper_session(
     data_spec, fingerprint = data_identity(data)
     parameters = {"strategy": strategy_name, "params": params, "data": data_spec, "speed": speed,
                   "starting_cash": starting_cash, "regular": regular, "symbols": sorted(symbols)}
+    from workbench.feeds.progress import replay_checkpoints
+
+    parameters["replay"] = replay_checkpoints(stream)  # the banner's replay progress
     if fingerprint:
         parameters["data_sha256"] = fingerprint
     if config is not None:

@@ -11,7 +11,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CONDA_NAMES = {"msgpack": "msgpack-python", "prometheus-client": "prometheus_client",
-               "exchange-calendars": "exchange-calendars"}
+               "exchange-calendars": "exchange-calendars", "kaleido": "python-kaleido"}
 """PyPI name -> conda-forge name where they differ."""
 
 

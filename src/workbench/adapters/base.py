@@ -562,6 +562,12 @@ class DataClient(LiveClient):
         self._items: asyncio.Queue[Any] | None = None
         self._ended = False
         self._direct: Callable[[Any], None] | None = None
+        self._taps: tuple[Callable[[Any], None], ...] = ()
+
+    def tap(self, put: Callable[[Any], None]) -> None:
+        """Also hand every item to ``put`` (e.g. a paper shadow's feed, :mod:`workbench.operations.shadow`):
+        one subscription feeds several engines (a broker allows one data connection: Alpaca's 406)."""
+        self._taps += (put,)
 
     def feed_directly(self, put: Callable[[Any], None]) -> None:
         """Hand every item to ``put`` at once (the live runner's queue) instead of queueing it for
@@ -574,7 +580,9 @@ class DataClient(LiveClient):
         return self._items
 
     def emit(self, item: Any) -> None:
-        """Hand one parsed market data item to the feed (non-blocking)."""
+        """Hand one parsed market data item to the feed (and the taps; non-blocking)."""
+        for put in self._taps:
+            put(item)
         direct = self._direct
         if direct is not None:
             direct(item)

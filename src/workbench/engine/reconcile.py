@@ -96,6 +96,10 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
                 engine.risk.tripped.clear()  # RiskEngine.resume
         elif t is ev.RiskEvent:
             _rebuild_risk_event(engine, e)  # type: ignore[arg-type]
+        elif t is ev.SizeMultiplierChanged:
+            from workbench.engine.sizing import set_size_multiplier
+
+            set_size_multiplier(engine, e.new)  # type: ignore[attr-defined]
         elif t is ev.CommandAcknowledged and e.ok:  # type: ignore[attr-defined]
             if e.name == "pause":  # type: ignore[attr-defined]
                 engine.paused = True

@@ -4,7 +4,14 @@ A ``FigureWidget``'s in-place updates travel as one-off messages to the views op
 a page opened later asks the kernel for the widget's *state*, which plotly only fills in when the
 figure is displayed on its own. :func:`keep_state` copies the figure's current data and layout
 into that state after every update (without sending it), so a page opened at any time (a Voila
-page on a finished session, a notebook output re-rendered by JupyterLab) draws the whole figure.
+page on a finished session) draws the whole figure.
+
+A ``FigureWidget`` also carries plotly's widget JavaScript (~5 MB) in its state unless the browser
+can load it from a URL, which only ``workbench dashboard`` provides (its Voila serves it). Elsewhere
+(a notebook in JupyterLab, an executed notebook saved with its widget state) :func:`live_figure`
+gives a plain ``go.Figure`` drawn through a :class:`FigurePane`: an ipywidgets ``Output`` whose state
+is the figure's JSON mime bundle (drawn by JupyterLab's plotly renderer), replaced after every
+update, so the saved widget state holds the figure's data and no plotly.js.
 """
 
 from __future__ import annotations
@@ -13,15 +20,18 @@ import copy
 import os
 from typing import Any
 
+import ipywidgets as widgets
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from workbench.widgets.base import Component
 from workbench.widgets.source import Snapshot
 
-__all__ = ["CHART_TIMEZONE", "EquityChart", "figure_widget_class", "gap_breaks", "keep_state", "local_times"]
+__all__ = ["CHART_TIMEZONE", "EquityChart", "FigurePane", "figure_view", "figure_widget_class", "gap_breaks", "keep_state",
+           "live_figure", "local_times"]
 
 CHART_TIMEZONE = "America/New_York"
 """Time zone of the charts' time axes (the exchange's); named in the axis title."""
@@ -30,12 +40,49 @@ GAP_SECONDS = 3600.0
 """A gap between two points longer than this (s) is cut out of a time axis (nights, weekends)."""
 
 
-def keep_state(figure: go.FigureWidget) -> None:
-    """Make the widget state of ``figure`` equal its current data and layout, without sending it.
+class FigurePane(widgets.Output):
+    """Draws a plotly ``go.Figure`` as its JSON mime bundle in an ``Output`` widget (see the module doc).
 
-    The state is what a newly opened view draws from; the views already open got the change as
-    plotly's own update message.
+    :meth:`draw` replaces the output with the figure's current data and layout.
     """
+
+    def __init__(self, figure: go.Figure, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.figure = figure
+        self.draw()
+
+    def draw(self) -> None:
+        bundle = pio.renderers["plotly_mimetype"].to_mimebundle(self.figure.to_dict())
+        bundle["text/plain"] = f"<plotly figure: {len(self.figure.data)} traces>"
+        self.outputs = ({"output_type": "display_data", "data": bundle, "metadata": {}},)
+
+
+def live_figure(base: go.Figure) -> go.Figure:
+    """A figure to update in place from ``base``: a ``FigureWidget`` under ``workbench dashboard``
+    (:func:`figure_widget_class`), else a ``go.Figure`` with a :class:`FigurePane`. Put
+    :func:`figure_view` of it on the page and call :func:`keep_state` after each update."""
+    cls = figure_widget_class()
+    if cls is not go.FigureWidget:
+        return cls(base)
+    figure = go.Figure(base)
+    figure._wb_pane = FigurePane(figure)
+    return figure
+
+
+def figure_view(figure: go.Figure) -> widgets.DOMWidget:
+    """The widget showing ``figure`` (the figure itself when it is a ``FigureWidget``)."""
+    return figure if isinstance(figure, go.FigureWidget) else figure._wb_pane
+
+
+def keep_state(figure: go.Figure) -> None:
+    """Make what a newly opened view draws equal the figure's current data and layout.
+
+    A ``FigureWidget``: its widget state, set without sending it (the views already open got the
+    change as plotly's own update message). A :func:`live_figure` ``go.Figure``: its pane redrawn.
+    """
+    if not isinstance(figure, go.FigureWidget):
+        figure._wb_pane.draw()
+        return
     figure._trait_values["_widget_data"] = copy.deepcopy(figure._data)
     figure._trait_values["_widget_layout"] = copy.deepcopy(figure._layout_obj._props)
 
@@ -108,10 +155,9 @@ class EquityChart(Component):
         base.update_xaxes(title_text=f"time ({CHART_TIMEZONE})", row=2, col=1)
         base.update_yaxes(title_text="equity (USD)", row=1, col=1)
         base.update_yaxes(title_text="P&L (USD)", row=2, col=1)
-        self.figure = figure_widget_class()(base)
-        keep_state(self.figure)
+        self.figure = live_figure(base)
         self._shown: tuple[str, int, int] = ("", -1, -1)  # (session, rows, last seq) drawn
-        self.children = (self.heading, self.figure)
+        self.children = (self.heading, figure_view(self.figure))
 
     def update(self, snapshot: Snapshot) -> None:
         eq = snapshot.equity

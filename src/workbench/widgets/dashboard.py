@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import threading
 import time
 from html import escape
 from pathlib import Path
@@ -32,6 +33,7 @@ from workbench.widgets.prices import PriceChart
 from workbench.widgets.scans import ScanPanel
 from workbench.widgets.serve import DEFAULT_JOURNAL_PATH, JOURNAL_ENV
 from workbench.widgets.sessions import session_rows, sessions_html
+from workbench.widgets.shadow import ShadowPanel
 from workbench.widgets.source import JournalView, Snapshot
 from workbench.widgets.state import StateBanner
 from workbench.widgets.status import Overview, RiskStatus, SystemHealth
@@ -41,6 +43,16 @@ __all__ = ["DEFAULT_JOURNAL_PATH", "JOURNAL_ENV", "Dashboard", "default_journal_
 
 log = logging.getLogger(__name__)
 
+PREHEAT_ENV = "VOILA_PREHEAT"
+"""Set to ``"True"`` by Voila in the kernels of its preheated pool (started before any page asks)."""
+
+
+def wait_for_page() -> None:
+    """Block until Voila hands this preheated kernel to a page (``voila.utils.wait_for_request``:
+    a websocket to the Voila server that receives the page's request)."""
+    from voila.utils import wait_for_request
+
+    wait_for_request()
 
 
 def default_journal_url() -> str:
@@ -77,6 +89,11 @@ class Dashboard(widgets.VBox):
     poll : float
         Seconds between cheap checks of the session's ``last_seq`` (at least 0.05); a new event
         triggers a refresh at once, so a fill shows up within about ``poll`` seconds plus one refresh.
+
+    In a kernel of Voila's preheated pool (``$VOILA_PREHEAT`` is ``"True"``: the notebook ran before
+    any page asked for it) and without ``session_id``, the dashboard follows the newest session
+    until a page takes the kernel (:func:`wait_for_page`, on a daemon thread), so the page opens on
+    the newest session at the time it is opened, as a kernel started for the page would.
     """
 
     def __init__(self, journal: Journal | str | os.PathLike[str] | None = None, session_id: str | None = None, *,
@@ -104,6 +121,11 @@ class Dashboard(widgets.VBox):
         self._sessions_read = -1e9
         self._refreshing = False
         self.last_refresh_seconds = 0.0
+        self.page_opened = threading.Event()  # set: stop following the newest session (see the class doc)
+        if session_id is None and os.environ.get(PREHEAT_ENV) == "True":
+            threading.Thread(target=self._await_page, name="wb-await-page", daemon=True).start()
+        else:
+            self.page_opened.set()
         self.picker = widgets.Dropdown(options=[], description="session", layout=widgets.Layout(width="520px"))
         self.picker.add_class("wb-session-picker")
         self.picker.observe(self._on_pick, names="value")
@@ -134,9 +156,10 @@ class Dashboard(widgets.VBox):
         self.prices = PriceChart(view, width=660)
         self.performance = Performance(view)
         self.scans = ScanPanel(view)
+        self.shadow = ShadowPanel(view)  # shown only for a graduated live session or its paper shadow
         self.components = [self.banner, self.overview, self.chart, self.positions, self.blotter, self.signals,
                            self.risk, self.alerts, self.health, self.log_view, self.controls, self.ticket,
-                           self.prices, self.performance, self.scans]
+                           self.prices, self.performance, self.scans, self.shadow]
 
         def half(*children: Any) -> widgets.Box:
             return widgets.VBox(list(children), layout=widgets.Layout(width="50%", padding="0 8px 0 0"))
@@ -144,6 +167,7 @@ class Dashboard(widgets.VBox):
         self.body.children = (
             self.banner,
             self.overview,
+            self.shadow,
             widgets.HBox([half(self.chart), half(self.positions, self.controls)]),
             widgets.HBox([half(self.prices), half(self.risk)]),
             self.blotter,
@@ -173,6 +197,14 @@ class Dashboard(widgets.VBox):
         return self.view
 
     # ------------------------------------------------------------------------------ sessions
+    def _await_page(self) -> None:
+        try:
+            wait_for_page()
+        except Exception:  # no Voila to ask: keep the session shown now
+            log.debug("waiting for the page failed", exc_info=True)
+        finally:
+            self.page_opened.set()
+
     def _sync_sessions(self, view: JournalView) -> None:
         frame = session_rows(view.journal, limit=self.session_limit)
         ids = tuple(frame["session_id"]) if len(frame) else ()
@@ -182,6 +214,8 @@ class Dashboard(widgets.VBox):
             self._session_ids = ids
             current = self.picker.value
             wanted = self._wanted if self._wanted in ids else (current if current in ids else (ids[0] if ids else None))
+            if self._wanted is None and ids and not self.page_opened.is_set():
+                wanted = ids[0]  # a preheated kernel before its page: the newest session
             self._refreshing, was = True, self._refreshing
             try:
                 self.picker.options = labels
@@ -197,9 +231,9 @@ class Dashboard(widgets.VBox):
     def _on_pick(self, change: dict[str, Any]) -> None:
         if self.view is None or change["new"] == self.view.session_id:
             return
-        self._wanted = change["new"]
         self.view.session_id = change["new"]
-        if not self._refreshing:
+        if not self._refreshing:  # a pick on the page (the dashboard's own changes happen while refreshing)
+            self._wanted = change["new"]
             self.refresh()
 
     @property

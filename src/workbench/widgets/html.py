@@ -37,6 +37,9 @@ STYLE = """
 .wb-banner-main {font-size: 15px;} .wb-state {font-size: 22px; font-weight: 700; letter-spacing: 1px;
   margin-right: 12px;}
 .wb-banner-details {margin-left: 14px;} .wb-banner-info {font-size: 12px; margin-top: 4px; opacity: 0.95;}
+.wb-replay-bar {display: inline-block; width: 80px; height: 6px; margin-left: 6px; vertical-align: middle;
+  background: rgba(255,255,255,0.35); border-radius: 3px;}
+.wb-replay-bar > span {display: block; height: 100%; background: #fff; border-radius: 3px;}
 .wb-link {padding: 0 6px; border-radius: 3px; background: rgba(255,255,255,0.2);}
 .wb-link-down {background: #000; color: #ff8a80; font-weight: 700;}
 .wb-limit {display: flex; align-items: center; gap: 8px; font-size: 12px; margin: 2px 0;}

@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 
 from workbench.portfolio.trades import round_trips
 from workbench.widgets.base import Component
-from workbench.widgets.charts import figure_widget_class, keep_state
+from workbench.widgets.charts import figure_view, keep_state, live_figure
 from workbench.widgets.html import HtmlPane, money, number, table_html
 from workbench.widgets.prices import session_bars
 from workbench.widgets.source import DAY_TIMEZONE, Snapshot
@@ -149,13 +149,12 @@ class Performance(Component):
                            uirevision="keep")
         base.update_xaxes(type="category", title_text=f"day ({DAY_TIMEZONE})")
         base.update_yaxes(title_text="P&L (USD)")
-        self.daily = figure_widget_class()(base)
-        keep_state(self.daily)
+        self.daily = live_figure(base)
         self._shown_fills: tuple = ()
         self._shown_equity: tuple = ()
         self.frame = pd.DataFrame()
         self.children = (self.heading, widgets.HTML("<i>round trips</i>"), self.trips,
-                         widgets.HTML("<i>daily P&L</i>"), self.daily,
+                         widgets.HTML("<i>daily P&L</i>"), figure_view(self.daily),
                          widgets.HTML("<i>per symbol</i>"), self.symbols, self.setup)
 
     def update(self, snapshot: Snapshot) -> None:

@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench.widgets.base import Component
-from workbench.widgets.charts import CHART_TIMEZONE, figure_widget_class, gap_breaks, keep_state, local_times
+from workbench.widgets.charts import CHART_TIMEZONE, figure_view, gap_breaks, keep_state, live_figure, local_times
 from workbench.widgets.source import Snapshot
 
 __all__ = ["MAX_CANDLES", "PriceChart", "candles", "session_bars"]
@@ -115,11 +115,10 @@ class PriceChart(Component):
                            xaxis_rangeslider_visible=False, uirevision="keep", legend={"orientation": "h"})
         base.update_xaxes(type="date", title_text=f"time ({CHART_TIMEZONE})")
         base.update_yaxes(title_text="price (USD)")
-        self.figure = figure_widget_class()(base)
-        keep_state(self.figure)
+        self.figure = live_figure(base)
         self._shown: tuple = ()
         self._last: Snapshot | None = None
-        self.children = (self.heading, widgets.HBox([self.symbol, self.note]), self.figure)
+        self.children = (self.heading, widgets.HBox([self.symbol, self.note]), figure_view(self.figure))
 
     def _redraw(self) -> None:
         if self._last is not None:

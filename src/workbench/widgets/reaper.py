@@ -5,7 +5,9 @@ handler; a tab that is killed, a laptop that sleeps or a network that drops neve
 Jupyter's idle culler never fires for a dashboard kernel (its refresh task keeps it active).
 :class:`KernelReaper` runs in the Voila server process: every ``interval`` seconds it shuts down
 each kernel that has had no websocket connection for ``grace`` seconds (the grace covers the time
-between the kernel's start and the page connecting, and a page reconnecting).
+between the kernel's start and the page connecting, and a page reconnecting). Kernels waiting in
+Voila's preheated pool (``--preheat_kernel``: started, notebook executed, no page yet) are spared:
+:func:`pooled_kernel_ids` lists them.
 """
 
 from __future__ import annotations
@@ -15,12 +17,29 @@ import os
 import time
 from typing import Any
 
-__all__ = ["GRACE_ENV", "KernelReaper"]
+__all__ = ["GRACE_ENV", "KernelReaper", "pooled_kernel_ids"]
 
 GRACE_ENV = "WORKBENCH_KERNEL_GRACE_SECONDS"
 """Environment variable overriding the reaper's grace period (seconds)."""
 
 log = logging.getLogger(__name__)
+
+
+def pooled_kernel_ids(kernel_manager: Any) -> set[str]:
+    """Ids of the kernels in Voila's preheated pool of ``kernel_manager`` (none without a pool).
+
+    Voila's ``VoilaKernelManager`` keeps, per notebook, a list of tasks in ``_pools``; a finished
+    task's result holds the ``kernel_id`` of a started kernel no page has taken yet (a page takes
+    one by popping it from the list). Tasks still starting or failed are skipped.
+    """
+    ids: set[str] = set()
+    for pool in list(getattr(kernel_manager, "_pools", {}).values()):
+        for task in list(pool):
+            if task.done() and not task.cancelled() and task.exception() is None:
+                kid = task.result().get("kernel_id")
+                if kid:
+                    ids.add(kid)
+    return ids
 
 
 class KernelReaper:
@@ -49,8 +68,9 @@ class KernelReaper:
         connections = getattr(km, "_kernel_connections", {})
         done = []
         ids = list(km.list_kernel_ids())
+        pooled = pooled_kernel_ids(km)
         for kid in ids:
-            if connections.get(kid, 0) > 0:
+            if connections.get(kid, 0) > 0 or kid in pooled:
                 self._alone_since.pop(kid, None)
                 continue
             since = self._alone_since.setdefault(kid, now)

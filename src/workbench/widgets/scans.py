@@ -12,7 +12,6 @@ import pandas as pd
 import sqlalchemy as sa
 
 from workbench.persistence import schema as t
-from workbench.scanning.fates import signal_fates
 from workbench.widgets.base import Component
 from workbench.widgets.html import HtmlPane, money, number, quantity, table_html, timestamp
 from workbench.widgets.source import Snapshot
@@ -72,6 +71,8 @@ class ScanPanel(Component):
             changes = changes[changes["change"] != "unchanged"]
         self.changes.show(table_html(changes, "scan-changes", ("symbol", "change", "previous_rank", "rank",
                                                                "score_change"), _FORMATS, empty="no change"))
+        from workbench.scanning.fates import signal_fates  # imports scipy (~1 s): only for sessions with scans
+
         fates = signal_fates(engine, snapshot.session_id).iloc[::-1].head(self.rows)
         self.fates.show(table_html(fates, "signal-fates", ("ts_signal", "symbol", "confidence", "entry_quantity",
                                                            "entry_price", "stop", "target", "exit_reason",

@@ -33,8 +33,8 @@ JOURNAL_ENV = "WORKBENCH_JOURNAL"
 DEFAULT_JOURNAL_PATH = "./workbench_data/journal.sqlite"
 """Journal used when :data:`JOURNAL_ENV` is not set (the CLI's default)."""
 
-__all__ = ["DashboardServer", "absolute_journal_url", "add_dashboard_parser", "dashboard_notebook", "main",
-           "prepare_dashboard", "run_dashboard", "serve_dashboard", "wait_listening"]
+__all__ = ["DashboardServer", "absolute_journal_url", "add_dashboard_parser", "dashboard_notebook", "dashboard_parser",
+           "main", "prepare_dashboard", "run_dashboard", "serve_dashboard", "wait_listening"]
 
 HOST = "127.0.0.1"
 
@@ -50,6 +50,15 @@ READY_TIMEOUT = 120.0
 
 TOKEN_ENV = "JUPYTER_TOKEN"
 """Environment variable passing the access token to Voila's identity provider (not on the command line)."""
+
+POOL_SIZE = 1
+"""Kernels Voila keeps started with the dashboard notebook already executed (``--preheat_kernel``):
+a page opened takes one, so it shows without waiting for a kernel to start and import pandas,
+plotly and ipywidgets; Voila then starts a replacement after :data:`POOL_REFILL_DELAY`."""
+
+POOL_REFILL_DELAY = 8.0
+"""Seconds Voila waits before starting the replacement of a pooled kernel a page took (the
+replacement's start-up would otherwise compete for the CPU with that page's first render)."""
 
 PLOTLY_ESM_ENV = "WORKBENCH_PLOTLY_ESM"
 """Environment variable with the URL of plotly's widget bundle served by the dashboard's Voila
@@ -174,6 +183,10 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
         "--VoilaExecutor.show_tracebacks=False",
         # plotly >= 6 renders FigureWidget through anywidget: its old JupyterLab extension (4.7 MB) is unused
         "--VoilaConfiguration.extension_denylist=jupyterlab-plotly",
+        # preheated kernels: the notebook runs before a page asks for it (the reaper spares pooled kernels)
+        "--VoilaConfiguration.preheat_kernel=True",
+        f"--VoilaConfiguration.default_pool_size={POOL_SIZE}",
+        f"--VoilaKernelManager.fill_delay={POOL_REFILL_DELAY:g}",
     ]
     if bundle is not None:
         argv.append(f"--VoilaConfiguration.extra_labextensions_path={bundle}")
@@ -255,17 +268,30 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    """Handler of ``workbench dashboard``: :func:`serve_dashboard` with the parsed arguments."""
+    """Handler of ``workbench dashboard``: :func:`serve_dashboard` with the parsed arguments (a bad
+    port or token: the error on stderr, exit code 2)."""
+    try:
+        prepare_dashboard(args.journal, args.port, args.token, notebook=args.notebook)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return serve_dashboard(args.journal, args.port, args.token, args.open, notebook=args.notebook,
                            session_id=args.session_id)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m workbench.widgets.serve [--journal ...]`` (same options as ``workbench dashboard``)."""
+def dashboard_parser() -> argparse.ArgumentParser:
+    """A stand-alone parser of ``workbench dashboard``'s options (its handler stored as ``func``); the
+    CLI uses it for ``workbench dashboard`` so it starts without importing the other subcommands."""
     parser = argparse.ArgumentParser(prog="workbench dashboard",
                                      description="Serve the ops dashboard with Voila on 127.0.0.1 behind a token.")
     _add_arguments(parser)
-    return run_dashboard(parser.parse_args(argv))
+    parser.set_defaults(func=run_dashboard)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m workbench.widgets.serve [--journal ...]`` (same options as ``workbench dashboard``)."""
+    return run_dashboard(dashboard_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

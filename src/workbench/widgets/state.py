@@ -21,8 +21,9 @@ RUNNING    otherwise, for a session whose row is ``running``; a session never st
 =========  ====================================================================================
 
 The banner (:class:`StateBanner`) shows the state in colour with reason, since when and by whom,
-the data time, the heartbeat age, the feed and broker connections and today's counts of orders,
-fills, rejections and denials.
+the data time and, for a replay, the share of its data consumed (:func:`banner_progress`), the
+heartbeat age, the feed and broker connections and today's counts of orders, fills, rejections
+and denials.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from typing import Any
 
 import pandas as pd
 
+from workbench.feeds.progress import replay_progress
 from workbench.widgets.base import Component
 from workbench.widgets.html import HtmlPane
 from workbench.widgets.source import Snapshot
@@ -149,6 +151,19 @@ def _when(ts: pd.Timestamp | None) -> str:
     return "-" if ts is None else ts.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def banner_progress(snapshot: Snapshot) -> float | None:
+    """Share (0..1) of a paper session's replayed data consumed at its data time, from the checkpoints
+    journaled with the session (:mod:`workbench.feeds.progress`); 1 once the session stopped at the
+    end of its data; None for a session without them (live data, an older journal)."""
+    parameters = snapshot.session.get("parameters")
+    checkpoints = parameters.get("replay") if isinstance(parameters, dict) else None
+    data_time = None if snapshot.data_time is None else int(snapshot.data_time.value)
+    share = replay_progress(checkpoints, data_time)
+    if share is not None and snapshot.session.get("status") == "stopped" and snapshot.stop_reason == "end of data":
+        return 1.0
+    return share
+
+
 def _age(seconds: float | None) -> str:
     return "-" if seconds is None else f"{seconds:,.0f} s ago" if seconds >= 10 else f"{seconds:,.1f} s ago"
 
@@ -194,13 +209,17 @@ class StateBanner(Component):
                                ("denials", "denied")))
         session = snapshot.session
         data_time = "-" if snapshot.data_time is None else snapshot.data_time.strftime("%Y-%m-%d %H:%M:%S UTC")
+        share = banner_progress(snapshot)
+        progress = "" if share is None else (
+            f" &middot; replay <b class='wb-replay-progress'>{share:.0%}</b>"
+            f"<span class='wb-replay-bar'><span style='width:{share * 100:.0f}%'></span></span>")
         self.pane.show(
             f"<div class='wb-banner' style='background:{colour}' data-state='{escape(st.state)}'>"
             f"<div class='wb-banner-main'><span class='wb-state wb-state-{escape(st.state)}'>{escape(st.state)}</span>"
             f" <span class='wb-banner-session'>{escape(str(session.get('session_id', '')))} "
             f"({escape(str(session.get('mode', '')))}, {escape(str(session.get('strategy', '')))})</span>"
             f"<span class='wb-banner-details'>{' &middot; '.join(details)}</span></div>"
-            f"<div class='wb-banner-info'>data time <b class='wb-data-time'>{escape(data_time)}</b>"
+            f"<div class='wb-banner-info'>data time <b class='wb-data-time'>{escape(data_time)}</b>{progress}"
             f" &middot; heartbeat <b class='wb-heartbeat'>{escape(_age(h.heartbeat_age))}</b>"
             f" &middot; {' '.join(links) or 'no connection events'}"
             f" &middot; today ({escape(snapshot.day)}): {count_html}</div></div>"

@@ -4,6 +4,8 @@ daily P&L, blotter views, the chart's widget state, the kernel reaper and the jo
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ from workbench.widgets.charts import EquityChart, gap_breaks
 from workbench.widgets.controls import RESET_KILL_SWITCH, Controls, OrderTicket, reset_kill_switch_args
 from workbench.widgets.limits import configured_limits
 from workbench.widgets.performance import daily_pnl, excursions
-from workbench.widgets.reaper import KernelReaper
+from workbench.widgets.reaper import KernelReaper, pooled_kernel_ids
 from workbench.widgets.source import JournalView
 from workbench.widgets.state import session_state
 from workbench.widgets.tables import blotter_orders
@@ -134,12 +136,33 @@ def test_blotter_views(journal, session):
         blotter_orders(orders, "nope")
 
 
-def test_the_chart_state_holds_the_data_for_a_page_opened_later(journal, session):
+def _typed(y: object) -> np.ndarray:
+    """Plotly's typed-array JSON ({"dtype", "bdata": base64} or {"dtype", "buffer"}) or a list."""
+    if isinstance(y, dict):
+        raw = base64.b64decode(y["bdata"]) if "bdata" in y else y["buffer"]
+        return np.frombuffer(raw, dtype=y["dtype"])
+    return np.asarray(y)
+
+
+@pytest.mark.parametrize("dashboard", [True, False], ids=["dashboard FigureWidget", "notebook pane"])
+def test_the_chart_state_holds_the_data_for_a_page_opened_later(journal, session, monkeypatch, dashboard):
+    """What a newly opened view is sent (the widget state) is the journal's equity, point for point;
+    outside the dashboard that state is the figure's JSON mime bundle with no plotly.js in it."""
+    if dashboard:
+        monkeypatch.setenv("WORKBENCH_PLOTLY_ESM", "http://127.0.0.1:1/voila/labextensions/widgetbundle.js")
     chart = EquityChart(journal, session.session_id)
     chart.refresh()
-    y = chart.figure.get_state()["_widget_data"][0]["y"]  # what a newly opened view is sent
-    values = np.frombuffer(y["buffer"], dtype=y["dtype"]) if isinstance(y, dict) else np.asarray(y)
-    assert values.tolist() == pytest.approx(journal.equity(session.session_id)["equity"].tolist())
+    view = chart.children[-1]
+    state = view.get_state()
+    if dashboard:
+        y = state["_widget_data"][0]["y"]
+        assert state["_esm"].startswith("http://127.0.0.1:1/")
+    else:
+        (output,) = state["outputs"]
+        y = output["data"]["application/vnd.plotly.v1+json"]["data"][0]["y"]
+        assert len(json.dumps(state)) < 100_000  # plotly.js alone is ~5 MB
+    expected = journal.equity(session.session_id)["equity"].tolist()
+    assert len(expected) >= 2 and _typed(y).tolist() == pytest.approx(expected)
 
 
 def test_gap_breaks_cut_nights_only():
@@ -216,6 +239,52 @@ def test_the_reaper_shuts_down_kernels_without_a_page_after_the_grace():
     assert asyncio.run(reaper.check(now=60.0)) == []
     assert asyncio.run(reaper.check(now=61.0)) == ["a"]
     assert km.shut == ["b", "a"]
+
+
+class _PoolKernels(_Kernels):
+    """A kernel manager shaped like Voila's with the pool (``voila/voila_kernel_manager.py``,
+    ``VoilaKernelManager``): ``_pools`` maps a notebook to a list of asyncio tasks; a finished task's
+    result holds the ``kernel_id`` of a kernel that already ran the notebook; a page takes one by
+    popping it from the list (``get_rendered_notebook``)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__()
+        self.ids = ["page", "pooled", "starting"]
+        self._kernel_connections = {"page": 0, "pooled": 0, "starting": 0}
+        done = loop.create_future()
+        done.set_result({"kernel_id": "pooled", "renderer": None, "task": None})
+        self.pending = loop.create_future()  # a pool kernel still starting: its id is not known yet
+        failed = loop.create_future()
+        failed.set_exception(RuntimeError("kernel died at start"))
+        self._pools = {"ops.ipynb": [done, self.pending, failed]}
+
+
+def test_the_reaper_spares_pooled_kernels_until_a_page_takes_them():
+    loop = asyncio.new_event_loop()
+    try:
+        km = _PoolKernels(loop)
+        assert pooled_kernel_ids(km) == {"pooled"}
+        reaper = KernelReaper(km, grace=30)
+        assert loop.run_until_complete(reaper.check(now=0.0)) == []
+        # no page ever connected to "page" or "starting": reaped after the grace; the pooled one waits
+        assert sorted(loop.run_until_complete(reaper.check(now=31.0))) == ["page", "starting"]
+        assert loop.run_until_complete(reaper.check(now=500.0)) == []
+        assert km.ids == ["pooled"]
+        taken = km._pools["ops.ipynb"].pop(0)  # a page takes it (Voila pops it from the pool)...
+        assert taken.result()["kernel_id"] == "pooled" and pooled_kernel_ids(km) == set()
+        assert loop.run_until_complete(reaper.check(now=501.0)) == []  # ...and gets the grace to connect
+        assert loop.run_until_complete(reaper.check(now=530.0)) == []
+        assert loop.run_until_complete(reaper.check(now=531.0)) == ["pooled"]  # the page never connected
+        km.pending.cancel()
+    finally:
+        loop.close()
+
+
+def test_a_manager_without_a_pool_has_no_pooled_kernels():
+    class Plain:
+        pass
+
+    assert pooled_kernel_ids(Plain()) == set()
 
 
 def test_performance_panel_on_a_session_with_round_trips(journal, session):

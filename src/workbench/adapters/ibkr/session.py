@@ -106,7 +106,7 @@ def ibkr_session(
     execution = IbkrExecutionClient(connection)
     mode = "paper" if config.paper else "live"
     parameters = {"broker": "ibkr", "ibkr": config.model_dump(mode="json"), "symbols": symbols, "speed": speed,
-                  "emulator": emulator is not None}
+                  "emulator": emulator is not None, **options.pop("parameters", {})}
     return broker_session(strategy, params=params, data_client=data, execution_client=execution, clock=clock,
                           mode=mode, parameters=parameters, connect_timeout=config.connect_timeout * 3, **options)
 
