@@ -255,3 +255,42 @@ def test_no_second_subscription_is_opened(record: dict[str, Any], tmp_path: Path
         assert live.shadow.engine.sizing is None and live.engine.sizing.multiplier == 0.10
     finally:
         emulator.stop_thread()
+
+
+async def test_a_graduated_session_resumes_with_its_shadow(record: dict[str, Any]) -> None:
+    """Stopped at 50%, restarted with ``resume_graduated_session``: the live session trades on at the
+    journaled multiplier, the shadow resumes its own session (``SessionStarted(resumed=True)``) warmed
+    up on the same bars, both see the same data after the restart and make the same signals, and the
+    multiplier steps on from 50%."""
+    from alpaca_helpers import run_to_end, until
+
+    from workbench.operations.shadow_resume import resume_graduated_session
+
+    journal = record["journal"]
+    emulator = start_emulator(data=demo_bars(BARS), speed=1200.0)
+    try:
+        live = _graduate(record, "alpaca", emulator, "resume-live", alpaca=FAST_RECONNECT)
+        live.start()
+        await until(lambda: live.multiplier == 0.5 or live.runner.done, 60, "two steps up")
+        live.stop()
+        await live
+        assert live.multiplier == 0.5
+        resumed = await resume_graduated_session(live.session_id, journal, emulator=emulator, criteria=_criteria(),
+                                                 cadence=1, alpaca=FAST_RECONNECT, snapshot_interval=0.5,
+                                                 warm_up_minutes=60)
+        assert resumed.multiplier == 0.5 and resumed.shadow.session_id == live.shadow.session_id
+        await run_to_end(resumed, emulator)
+    finally:
+        emulator.stop_thread()
+    for sid in (live.session_id, live.shadow.session_id):
+        starts = list(journal.events(sid, types=[ev.SessionStarted]))
+        assert [s.resumed for s in starts] == [False, True]
+    restart = list(journal.events(live.session_id, types=[ev.SessionStarted]))[1].ts_event  # data time
+    assert resumed.runner.stats.data_events == resumed.shadow.runner.stats.data_events > 0
+    after = {sid: [(e.symbol, e.ts_event, e.direction) for e in journal.events(sid, types=[ev.SignalGenerated])
+                   if e.ts_event > restart] for sid in (live.session_id, live.shadow.session_id)}
+    assert after[live.session_id] and after[live.session_id] == after[live.shadow.session_id]
+    ordered = list(journal.events(live.session_id, types=[ev.SessionStarted, ev.SizeMultiplierChanged]))
+    resumed_at = next(i for i, e in enumerate(ordered) if type(e) is ev.SessionStarted and e.resumed)
+    changes = [(c.old, c.new) for c in ordered[resumed_at:] if type(c) is ev.SizeMultiplierChanged]
+    assert changes and changes[0] == (0.5, 1.0)  # stepping on from the journaled 50%
