@@ -22,8 +22,10 @@ runs beside it on the same data subscription. Checked:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,27 @@ def _criteria() -> GraduationCriteria:
     """Criteria the two-day record meets (days, trades, agreement 99.5%); steps every agreeing window."""
     return GraduationCriteria(min_days=2, min_trades=2, min_sharpe=-math.inf, max_drawdown=1.0,
                               min_signal_agreement=0.995, steps=STEPS, step_days=1, min_shadow_agreement=0.995)
+
+
+@contextlib.asynccontextmanager
+async def _tws_emulator(speed: float) -> AsyncIterator[tuple[Any, Any]]:
+    """The TWS emulator replaying the first ``BARS`` demo bars at ``speed`` from the first subscription."""
+    pytest.importorskip("ib_async")
+    from workbench.emulators.core import EmulatorCore
+    from workbench.emulators.tws import TwsEmulator, TwsVenue
+
+    venue = TwsVenue(EmulatorCore(demo_bars(BARS), speed=speed))
+    emulator = TwsEmulator(venue, run_market=True)
+    await emulator.start()
+    try:
+        yield venue, emulator
+    finally:
+        await emulator.stop()
+
+
+def _graduate_ibkr(record: dict[str, Any], emulator: Any, live_id: str, client_id: int) -> Any:
+    return _graduate(record, "ibkr", emulator, live_id, subscriptions=("bars",),
+                     ibkr={"client_id": client_id, "connect_timeout": 5})
 
 
 def _graduate(record: dict[str, Any], broker: str, emulator: Any, live_id: str, **options: Any) -> Any:
@@ -225,24 +248,14 @@ async def test_graduates_on_the_alpaca_emulator_with_a_shadow_on_the_same_stream
 
 
 async def test_graduates_on_the_tws_emulator_with_a_shadow_on_the_same_stream(record: dict[str, Any]) -> None:
-    pytest.importorskip("ib_async")
-    from workbench.emulators.core import EmulatorCore
-    from workbench.emulators.tws import TwsEmulator, TwsVenue
-
-    venue = TwsVenue(EmulatorCore(demo_bars(BARS), speed=2400.0))
-    emulator = TwsEmulator(venue, run_market=True)
-    await emulator.start()
-    try:
-        live = _graduate(record, "ibkr", emulator, "shadow-ibkr-live", subscriptions=("bars",),
-                         ibkr={"client_id": 11, "connect_timeout": 5})
+    async with _tws_emulator(2400.0) as (venue, emulator):
+        live = _graduate_ibkr(record, emulator, "shadow-ibkr-live", 11)
         assert live.multiplier == 0.10 and live.mode == "live"
         most = await _run(live, lambda: venue.core.market.done, lambda: venue.core.faults.arm("reject_next_order"),
                           lambda: len(emulator.connections))
         assert most == 1  # one API connection (data and orders) for both engines
         _check(record["journal"], live)
         await _check_views(record["journal"], live)
-    finally:
-        await emulator.stop()
 
 
 def test_no_second_subscription_is_opened(record: dict[str, Any], tmp_path: Path) -> None:
@@ -255,3 +268,82 @@ def test_no_second_subscription_is_opened(record: dict[str, Any], tmp_path: Path
         assert live.shadow.engine.sizing is None and live.engine.sizing.multiplier == 0.10
     finally:
         emulator.stop_thread()
+
+
+async def test_a_graduated_session_resumes_with_its_shadow(record: dict[str, Any]) -> None:
+    """Stopped at 50%, restarted with ``resume_graduated_session``: the live session trades on at the
+    journaled multiplier, the shadow resumes its own session (``SessionStarted(resumed=True)``) warmed
+    up on the same bars, both see the same data after the restart and make the same signals, and the
+    multiplier steps on from 50%."""
+    from alpaca_helpers import run_to_end, until
+
+    from workbench.operations.shadow_resume import resume_graduated_session
+
+    journal = record["journal"]
+    emulator = start_emulator(data=demo_bars(BARS), speed=1200.0)
+    try:
+        live = _graduate(record, "alpaca", emulator, "resume-live", alpaca=FAST_RECONNECT)
+        live.start()
+        await until(lambda: live.multiplier == 0.5 or live.runner.done, 60, "two steps up")
+        live.stop()
+        await live
+        assert live.multiplier == 0.5
+        resumed = await resume_graduated_session(live.session_id, journal, emulator=emulator, criteria=_criteria(),
+                                                 cadence=1, alpaca=FAST_RECONNECT, snapshot_interval=0.5,
+                                                 warm_up_minutes=60)
+        assert resumed.multiplier == 0.5 and resumed.shadow.session_id == live.shadow.session_id
+        await run_to_end(resumed, emulator)
+    finally:
+        emulator.stop_thread()
+    _check_restart(journal, live, resumed)
+
+
+def _check_restart(journal: Journal, live: Any, resumed: Any) -> None:
+    """Both sessions resumed; the same bars and signals after the restart; the multiplier steps on
+    from the journaled 50%."""
+    for sid in (live.session_id, live.shadow.session_id):
+        assert [s.resumed for s in journal.events(sid, types=[ev.SessionStarted])] == [False, True]
+    restart = list(journal.events(live.session_id, types=[ev.SessionStarted]))[1].ts_event  # data time
+    assert resumed.runner.stats.data_events == resumed.shadow.runner.stats.data_events > 0
+    after = {sid: [(e.symbol, e.ts_event, e.direction) for e in journal.events(sid, types=[ev.SignalGenerated])
+                   if e.ts_event > restart] for sid in (live.session_id, live.shadow.session_id)}
+    assert after[live.session_id] and after[live.session_id] == after[live.shadow.session_id]
+    ordered = list(journal.events(live.session_id, types=[ev.SessionStarted, ev.SizeMultiplierChanged]))
+    resumed_at = next(i for i, e in enumerate(ordered) if type(e) is ev.SessionStarted and e.resumed)
+    changes = [(c.old, c.new) for c in ordered[resumed_at:] if type(c) is ev.SizeMultiplierChanged]
+    assert changes and changes[0] == (0.5, 1.0)  # stepping on from the journaled 50%
+    assert resumed.shadow.engine.sizing is None  # the shadow trades full size
+
+
+async def test_a_graduated_session_resumes_with_its_shadow_on_the_tws_emulator(record: dict[str, Any]) -> None:
+    """As above, through ib_async: stopped at 50%, resumed with ``resume_ibkr_session`` for the live
+    half (IB's recent bars for the warm-up, shared with the shadow)."""
+    from alpaca_helpers import until
+
+    from workbench.operations.shadow_resume import resume_graduated_session
+
+    journal = record["journal"]
+    async with _tws_emulator(1200.0) as (venue, emulator):
+        live = _graduate_ibkr(record, emulator, "resume-ibkr-live", 12)
+        live.start()
+        await until(lambda: live.multiplier == 0.5 or live.runner.done, 60, "two steps up")
+        live.stop()
+        await live
+        resumed = await resume_graduated_session(live.session_id, journal, emulator=emulator, criteria=_criteria(),
+                                                 cadence=1, snapshot_interval=0.5, warm_up_bars=60,
+                                                 ibkr={"client_id": 12, "connect_timeout": 5})
+        assert resumed.multiplier == 0.5
+        resumed.start()
+
+        def settled() -> bool:
+            if resumed.runner.done:
+                resumed.runner._task.result()
+            return (venue.core.market.done and resumed.runner.stats.data_events > 0
+                    and resumed.runner.stats.data_events == resumed.shadow.runner.stats.data_events
+                    and not any(o.status.value in ("INITIALIZED", "SUBMITTED") for o in resumed.engine.orders.values()))
+
+        await until(settled, 90, "the replay to end")
+        await asyncio.sleep(0.3)
+        resumed.stop()
+        await resumed
+    _check_restart(journal, live, resumed)

@@ -182,7 +182,8 @@ def resume_broker_session(
         finally:
             engine.warming_up = False
         if warm_up_bars is not None:
-            warm_up(engine, warm_up_bars())
+            runner.warmed_on = warm_up_bars()  # kept: a graduated session's shadow warms up on the same bars
+            warm_up(engine, runner.warmed_on)
         engine.record(ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode=mode,
                                         strategy=str(saved.get("strategy", "")),
                                         parameters=strategy.params.model_dump(), resumed=True))

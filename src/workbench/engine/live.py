@@ -232,6 +232,7 @@ class LiveRunner:
         self.metrics = RuntimeMetrics()  # monitoring, saved with the checkpoint (workbench.engine.runtime_metrics)
         self._item_started = 0.0
         self._early: list[Any] = []  # posted before the queue exists (see post())
+        self.warmed_on: list[Any] | None = None  # the bars a resumed session's strategies were warmed up on
         # live adapters' clients (adapters/base.py): they post their events to this runner
         self.clients = [c for c in (engine.broker, feed) if isinstance(c, LiveClient)]
         for client in self.clients:

@@ -1,8 +1,9 @@
 """``workbench stack`` and ``workbench graduate``: registered in :mod:`workbench.cli` by :func:`add_parsers`.
 
 ``workbench graduate SESSION`` prints the scorecard; exit code 0 when every criterion passes (with
-``--confirm-live`` it then runs the live session on the broker until SIGINT/SIGTERM), 1 when
-graduation is refused, 2 on bad input (e.g. the broker's keys are not set).
+``--confirm-live`` it then runs the live session and its paper shadow until SIGINT/SIGTERM), 1 when
+graduation is refused, 2 on bad input (e.g. the broker's keys are not set). ``--resume
+--confirm-live`` restarts a graduated live session (SESSION) with its shadow.
 """
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ def add_parsers(sub: Any) -> None:
                    "from the environment, APCA_API_KEY_ID, APCA_API_SECRET_KEY; ibkr: TWS / IB Gateway, live port)")
     g.add_argument("--cadence", default="day", type=_cadence, help="when live is compared with its paper shadow "
                    "and the size multiplier may step: 'day' (each New York trading date) or N (every N shadow signals)")
+    g.add_argument("--resume", action="store_true", help="SESSION is a graduated live session: restart it with "
+                   "its paper shadow after a crash or a stop (needs --confirm-live)")
     g.set_defaults(func=run_graduate)
 
 
 def run_graduate(args: argparse.Namespace) -> int:
     from workbench.operations.graduation import GraduationCriteria, GraduationRefused, graduate, start_live_session
 
+    if args.resume:
+        return _resume(args)
     criteria = None
     if args.config:
         from workbench.config import load_config
@@ -58,6 +63,23 @@ def run_graduate(args: argparse.Namespace) -> int:
     print(f"live session {live.session_id} starting on {args.broker} at {live.multiplier:g}x with its paper shadow "
           f"{live.shadow.session_id} (journal {live.journal!r}); Ctrl-C stops both", flush=True)
     asyncio.run(_run_live(live))
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from workbench.errors import ConfigError
+    from workbench.operations.shadow_resume import resume_graduated_session
+
+    if not args.confirm_live:
+        raise ConfigError("--resume restarts live trading: pass --confirm-live as well")
+
+    async def main() -> None:
+        pair = await resume_graduated_session(args.session, args.journal, cadence=args.cadence)
+        print(f"live session {pair.session_id} resuming at {pair.multiplier:g}x with its paper shadow "
+              f"{pair.shadow.session_id}; Ctrl-C stops both", flush=True)
+        await _run_live(pair)
+
+    asyncio.run(main())
     return 0
 
 

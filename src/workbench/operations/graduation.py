@@ -51,7 +51,7 @@ from workbench.model import events as ev
 
 __all__ = [
     "UNRESOLVED_KINDS", "Criterion", "GraduationCriteria", "GraduationRefused", "Scorecard", "SizeSchedule",
-    "daily_returns", "graduate", "scorecard", "shadow_agreement", "start_live_session",
+    "daily_returns", "graduate", "paper_models", "scorecard", "shadow_agreement", "start_live_session",
 ]
 
 UNRESOLVED_KINDS = frozenset({"position_mismatch", "unmatched_fill"})
@@ -363,17 +363,23 @@ def start_live_session(session_id: str, journal: Any, multiplier: float, *, brok
         from workbench.adapters.ibkr.session import ibkr_session
 
         live = ibkr_session(strategy, params=params, **common, **options)
-    fill_model = commission = None
-    if saved.get("config"):
-        from workbench.config import load_config
-
-        config = load_config(saved["config"], confirm_live=True)
-        fill_model, commission = config.fill_model(), config.commission_model()
+    fill_model, commission = paper_models(saved)
     return attach_shadow(live, schedule, strategy=strategy, params=params, starting_cash=starting_cash,
                          fill_model=fill_model, commission=commission, risk=session_risk_engine(saved),
                          cadence=cadence, shadow_session_id=shadow_id,
                          snapshot_interval=float(options.get("snapshot_interval", 1.0)),
                          settle_timeout=settle_timeout)
+
+
+def paper_models(parameters: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The fill and commission models of a paper session with these journaled ``parameters``: its
+    config's ``broker`` section, else (None, None) = the simulated broker's defaults."""
+    if not parameters.get("config"):
+        return None, None
+    from workbench.config import load_config
+
+    config = load_config(parameters["config"], confirm_live=True)
+    return config.fill_model(), config.commission_model()
 
 
 def graduate(journal: Any, session_id: str, criteria: GraduationCriteria | None = None, *, confirm_live: bool = False,

@@ -312,25 +312,40 @@ class GraduatedSession(BrokerSession):
 
     shadow: BrokerSession | None = None
     monitor: ShadowMonitor | None = None
+    live_first: bool = False
+    """Start the shadow only once the live engine has started (a resumed pair: the shadow warms up
+    on the bars the live session was warmed up on, ``runner.warmed_on``); set ``live_ready`` then."""
+    live_ready: bool = False
     _combined: asyncio.Task[None] | None = None
 
     def start(self) -> Any:
         if self._combined is None:
             assert self.shadow is not None and self.monitor is not None
-            self.shadow.start()
+            if not self.live_first:
+                self.shadow.start()
+                self.monitor.start()
             self.runner.start()
-            self.monitor.start()
             self._combined = asyncio.get_running_loop().create_task(self._run(), name=f"workbench:{self.session_id}+shadow")
         return self._combined
+
+    async def _start_shadow_after_live(self) -> None:
+        assert self.shadow is not None and self.monitor is not None
+        while not self.live_ready and not self.runner.done:
+            await asyncio.sleep(0.01)
+        self.shadow.start()
+        self.monitor.start()
 
     def __await__(self) -> Iterator[Any]:
         return self.start().__await__()
 
     async def _run(self) -> None:
         assert self.shadow is not None and self.monitor is not None
+        waiting = asyncio.ensure_future(self._start_shadow_after_live()) if self.live_first else None
         try:
             await self.runner.start()
         finally:
+            if waiting is not None:
+                await waiting
             self.shadow.feed.close()
             with contextlib.suppress(Exception):
                 await self.shadow.runner.start()

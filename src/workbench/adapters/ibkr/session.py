@@ -181,6 +181,7 @@ async def resume_ibkr_session(
             original_start()
         finally:
             engine.warming_up = False
+        runner.warmed_on = history  # kept: a graduated session's shadow warms up on the same bars
         warm_up(engine, history)
         engine.record(ev.SessionStarted(ts_event=engine.now_ns(), session_id=session_id, mode=mode,
                                         strategy=saved.get("strategy", ""), parameters=strategy.params.model_dump(),
