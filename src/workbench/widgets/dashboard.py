@@ -28,6 +28,7 @@ from workbench.persistence.database import mask_url, normalize_url
 from workbench.widgets.charts import EquityChart
 from workbench.widgets.controls import Controls, OrderTicket
 from workbench.widgets.html import STYLE, HtmlPane
+from workbench.widgets.memory import release_memory
 from workbench.widgets.performance import Performance
 from workbench.widgets.prices import PriceChart
 from workbench.widgets.scans import ScanPanel
@@ -114,6 +115,7 @@ class Dashboard(widgets.VBox):
         self._shown_seq = -1
         self._shown_session: str | None = None
         self.sessions_every = 2.0
+        self.release_every = 30.0  # seconds between returns of freed memory to the OS (release_memory)
         self.session_limit = 20
         self._labels: tuple = ()
         self._deferred_due = False
@@ -329,13 +331,16 @@ class Dashboard(widgets.VBox):
         return self._task
 
     async def _run(self) -> None:
-        last_full = time.monotonic()
+        last_full = last_trim = time.monotonic()
         while True:
             await asyncio.sleep(min(self.poll, self.interval))
             due = time.monotonic() - last_full >= self.interval
             if due or self._journal_moved():
                 self.refresh()
                 last_full = time.monotonic()
+            if last_full - last_trim >= self.release_every:  # keeps the kernel's memory flat (widgets/memory.py)
+                release_memory()
+                last_trim = last_full
 
     def _journal_moved(self) -> bool:
         """True when the shown session has events the page has not shown yet (one indexed query)."""
