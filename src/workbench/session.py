@@ -360,6 +360,8 @@ def paper_session(
         if config is not None:
             strategy, params = config.session.strategy, config.session.params
             broker_options.setdefault("ibkr", config.ibkr)
+            if risk is None:  # the config's risk section and alerts, as for the simulated broker
+                risk, broker_options["alerts"] = _risk_and_alerts(config)
         return ibkr_session(strategy, params=params, journal=journal, session_id=session_id, name=name,
                             starting_cash=starting_cash, risk=risk, on_progress=on_progress,
                             snapshot_interval=snapshot_interval, **broker_options)
@@ -433,13 +435,27 @@ def default_risk_engine() -> Any:
 
 def session_risk_engine(parameters: Mapping[str, Any]) -> Any:
     """A fresh risk engine like the one of a session with these journaled ``parameters``: its
-    config's ``risk`` section, else the default profile (e.g. for re-running it as a backtest)."""
+    config's ``risk`` section, else its journaled ``risk_config`` (broker sessions), else the
+    default profile (e.g. for re-running it as a backtest, or restarting it after a crash)."""
+    from workbench.risk.factory import build_risk_engine
+
     if "config" in parameters:
         from workbench.config import load_config
-        from workbench.risk.factory import build_risk_engine
 
         return build_risk_engine(load_config(parameters["config"], confirm_live=True).risk)
+    if parameters.get("risk_config"):
+        from workbench.risk.config import RiskConfig
+
+        return build_risk_engine(RiskConfig.model_validate(parameters["risk_config"]))
     return default_risk_engine()
+
+
+def risk_parameters(risk: Any) -> dict[str, Any]:
+    """What to journal about a session's risk engine so a restart rebuilds it: its ``RiskConfig``
+    (``{"risk_config": {...}}``), or nothing for an engine assembled by hand (then a restart gets
+    the default profile)."""
+    config = getattr(risk, "config", None)
+    return {"risk_config": config.model_dump(mode="json")} if config is not None else {}
 
 
 def _without_secrets(dumped: dict[str, Any]) -> dict[str, Any]:

@@ -111,9 +111,13 @@ async def test_wrong_keys_fail_once_clearly_without_a_retry_storm(tmp_path: Path
 
 
 async def test_a_symbol_the_account_cannot_trade_is_rejected_with_alpaca_s_reason(tmp_path: Path, bars) -> None:
+    from workbench.risk.engine import RiskEngine
+
     emulator = start_emulator(data=bars, manual=True)
     try:
-        session = alpaca_session_on(emulator, tmp_path / "j.sqlite", params=PARAMS)
+        # no pre-trade rules: the default profile would deny the order itself (no price for ZZZZ),
+        # and this test is about Alpaca's answer to an order that reaches it
+        session = alpaca_session_on(emulator, tmp_path / "j.sqlite", params=PARAMS, risk=RiskEngine())
         done: list[int] = []
 
         def before_step(n: int) -> None:

@@ -40,6 +40,26 @@ def _wait(predicate, timeout: float, what: str):
         time.sleep(0.05)
 
 
+def _journaled_all(emulator, journal: Path, sid: str) -> bool:
+    """Every fill the emulator made is journaled (by execution id)."""
+    from workbench.emulators.alpaca.wire import execution_id
+
+    account = emulator.account
+    broker = emulator.call(lambda: {execution_id(account, u.fill_id) for u in account.updates if u.fill_id})
+    return broker <= {f.fill_id for f in _events(journal, sid, ev.OrderFilled)}
+
+
+def _stop(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGINT (the session stops cleanly), and a second request (SIGTERM) if a loaded machine has not
+    answered the first in 60 s; generous deadlines, no timing assumption."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGTERM)
+        return process.communicate(timeout=120)
+
+
 def filled_while_dead(emulator, journaled: int) -> bool:
     return emulator.call(lambda: sum(1 for u in emulator.account.updates if u.fill_id)) > journaled
 
@@ -67,7 +87,9 @@ def test_sigkill_mid_session_then_resume_ends_equal_to_the_broker(tmp_path: Path
     try:
         first = _cli(["paper", "--broker", "alpaca", "--journal", str(journal), "--session-id", sid, "--quiet",
                       "-p", "fast=3", "-p", "slow=8"], env, tmp_path)
-        _wait(lambda: len(_events(journal, sid, ev.OrderSubmitted)) >= 3, 90, "the first orders")
+        _wait(lambda: len(_events(journal, sid, ev.OrderSubmitted)) >= 3 or first.poll() is not None, 300,
+              "the first orders")
+        assert first.poll() is None, first.communicate()[1][-2000:]
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         before = emulator.call(lambda: len(emulator.account.updates))
@@ -80,10 +102,11 @@ def test_sigkill_mid_session_then_resume_ends_equal_to_the_broker(tmp_path: Path
         dead_fill = filled_while_dead(emulator, journaled)
         resumed = _cli(["paper", "--broker", "alpaca", "--journal", str(journal), "--resume", sid, "--quiet"],
                        env, tmp_path)
-        _wait(lambda: emulator.core.market.done, 120, "the replay to end")
-        time.sleep(1.5)  # the last fills reach the journal
-        resumed.send_signal(signal.SIGINT)
-        _out, err = resumed.communicate(timeout=60)
+        _wait(lambda: emulator.core.market.done, 300, "the replay to end")
+        # the last fills reach the journal (polled: no fixed sleep, so a loaded machine only takes longer)
+        _wait(lambda: _journaled_all(emulator, journal, sid) or resumed.poll() is not None, 120,
+              "the broker's fills in the journal")
+        _out, err = _stop(resumed)
         assert resumed.returncode == 0, err[-2000:]
     finally:
         for p in (first, resumed):

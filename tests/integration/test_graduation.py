@@ -147,6 +147,8 @@ def test_command_line_prints_the_scorecard(record: dict) -> None:
     assert done.returncode == 0 and "PASSED" in done.stdout and "--confirm-live" in done.stdout
     done = run_cli("graduate", SID, *common, "--config", str(tmp / "pass.yaml"), "--confirm-live", cwd=tmp)
     assert done.returncode == 2 and "APCA_API_KEY_ID" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("graduate", SID, *common, "--cadence", "week", cwd=tmp)
+    assert done.returncode == 2 and "--cadence must be 'day' or a number" in done.stderr
 
 
 def test_unresolved_reconciliation_refuses(record: dict, tmp_path: Path) -> None:

@@ -71,7 +71,12 @@ async def test_sigkill_then_resume_ends_in_the_brokers_state(tmp_path: Path) -> 
                        second.poll() is not None, timeout=60, what="resumed")
         await wait_for(lambda: len(venue.executions) >= executed_while_down + 2 or second.poll() is not None,
                        timeout=60, what="trading after the resume")
-        await asyncio.sleep(1.0)
+        # end the market, so no order is still working when the session stops, then let the last
+        # executions reach the journal (an execution after the stop is booked by the next resume)
+        await emulator.stop_market()
+        executions = len(venue.executions)
+        await wait_for(lambda: len(_events(journal, "IB1", ev.OrderFilled)) >= executions or second.poll() is not None,
+                       timeout=30, what="every execution journaled")
         output = await _stop(second)
         assert second.returncode == 0, output
         journal_fills = [e.fill_id for e in _events(journal, "IB1", ev.OrderFilled)]

@@ -133,10 +133,14 @@ def test_config_file_selects_ib_and_refuses_a_live_port_for_paper(tmp_path: Path
     from workbench.errors import ConfigError
 
     config = load_config({"broker": {"kind": "ibkr"}, "ibkr": {"application": "gateway", "client_id": 9},
-                          "session": {"strategy": "sma_crossover", "params": {"fast": 3, "slow": 8}}})
+                          "session": {"strategy": "sma_crossover", "params": {"fast": 3, "slow": 8}},
+                          "risk": {"pre_trade": {"max_order_quantity": {"limit": 7}}}})
     session = paper_session(config=config, journal=tmp_path / "j.sqlite")  # built, not started: no connection
     saved = session.journal.session(session.session_id)["parameters"]
     assert saved["broker"] == "ibkr" and saved["ibkr"]["client_id"] == 9
+    # the config's risk section is the session's (and journaled, so a restart rebuilds it)
+    assert [r.limit for r in session.engine.risk.rules if type(r).__name__ == "MaxOrderQuantity"] == [7]
+    assert saved["risk_config"]["pre_trade"]["max_order_quantity"]["limit"] == 7
     assert session.execution_client.connection.config.resolved_port == 4002  # IB Gateway, paper
     assert session.mode == "paper"
     bad = load_config({"broker": {"kind": "ibkr"}, "ibkr": {"port": 7496}})

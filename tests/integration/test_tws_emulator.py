@@ -12,6 +12,7 @@ error 201 with the reason, historical requests beyond the pacing limit error 162
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -31,13 +32,22 @@ async def connected(port: int, client_id: int = 7) -> object:
     return ib
 
 
+@contextlib.asynccontextmanager
+async def client(port: int, client_id: int = 7):
+    """An ib_async ``IB()`` connected to the emulator for the block, disconnected after it."""
+    ib = await connected(port, client_id)
+    try:
+        yield ib
+    finally:
+        ib.disconnect()
+
+
 @pytest.mark.parametrize("version", [157, 166, 176, 178])
 async def test_connect_sync_at_each_server_version(version):
     venue = make_venue()
     async with running(venue, max_version=version) as emu:
         t0 = time.monotonic()
-        ib = await connected(emu.port)
-        try:
+        async with client(emu.port) as ib:
             # the whole startup sync answered: no request waited for its timeout (4 s in ib_async)
             assert time.monotonic() - t0 < 3.0
             assert ib.client.serverVersion() == version
@@ -51,97 +61,79 @@ async def test_connect_sync_at_each_server_version(version):
             quote(venue, 100.00, 100.02)
             await wait_for(lambda: trade.orderStatus.status == "Filled", what="fill")
             assert trade.fills[0].execution.orderRef == "O-1"
-        finally:
-            ib.disconnect()
 
 
 async def test_quotes_orders_fills_and_cancel():
     venue = make_venue()
-    async with running(venue) as emu:
-        ib = await connected(emu.port)
-        try:
-            contract = Stock("SPY", "SMART", "USD")
-            await ib.qualifyContractsAsync(contract)
-            ticker = ib.reqMktData(contract)
-            quote(venue, 100.10, 100.12)
-            await wait_for(lambda: ticker.bid == 100.10 and ticker.ask == 100.12, what="quote")
-            buy = ib.placeOrder(contract, LimitOrder("BUY", 100, 100.05, orderRef="O-2"))
-            await wait_for(lambda: buy.orderStatus.status == "Submitted", what="submitted")
-            quote(venue, 100.00, 100.04)  # the ask crosses the limit
-            await wait_for(lambda: buy.orderStatus.status == "Filled", what="limit fill")
-            assert buy.orderStatus.avgFillPrice == pytest.approx(100.04)
-            # IB's fixed rate: USD 0.005/share, at least USD 1 -> USD 1.00 for 100 shares
-            await wait_for(lambda: buy.fills and buy.fills[0].commissionReport.commission == 1.0, what="commission")
-            await wait_for(lambda: [p.position for p in ib.positions()] == [100.0], what="position")
-            rest = ib.placeOrder(contract, LimitOrder("BUY", 10, 90.0))
-            await wait_for(lambda: rest.orderStatus.status == "Submitted", what="resting")
-            errors = []
-            ib.errorEvent += lambda *a: errors.append(a[1])
-            ib.cancelOrder(rest.order)
-            await wait_for(lambda: rest.orderStatus.status == "Cancelled", what="cancel")
-            await wait_for(lambda: 202 in errors, what="error 202")
-        finally:
-            ib.disconnect()
+    async with running(venue) as emu, client(emu.port) as ib:
+        contract = Stock("SPY", "SMART", "USD")
+        await ib.qualifyContractsAsync(contract)
+        ticker = ib.reqMktData(contract)
+        quote(venue, 100.10, 100.12)
+        await wait_for(lambda: ticker.bid == 100.10 and ticker.ask == 100.12, what="quote")
+        buy = ib.placeOrder(contract, LimitOrder("BUY", 100, 100.05, orderRef="O-2"))
+        await wait_for(lambda: buy.orderStatus.status == "Submitted", what="submitted")
+        quote(venue, 100.00, 100.04)  # the ask crosses the limit
+        await wait_for(lambda: buy.orderStatus.status == "Filled", what="limit fill")
+        assert buy.orderStatus.avgFillPrice == pytest.approx(100.04)
+        # IB's fixed rate: USD 0.005/share, at least USD 1 -> USD 1.00 for 100 shares
+        await wait_for(lambda: buy.fills and buy.fills[0].commissionReport.commission == 1.0, what="commission")
+        await wait_for(lambda: [p.position for p in ib.positions()] == [100.0], what="position")
+        rest = ib.placeOrder(contract, LimitOrder("BUY", 10, 90.0))
+        await wait_for(lambda: rest.orderStatus.status == "Submitted", what="resting")
+        errors = []
+        ib.errorEvent += lambda *a: errors.append(a[1])
+        ib.cancelOrder(rest.order)
+        await wait_for(lambda: rest.orderStatus.status == "Cancelled", what="cancel")
+        await wait_for(lambda: 202 in errors, what="error 202")
 
 
 async def test_modify_by_same_order_id_then_fill_at_new_price():
     venue = make_venue()
     quote(venue, 100.00, 100.02)
-    async with running(venue) as emu:
-        ib = await connected(emu.port)
-        try:
-            contract = Stock("SPY", "SMART", "USD")
-            trade = ib.placeOrder(contract, LimitOrder("BUY", 50, 99.00))
-            await wait_for(lambda: trade.orderStatus.status == "Submitted", what="submitted")
-            trade.order.lmtPrice = 100.02
-            ib.placeOrder(contract, trade.order)
-            await wait_for(lambda: next(iter(venue.orders.values())).limit_price == 100.02, what="modify arrived")
-            quote(venue, 100.00, 100.02, seconds=2)
-            await wait_for(lambda: trade.orderStatus.status == "Filled", what="fill after modify")
-            assert trade.order.orderId == trade.orderStatus.orderId
-            assert trade.fills[-1].execution.price == pytest.approx(100.02)
-            assert len(venue.orders) == 1  # one IB order, modified in place
-        finally:
-            ib.disconnect()
+    async with running(venue) as emu, client(emu.port) as ib:
+        contract = Stock("SPY", "SMART", "USD")
+        trade = ib.placeOrder(contract, LimitOrder("BUY", 50, 99.00))
+        await wait_for(lambda: trade.orderStatus.status == "Submitted", what="submitted")
+        trade.order.lmtPrice = 100.02
+        ib.placeOrder(contract, trade.order)
+        await wait_for(lambda: next(iter(venue.orders.values())).limit_price == 100.02, what="modify arrived")
+        quote(venue, 100.00, 100.02, seconds=2)
+        await wait_for(lambda: trade.orderStatus.status == "Filled", what="fill after modify")
+        assert trade.order.orderId == trade.orderStatus.orderId
+        assert trade.fills[-1].execution.price == pytest.approx(100.02)
+        assert len(venue.orders) == 1  # one IB order, modified in place
 
 
 async def test_bracket_children_wait_for_parent_then_one_cancels_the_other():
     venue = make_venue()
     quote(venue, 100.00, 100.02)
-    async with running(venue) as emu:
-        ib = await connected(emu.port)
-        try:
-            contract = Stock("SPY", "SMART", "USD")
-            parent, take_profit, stop_loss = ib.bracketOrder("BUY", 100, 99.50, 101.00, 98.00)
-            trades = [ib.placeOrder(contract, o) for o in (parent, take_profit, stop_loss)]
-            await wait_for(lambda: trades[0].orderStatus.status == "Submitted", what="parent live")
-            assert trades[2].orderStatus.status in ("PendingSubmit", "PreSubmitted")  # held until the parent fills
-            quote(venue, 99.40, 99.48)
-            await wait_for(lambda: trades[0].orderStatus.status == "Filled", what="parent fill")
-            await wait_for(lambda: trades[1].orderStatus.status == "Submitted", what="take-profit live")
-            quote(venue, 101.00, 101.02, seconds=2)
-            await wait_for(lambda: trades[1].orderStatus.status == "Filled", what="take-profit fill")
-            await wait_for(lambda: trades[2].orderStatus.status == "Cancelled", what="stop-loss cancelled")
-            assert venue.positions() == {}
-        finally:
-            ib.disconnect()
+    async with running(venue) as emu, client(emu.port) as ib:
+        contract = Stock("SPY", "SMART", "USD")
+        parent, take_profit, stop_loss = ib.bracketOrder("BUY", 100, 99.50, 101.00, 98.00)
+        trades = [ib.placeOrder(contract, o) for o in (parent, take_profit, stop_loss)]
+        await wait_for(lambda: trades[0].orderStatus.status == "Submitted", what="parent live")
+        assert trades[2].orderStatus.status in ("PendingSubmit", "PreSubmitted")  # held until the parent fills
+        quote(venue, 99.40, 99.48)
+        await wait_for(lambda: trades[0].orderStatus.status == "Filled", what="parent fill")
+        await wait_for(lambda: trades[1].orderStatus.status == "Submitted", what="take-profit live")
+        quote(venue, 101.00, 101.02, seconds=2)
+        await wait_for(lambda: trades[1].orderStatus.status == "Filled", what="take-profit fill")
+        await wait_for(lambda: trades[2].orderStatus.status == "Cancelled", what="stop-loss cancelled")
+        assert venue.positions() == {}
 
 
 async def test_oca_group_cancels_siblings_on_fill():
     venue = make_venue()
     quote(venue, 100.00, 100.02)
-    async with running(venue) as emu:
-        ib = await connected(emu.port)
-        try:
-            contract = Stock("SPY", "SMART", "USD")
-            orders = ib.oneCancelsAll([LimitOrder("BUY", 10, 99.0), LimitOrder("BUY", 10, 98.0)], "G1", 1)
-            trades = [ib.placeOrder(contract, o) for o in orders]
-            await wait_for(lambda: all(t.orderStatus.status == "Submitted" for t in trades), what="both live")
-            quote(venue, 98.90, 98.95)
-            await wait_for(lambda: trades[0].orderStatus.status == "Filled", what="first fill")
-            await wait_for(lambda: trades[1].orderStatus.status == "Cancelled", what="sibling cancelled")
-        finally:
-            ib.disconnect()
+    async with running(venue) as emu, client(emu.port) as ib:
+        contract = Stock("SPY", "SMART", "USD")
+        orders = ib.oneCancelsAll([LimitOrder("BUY", 10, 99.0), LimitOrder("BUY", 10, 98.0)], "G1", 1)
+        trades = [ib.placeOrder(contract, o) for o in orders]
+        await wait_for(lambda: all(t.orderStatus.status == "Submitted" for t in trades), what="both live")
+        quote(venue, 98.90, 98.95)
+        await wait_for(lambda: trades[0].orderStatus.status == "Filled", what="first fill")
+        await wait_for(lambda: trades[1].orderStatus.status == "Cancelled", what="sibling cancelled")
 
 
 async def test_rejection_unknown_contract_and_bad_input():
@@ -237,16 +229,13 @@ async def test_client_id_in_use_and_rolled_back_next_valid_id():
         used = trade.order.orderId
         ib.disconnect()
         await emu.restart(roll_back_ids_to=1)
-        ib = await connected(emu.port, client_id=8)
-        try:
+        async with client(emu.port, client_id=8) as ib:
             # the restarted gateway hands out id 1 again, but ib_async bumps above its open order's id;
             # a client that trusted nextValidId blindly would reuse ids of completed orders (error 103)
             assert ib.client._reqIdSeq > used
             again = ib.placeOrder(Stock("SPY", "SMART", "USD"), LimitOrder("BUY", 1, 90.0, orderId=used))
             await wait_for(lambda: again.orderStatus.status in ("Submitted", "Cancelled"), what="answer")
             assert len(venue.orders) == 1  # the same id modified the open order, no second order
-        finally:
-            ib.disconnect()
 
 
 async def test_unthrottled_client_gets_error_100():

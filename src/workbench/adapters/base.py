@@ -208,8 +208,11 @@ class BrokerReports:
     def apply_to(self, engine: Any) -> list[ev.ReconciliationCorrected]:
         """Reconcile ``engine`` with these reports (the engine decides); returns the corrections."""
         from workbench.engine.reconcile import reconcile
+        from workbench.risk.disconnect import RECONCILED_TOPIC
 
-        return reconcile(engine, self)
+        corrections = reconcile(engine, self)
+        engine.bus.publish(RECONCILED_TOPIC, self)  # the broker-disconnect breaker releases its hold
+        return corrections
 
 
 @dataclass
@@ -265,7 +268,12 @@ class LiveClient:
         Seconds between ConnectionHealthReported posts (None: only on :meth:`report_health`).
     clock : Callable[[], int] | None
         ns since epoch UTC for event timestamps (the engine's ``now_ns``); default wall clock.
+
+    ``kind`` (class attribute): ``"execution"`` or ``"data"``, journaled with every state change
+    (``ConnectionStatusChanged.kind``); the broker-disconnect breaker watches connections by it.
     """
+
+    kind = ""
 
     def __init__(
         self,
@@ -385,7 +393,7 @@ class LiveClient:
         _log.info("%s: %s -> %s %s", self.component, old, new, detail)
         self.post(ev.ConnectionStatusChanged(ts_event=self.clock(), component=self.component,
                                              connected=new is ConnectionState.CONNECTED, detail=detail,
-                                             state=new.value))
+                                             state=new.value, kind=self.kind))
 
     def report_health(self) -> None:
         """Post a ConnectionHealthReported now."""
@@ -525,6 +533,8 @@ class DataClient(LiveClient):
     stream, :meth:`emit` drops the oldest quote (counted in ``dropped``), never a bar or trade.
     """
 
+    kind = "data"
+
     def __init__(self, component: str, *, queue_size: int = 65_536, **kwargs: Any) -> None:
         super().__init__(component, **kwargs)
         self.subscriptions = Subscriptions()
@@ -533,6 +543,12 @@ class DataClient(LiveClient):
         self._items: asyncio.Queue[Any] | None = None
         self._ended = False
         self._direct: Callable[[Any], None] | None = None
+        self._taps: tuple[Callable[[Any], None], ...] = ()
+
+    def tap(self, put: Callable[[Any], None]) -> None:
+        """Also hand every item to ``put`` (e.g. a paper shadow's feed, :mod:`workbench.operations.shadow`):
+        one subscription feeds several engines (a broker allows one data connection: Alpaca's 406)."""
+        self._taps += (put,)
 
     def feed_directly(self, put: Callable[[Any], None]) -> None:
         """Hand every item to ``put`` at once (the live runner's queue) instead of queueing it for
@@ -545,7 +561,9 @@ class DataClient(LiveClient):
         return self._items
 
     def emit(self, item: Any) -> None:
-        """Hand one parsed market data item to the feed (non-blocking)."""
+        """Hand one parsed market data item to the feed (and the taps; non-blocking)."""
+        for put in self._taps:
+            put(item)
         direct = self._direct
         if direct is not None:
             direct(item)
@@ -647,6 +665,7 @@ class ExecutionClient(LiveClient):
     """
 
     name = "live"
+    kind = "execution"
 
     def __init__(self, component: str, **kwargs: Any) -> None:
         super().__init__(component, **kwargs)

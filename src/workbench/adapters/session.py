@@ -22,7 +22,16 @@ from typing import Any
 from workbench.adapters.base import DataClient, ExecutionClient
 from workbench.engine.live import LiveRunner
 from workbench.model import events as ev
-from workbench.session import PaperSession, _stop_hook, _strategy_name, make_strategy, open_journal
+from workbench.session import (
+    PaperSession,
+    _stop_hook,
+    _strategy_name,
+    default_risk_engine,
+    make_strategy,
+    open_journal,
+    risk_parameters,
+    session_risk_engine,
+)
 
 
 @dataclass
@@ -98,9 +107,11 @@ def broker_session(
         strategy_name, strategy = strategy, make_strategy(strategy, params)
     else:
         strategy_name = _strategy_name(strategy)
+    if risk is None:  # nothing reaches a broker without the risk engine: the default profile, as paper's
+        risk = default_risk_engine()
     jr = open_journal(journal, "FULL" if mode == "live" else "NORMAL")
     saved = {"strategy": strategy_name, "params": strategy.params.model_dump(), "starting_cash": starting_cash,
-             "started_wall_ns": time.time_ns(), **dict(parameters or {})}
+             "started_wall_ns": time.time_ns(), **risk_parameters(risk), **dict(parameters or {})}
     sid = jr.create_session(session_id, name=name or f"{mode} {strategy_name} ({execution_client.name})", mode=mode,
                             strategy=strategy_name, parameters=saved)
     engine = build_engine(strategy, starting_cash=starting_cash, risk=risk, clock=clock, keep_events=False,
@@ -156,7 +167,7 @@ def resume_broker_session(
     if strategy is None:
         strategy = make_strategy(saved.get("strategy", "sma_crossover"), saved.get("params"))
     engine = build_engine(strategy, starting_cash=float(saved.get("starting_cash", 100_000.0)), clock=clock,
-                          keep_events=False, broker=execution_client)
+                          keep_events=False, broker=execution_client, risk=session_risk_engine(saved))
     rebuild(engine, jr.events(session_id))
     state = jr.load_state(session_id) or {}
     engine._order_seq = max(engine._order_seq, int(state.get("order_seq", 0)))

@@ -74,6 +74,12 @@ AlertRule = Callable[[Any], Alert | None]
 
 
 def _risk(e: ev.RiskEvent) -> Alert:
+    if e.action == "hold":  # broker_disconnect: orders held until the connection is back (automatic)
+        return Alert(AlertLevel.WARNING, f"New orders held ({e.rule})", e.message,
+                     "Trading resumes by itself after reconnect and reconciliation; a long outage halts.",
+                     key=f"risk:{e.rule}:hold")
+    if e.action == "resume":
+        return Alert(AlertLevel.INFO, f"Orders allowed again ({e.rule})", e.message, "", key=f"risk:{e.rule}:resume")
     level = AlertLevel.CRITICAL if e.action in ("halt", "kill") else AlertLevel.WARNING
     return Alert(level, f"Risk limit {e.rule} fired ({e.action})", e.message,
                  "Review positions and the limit; trading resumes only with the Resume command.",
@@ -112,7 +118,7 @@ def _connection(e: ev.ConnectionStatusChanged) -> Alert:
     if e.connected:
         return Alert(AlertLevel.INFO, f"{e.component} connected", e.detail, "", key=f"conn:{e.component}:up")
     return Alert(AlertLevel.CRITICAL, f"{e.component} disconnected", e.detail,
-                 "Check the network and the broker gateway; the broker_disconnect breaker may have halted trading.",
+                 "Check the network and the broker gateway; new orders are held until it is back (a long outage halts).",
                  key=f"conn:{e.component}:down")
 
 

@@ -13,20 +13,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.brokers.checks import (
-    added_exposure,
-    position_after_side,
-    reduce_only_room,
-    reserved_exposure,
-    short_sale_reason,
-    side_totals,
-)
 from workbench.brokers.fills import CommissionModel, FillModel, ZeroCommission
+from workbench.brokers.sim_account import AccountChecks
+from workbench.brokers.sim_order import EPS, NEVER, SimOrder
+from workbench.brokers.sim_state import BrokerState
 from workbench.calendars import next_open_at_or_after, session_close_after
 from workbench.model import events as ev
 from workbench.model.data import Bar, QuoteTick, TradeTick
 from workbench.model.enums import (
-    ContingencyType,
     LiquiditySide,
     OrderSide,
     OrderStatus,
@@ -36,14 +30,10 @@ from workbench.model.enums import (
 )
 from workbench.model.instruments import Instrument, equity
 from workbench.model.orders import Order
-from workbench.model.reports import FillReport, OrderStatusReport, PositionReport
+from workbench.model.reports import FillReport
 
 BUY = OrderSide.BUY
-_NEVER = 1 << 62
 _STOP_TYPES = (OrderType.STOP, OrderType.STOP_LIMIT, OrderType.TRAILING_STOP)
-_EPS = 1e-9
-# order fields added after the snapshot format was first written: values for older snapshots
-_SNAPSHOT_DEFAULTS: dict[str, Any] = {"reduce_only": False, "ts_eligible": 0}
 
 
 @dataclass
@@ -81,50 +71,7 @@ class SimulatedBrokerConfig:
     keep_history: bool = True
 
 
-class _SimOrder:
-    """The broker's own record of an order."""
-
-    __slots__ = (
-        "order_id", "symbol", "side", "order_type", "quantity", "filled", "limit_price", "stop_price",
-        "trailing_offset", "trailing_type", "tif", "expire_ns", "status", "fresh", "triggered", "extreme",
-        "avg_price", "oco", "ts_last", "broker_order_id", "auction_ns", "reduce_only", "ts_eligible",
-    )
-
-    def __init__(self, order: Order, expire_ns: int, broker_order_id: str) -> None:
-        self.order_id = order.order_id
-        self.symbol = order.symbol
-        self.side = order.side
-        self.order_type = order.order_type
-        self.quantity = order.quantity
-        self.filled = 0.0
-        self.limit_price = order.limit_price
-        self.stop_price = order.stop_price
-        self.trailing_offset = order.trailing_offset
-        self.trailing_type = order.trailing_offset_type
-        self.tif = order.time_in_force
-        self.expire_ns = expire_ns
-        self.status = OrderStatus.ACCEPTED
-        self.fresh = True
-        self.triggered = False
-        self.extreme: float | None = None
-        self.avg_price = 0.0
-        self.oco: tuple[str, ...] = (
-            order.linked_order_ids if order.contingency is ContingencyType.OCO else ()
-        )
-        self.ts_last = 0
-        self.broker_order_id = broker_order_id
-        self.auction_ns = 0  # MARKET_ON_OPEN / MARKET_ON_CLOSE: the auction it takes part in
-        self.reduce_only = order.reduce_only
-        # earliest start (ns) of the data it may be matched against: its submission (or last
-        # modification) time; a bar or quote that starts earlier happened (partly) before it existed
-        self.ts_eligible = 0
-
-    @property
-    def leaves(self) -> float:
-        return self.quantity - self.filled
-
-
-class SimulatedBroker:
+class SimulatedBroker(AccountChecks, BrokerState):
     """In-process broker for backtests and local paper trading.
 
     Parameters
@@ -149,14 +96,14 @@ class SimulatedBroker:
         self._clock = clock or (lambda: self._ts)
         self._emit: Callable[[ev.OrderEvent], None] = lambda e: None
         self._ts = 0
-        self._orders: dict[str, _SimOrder] = {}
-        self._open: dict[str, list[_SimOrder]] = {}  # symbol -> working orders
+        self._orders: dict[str, SimOrder] = {}
+        self._open: dict[str, list[SimOrder]] = {}  # symbol -> working orders
         self._quoted: set[str] = set()
         self._bid: dict[str, float] = {}
         self._ask: dict[str, float] = {}
         self._last: dict[str, float] = {}
         self._impact_shift: dict[str, tuple[int, float]] = {}  # symbol -> (session, permanent impact), impact model
-        self._next_expiry = _NEVER
+        self._next_expiry = NEVER
         self._fill_seq = 0
         self._order_seq = 0
         self.fills: list[FillReport] = []
@@ -183,7 +130,7 @@ class SimulatedBroker:
         if reason:
             self._emit(ev.OrderRejected(ts_event=now, order_id=order.order_id, symbol=order.symbol, reason=reason))
             return
-        expire = _NEVER
+        expire = NEVER
         if order.time_in_force is TimeInForce.DAY:
             expire = session_close_after(now, self.instrument(order.symbol).exchange)
         elif order.time_in_force is TimeInForce.GTD:
@@ -193,7 +140,7 @@ class SimulatedBroker:
                 return
             expire = order.expire_time_ns
         self._order_seq += 1
-        so = _SimOrder(order, expire, f"SIM-{self._order_seq}")
+        so = SimOrder(order, expire, f"SIM-{self._order_seq}")
         so.ts_last = so.ts_eligible = now
         if so.order_type is OrderType.MARKET_ON_OPEN:
             so.auction_ns = next_open_at_or_after(now, self.instrument(so.symbol).exchange)
@@ -229,11 +176,11 @@ class SimulatedBroker:
             self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol if so else "",
                                               reason="order is not open at the broker"))
             return
-        if quantity is not None and quantity < so.filled - _EPS:
+        if quantity is not None and quantity < so.filled - EPS:
             self._emit(ev.OrderModifyRejected(ts_event=now, order_id=order_id, symbol=so.symbol,
                                               reason=f"quantity {quantity} below filled {so.filled}"))
             return
-        if quantity is not None and quantity > so.quantity + _EPS and not so.reduce_only:
+        if quantity is not None and quantity > so.quantity + EPS and not so.reduce_only:
             # the increase is judged like a new order on the same side (short sale, buying power)
             reason = self._account_check(so.symbol, so.side, quantity - so.quantity,
                                          limit_price or stop_price or so.limit_price or so.stop_price)
@@ -253,7 +200,7 @@ class SimulatedBroker:
         so.ts_eligible = max(so.ts_eligible, now)
         self._emit(ev.OrderModified(ts_event=now, order_id=order_id, symbol=so.symbol, quantity=so.quantity,
                                     limit_price=limit_price, stop_price=stop_price))
-        if so.leaves <= _EPS:
+        if so.leaves <= EPS:
             self._close(so, ev.OrderCanceled(ts_event=now, order_id=order_id, symbol=so.symbol,
                                              reason="quantity reduced to filled quantity"))
 
@@ -298,7 +245,7 @@ class SimulatedBroker:
                             from_trade=True)
 
     # -------------------------------------------------------------------------------- matching
-    def _match_quote(self, q: QuoteTick, orders: list[_SimOrder]) -> None:
+    def _match_quote(self, q: QuoteTick, orders: list[SimOrder]) -> None:
         bid, ask, ts = q.bid, q.ask, q.ts_event
         slip = self.config.fill_model.slippage
         for so in list(orders):
@@ -337,15 +284,15 @@ class SimulatedBroker:
                     # an immediate order gets at most the displayed size; FOK then gets nothing
                     lot = self.instrument(so.symbol).lot_size
                     qty = 0.0 if so.tif is TimeInForce.FOK else math.floor(size / lot + 1e-9) * lot
-                if so.reduce_only and qty > _EPS:
+                if so.reduce_only and qty > EPS:
                     qty = self._clip_reduce_only(so, qty, ts)
-                elif so.side is not BUY and not self.config.allow_short and qty > _EPS:
+                elif so.side is not BUY and not self.config.allow_short and qty > EPS:
                     qty = self._clip_short_sale(so, qty, ts)
-                if qty > _EPS:
+                if qty > EPS:
                     self._fill(so, qty, price, liq, ts)
             self._after_first_look(so, ts)
 
-    def _limit_on_price(self, so: _SimOrder, touch: float, fresh: bool) -> tuple[float | None, LiquiditySide]:
+    def _limit_on_price(self, so: SimOrder, touch: float, fresh: bool) -> tuple[float | None, LiquiditySide]:
         lim = so.limit_price
         if (so.side is BUY and touch <= lim) or (so.side is not BUY and touch >= lim):
             if fresh:
@@ -353,7 +300,7 @@ class SimulatedBroker:
             return lim, LiquiditySide.MAKER
         return None, LiquiditySide.NONE
 
-    def _match_bar(self, bar: Bar, orders: list[_SimOrder], from_trade: bool = False) -> None:
+    def _match_bar(self, bar: Bar, orders: list[SimOrder], from_trade: bool = False) -> None:
         sym = bar.symbol
         quoted = sym in self._quoted
         fm = self.config.fill_model
@@ -364,7 +311,7 @@ class SimulatedBroker:
         # intrabar order: what executes at the open first (market orders, limits marketable at the
         # open), then stop types, then the other limits
         if len(orders) == 1:  # the common case: nothing to rank (a copy: fills remove from ``orders``)
-            ranked: Iterable[_SimOrder] = (orders[0],)
+            ranked: Iterable[SimOrder] = (orders[0],)
         else:
             ranked = sorted((so for so in orders if not so.status.is_closed), key=lambda so: _intrabar_rank(so, o))
         for so in ranked:
@@ -420,18 +367,18 @@ class SimulatedBroker:
                 left = self._volume_left[sym]
                 qty = so.leaves if left >= so.leaves else math.floor(left / self.instrument(sym).lot_size) * \
                     self.instrument(sym).lot_size
-                if so.tif is TimeInForce.FOK and qty < so.leaves - _EPS:
+                if so.tif is TimeInForce.FOK and qty < so.leaves - EPS:
                     qty = 0.0
-                if so.reduce_only and qty > _EPS:
+                if so.reduce_only and qty > EPS:
                     qty = self._clip_reduce_only(so, qty, ts)
-                elif so.side is not BUY and not self.config.allow_short and qty > _EPS:
+                elif so.side is not BUY and not self.config.allow_short and qty > EPS:
                     qty = self._clip_short_sale(so, qty, ts)
-                if qty > _EPS:
+                if qty > EPS:
                     self._volume_left[sym] = left - qty
                     self._fill(so, qty, price, liq, fill_ts)
             self._after_first_look(so, ts)
 
-    def _limit_in_bar(self, so: _SimOrder, bar: Bar, fresh: bool, from_trade: bool) -> tuple[float | None, LiquiditySide]:
+    def _limit_in_bar(self, so: SimOrder, bar: Bar, fresh: bool, from_trade: bool) -> tuple[float | None, LiquiditySide]:
         """Fill price and liquidity of a limit working through ``bar`` (``None``: no fill)."""
         lim, o = so.limit_price, bar.open
         buy = so.side is BUY
@@ -448,20 +395,20 @@ class SimulatedBroker:
             return lim, LiquiditySide.MAKER
         return None, LiquiditySide.NONE
 
-    def _after_first_look(self, so: _SimOrder, ts: int) -> None:
+    def _after_first_look(self, so: SimOrder, ts: int) -> None:
         if so.fresh:
             so.fresh = False
             if (so.tif is TimeInForce.IOC or so.tif is TimeInForce.FOK) and not so.status.is_closed:
                 self._close(so, ev.OrderCanceled(ts_event=ts, order_id=so.order_id, symbol=so.symbol,
                                                  reason=f"{so.tif}: not filled on arrival"))
 
-    def _trigger(self, so: _SimOrder, ts: int) -> None:
+    def _trigger(self, so: SimOrder, ts: int) -> None:
         so.triggered = True
         so.status = OrderStatus.TRIGGERED
         self._emit(ev.OrderTriggered(ts_event=ts, order_id=so.order_id, symbol=so.symbol))
 
     # ----------------------------------------------------------------------------- trailing
-    def _trail_stop(self, so: _SimOrder) -> float:
+    def _trail_stop(self, so: SimOrder) -> float:
         off = so.trailing_offset or 0.0
         x = so.extreme
         assert x is not None
@@ -472,7 +419,7 @@ class SimulatedBroker:
             raw = x + sign * off
         return self.instrument(so.symbol).round_price(raw)
 
-    def _trail_update(self, so: _SimOrder, price: float) -> None:
+    def _trail_update(self, so: SimOrder, price: float) -> None:
         if price != price:
             return
         x = so.extreme
@@ -480,137 +427,8 @@ class SimulatedBroker:
             so.extreme = price
             so.stop_price = self._trail_stop(so)
 
-    def _ref_price(self, symbol: str, side: OrderSide) -> float | None:
-        book = self._bid if side is not BUY else self._ask
-        return book.get(symbol, self._last.get(symbol))
-
-    # ------------------------------------------------------------------------------- checks
-    def _pre_check(self, order: Order) -> str:
-        """Why the broker refuses ``order`` on arrival ("" when it accepts it); rules in
-        :mod:`workbench.brokers.checks`."""
-        symbol = order.symbol
-        book = self.positions.get(symbol)
-        pos = book[0] if book is not None else 0.0
-        t = order.order_type
-        if t is not OrderType.MARKET:
-            if t in (OrderType.LIMIT, OrderType.STOP_LIMIT) and not (order.limit_price and order.limit_price > 0):
-                return f"{t} order needs a positive limit_price, got {order.limit_price!r}"
-            if t in (OrderType.STOP, OrderType.STOP_LIMIT) and not (order.stop_price and order.stop_price > 0):
-                return f"{t} order needs a positive stop_price, got {order.stop_price!r}"
-            if t is OrderType.TRAILING_STOP and not (order.trailing_offset and order.trailing_offset > 0):
-                return f"TRAILING_STOP order needs a positive trailing_offset, got {order.trailing_offset!r}"
-        if order.reduce_only:
-            # NautilusTrader rejects a reduce-only order that would open or increase the position
-            if not reduce_only_room(pos, order.side):
-                return f"reduce-only {order.side} order would not reduce the {symbol} position ({pos:g})"
-            return ""  # clipped to the position at fill time: never opens or increases exposure
-        return self._account_check(symbol, order.side, order.quantity, order.limit_price or order.stop_price)
-
-    def _account_check(self, symbol: str, side: OrderSide, quantity: float, price: float | None) -> str:
-        """Short-sale and buying-power check of ``quantity`` more shares on ``side`` ("" = allowed).
-
-        The exposure added is valued at the larger of the order's own price (limit or stop) and the
-        symbol's mark, so what an acceptance reserves (at the mark) never exceeds what was checked.
-        """
-        cfg = self.config
-        book = self.positions.get(symbol)
-        pos = book[0] if book is not None else 0.0
-        totals = side_totals(self._open.get(symbol, ()))
-        if not cfg.allow_short and side is not BUY:
-            reason = short_sale_reason(symbol, pos, totals, quantity)
-            if reason:
-                return reason
-        if cfg.check_buying_power:
-            mark = self._mark(symbol, 0.0)
-            ref = self._ref_price(symbol, side) if price is None else price
-            value = max(ref or 0.0, mark)
-            if value:
-                if side is BUY:
-                    base = position_after_side(pos, 1.0, totals[0], totals[2])
-                    after = base + quantity
-                else:
-                    base = position_after_side(pos, -1.0, totals[1], totals[3])
-                    after = base - quantity
-                added = added_exposure(pos, base, after) * value * self.instrument(symbol).multiplier
-                if added > 0:
-                    available = self.buying_power()
-                    if added > available + 1e-6:
-                        return (f"insufficient buying power: order adds {added:,.2f} exposure, "
-                                f"{available:,.2f} available")
-        return ""
-
-    def _clip_reduce_only(self, so: _SimOrder, qty: float, ts: int) -> float:
-        """Fill quantity of a reduce-only order: at most the position left, never a flip.
-
-        With no position left to reduce the order is canceled; a fill larger than the position is
-        clipped to it and the order's quantity shrunk to match (an ``OrderModified``), so it ends
-        FILLED, as NautilusTrader's matching engine does (``OrderUpdated`` to the position size).
-        """
-        book = self.positions.get(so.symbol)
-        room = reduce_only_room(book[0] if book is not None else 0.0, so.side)
-        if not room:
-            self._close(so, ev.OrderCanceled(ts_event=ts, order_id=so.order_id, symbol=so.symbol,
-                                             reason="reduce-only: no position left to reduce"))
-            return 0.0
-        if qty > room + _EPS:
-            qty = room
-            so.quantity = so.filled + room
-            self._emit(ev.OrderModified(ts_event=ts, order_id=so.order_id, symbol=so.symbol, quantity=so.quantity))
-        return qty
-
-    def _clip_short_sale(self, so: _SimOrder, qty: float, ts: int) -> float:
-        """Fill quantity of a sell when shorting is not allowed: at most the long position left.
-
-        The pre-trade check passed when the order arrived, but other sells (a reduce-only exit that
-        arrived later, a manual close) may have filled first; the rest of the order would open a short.
-        It is clipped (an ``OrderModified``) or, with nothing left to sell, canceled.
-        """
-        book = self.positions.get(so.symbol)
-        room = max(book[0] if book is not None else 0.0, 0.0)
-        if room <= _EPS:
-            self._close(so, ev.OrderCanceled(ts_event=ts, order_id=so.order_id, symbol=so.symbol,
-                                             reason="short selling not allowed: no position left to sell"))
-            return 0.0
-        if qty > room + _EPS:
-            qty = room
-            so.quantity = so.filled + room
-            self._emit(ev.OrderModified(ts_event=ts, order_id=so.order_id, symbol=so.symbol, quantity=so.quantity))
-        return qty
-
-    def _mark(self, symbol: str, fallback: float) -> float:
-        b, a = self._bid.get(symbol), self._ask.get(symbol)
-        if b is not None and a is not None:
-            return (b + a) * 0.5
-        return self._last.get(symbol, fallback)
-
-    def equity(self) -> float:
-        return self.cash + sum(
-            q * self._mark(s, avg) * self.instrument(s).multiplier for s, (q, avg) in self.positions.items()
-        )
-
-    def buying_power(self) -> float:
-        """``equity * leverage`` minus gross exposure minus the exposure working orders would add,
-        each side of each symbol reserved separately (currency; :mod:`workbench.brokers.checks`)."""
-        net = gross = 0.0
-        bids, asks, lasts, instruments = self._bid, self._ask, self._last, self.instruments
-        for s, (q, avg) in self.positions.items():
-            if q:
-                b, a = bids.get(s), asks.get(s)  # mark as in _mark, inlined: once per position per order
-                mark = (b + a) * 0.5 if b is not None and a is not None else lasts.get(s, avg)
-                inst = instruments.get(s) or self.instrument(s)
-                v = q * mark * inst.multiplier
-                net += v
-                gross += v if v > 0 else -v
-        reserved = 0.0
-        for s, orders in self._open.items():
-            book = self.positions.get(s)
-            extra = reserved_exposure(book[0] if book is not None else 0.0, side_totals(orders))
-            if extra > 0:
-                reserved += extra * self._mark(s, 0.0) * self.instrument(s).multiplier
-        return (self.cash + net) * self.config.leverage - gross - reserved
-
     # ------------------------------------------------------------------------------ bookkeeping
-    def _fill(self, so: _SimOrder, qty: float, price: float, liq: LiquiditySide, ts: int) -> None:
+    def _fill(self, so: SimOrder, qty: float, price: float, liq: LiquiditySide, ts: int) -> None:
         inst = self.instrument(so.symbol)
         impact = self.config.fill_model.impact
         if impact is not None and liq is LiquiditySide.TAKER:
@@ -629,7 +447,7 @@ class SimulatedBroker:
         q1 = q0 + signed
         if q0 == 0 or (q0 > 0) == (signed > 0):
             pq[1] = (avg * abs(q0) + price * qty) / abs(q1)
-        elif abs(q1) < _EPS:
+        elif abs(q1) < EPS:
             q1, pq[1] = 0.0, 0.0
         elif (q1 > 0) != (q0 > 0):
             pq[1] = price
@@ -638,7 +456,7 @@ class SimulatedBroker:
         if self.config.keep_history:
             self.fills.append(FillReport(fill_id=fill_id, order_id=so.order_id, symbol=so.symbol, side=so.side,
                                          quantity=qty, price=price, commission=commission, ts_event=ts))
-        done = so.leaves <= _EPS
+        done = so.leaves <= EPS
         so.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
         if done:
             self._remove_open(so)
@@ -648,7 +466,7 @@ class SimulatedBroker:
         if so.oco:
             self._oco_sync(so, ts)
 
-    def _impacted(self, impact: Any, so: _SimOrder, qty: float, price: float, ts: int) -> float:
+    def _impacted(self, impact: Any, so: SimOrder, qty: float, price: float, ts: int) -> float:
         """A taker fill's price under the impact model: the session's permanent shift, then the
         temporary concession against the trader; the fill then moves the market (permanent)."""
         from workbench.calendars import session_label
@@ -664,7 +482,7 @@ class SimulatedBroker:
         shifts[so.symbol] = (day, shift + sign * impact.permanent(so.symbol, qty, market))
         return filled
 
-    def _oco_sync(self, so: _SimOrder, ts: int) -> None:
+    def _oco_sync(self, so: SimOrder, ts: int) -> None:
         """One-cancels-other: a full fill cancels the siblings; a partial fill shrinks them."""
         for oid in so.oco:
             sib = self._orders.get(oid)
@@ -675,17 +493,17 @@ class SimulatedBroker:
                                                   reason=f"OCO: {so.order_id} filled"))
             else:
                 new_qty = sib.filled + so.leaves  # the sibling may still exit what is left, no more
-                if new_qty < sib.quantity - _EPS:
+                if new_qty < sib.quantity - EPS:
                     sib.quantity = new_qty
                     self._emit(ev.OrderModified(ts_event=ts, order_id=oid, symbol=sib.symbol, quantity=new_qty))
 
-    def _close(self, so: _SimOrder, event: ev.OrderEvent) -> None:
+    def _close(self, so: SimOrder, event: ev.OrderEvent) -> None:
         so.status = OrderStatus.CANCELED if isinstance(event, ev.OrderCanceled) else OrderStatus.EXPIRED
         so.ts_last = event.ts_event
         self._remove_open(so)
         self._emit(event)
 
-    def _remove_open(self, so: _SimOrder) -> None:
+    def _remove_open(self, so: SimOrder) -> None:
         orders = self._open.get(so.symbol)
         if orders and so in orders:
             orders.remove(so)
@@ -696,7 +514,7 @@ class SimulatedBroker:
 
     def _expire(self, ts: int, symbol: str | None = None) -> None:
         """Expire the working orders (of ``symbol`` only, when given) whose expiry is at or before ``ts``."""
-        nxt = _NEVER
+        nxt = NEVER
         for sym, orders in list(self._open.items()):
             for so in list(orders):
                 if so.expire_ns <= ts and (symbol is None or sym == symbol):
@@ -705,82 +523,7 @@ class SimulatedBroker:
                     nxt = so.expire_ns
         self._next_expiry = nxt
 
-    # -------------------------------------------------------------------------------- reports
-    def order_status_reports(self) -> list[OrderStatusReport]:
-        return [
-            OrderStatusReport(order_id=so.order_id, symbol=so.symbol, side=so.side, quantity=so.quantity,
-                              filled_quantity=so.filled, avg_fill_price=so.avg_price, status=so.status,
-                              ts_last=so.ts_last, broker_order_id=so.broker_order_id)
-            for so in self._orders.values()
-        ]
-
-    def open_order_ids(self) -> list[str]:
-        return [so.order_id for orders in self._open.values() for so in orders]
-
-    def fill_reports(self, since_ns: int = 0) -> list[FillReport]:
-        return [f for f in self.fills if f.ts_event >= since_ns]
-
-    def position_reports(self) -> list[PositionReport]:
-        return [PositionReport(symbol=s, quantity=q, avg_price=a, ts_last=self._ts) for s, (q, a) in self.positions.items()]
-
-    # ------------------------------------------------------------------------------ persistence
-    def snapshot(self, recent_fills: int = 20) -> dict[str, Any]:
-        """JSON-able state of the broker's book: working orders, the last ``recent_fills`` fills,
-        positions, cash and id sequences (bounded in size, so it can be saved after every change).
-
-        The live runner saves it with every journal commit, so only the fills since the previous
-        commit (a handful) are needed to reconcile; 20 keeps the checkpoint ~4 KB (200 fills made it
-        ~33 KB and doubled the cost of a commit)."""
-        return {
-            "cash": self.cash,
-            "fill_seq": self._fill_seq,
-            "order_seq": self._order_seq,
-            "positions": {s: list(v) for s, v in self.positions.items()},
-            "fills": [
-                {"fill_id": f.fill_id, "order_id": f.order_id, "symbol": f.symbol, "side": str(f.side),
-                 "quantity": f.quantity, "price": f.price, "commission": f.commission, "ts_event": f.ts_event}
-                for f in self.fills[-recent_fills:]
-            ],
-            "orders": [{k: _plain(getattr(so, k)) for k in _SimOrder.__slots__}
-                       for orders in self._open.values() for so in orders],
-            "quoted": sorted(self._quoted),
-            "bid": dict(self._bid),
-            "ask": dict(self._ask),
-            "last": dict(self._last),
-            "ts": self._ts,
-        }
-
-    def restore(self, state: Mapping[str, Any]) -> None:
-        """Load a :meth:`snapshot`."""
-        self.cash = float(state["cash"])
-        self._fill_seq = int(state["fill_seq"])
-        self._order_seq = int(state["order_seq"])
-        self.positions = {s: [float(q), float(a)] for s, (q, a) in state["positions"].items()}
-        self.fills = [
-            FillReport(**{**f, "side": OrderSide(f["side"])}) for f in state["fills"]
-        ]
-        self._orders.clear()
-        self._open.clear()
-        for raw in state["orders"]:
-            so = _SimOrder.__new__(_SimOrder)
-            for k in _SimOrder.__slots__:
-                setattr(so, k, raw.get(k, _SNAPSHOT_DEFAULTS.get(k)))
-            so.side = OrderSide(raw["side"])
-            so.order_type = OrderType(raw["order_type"])
-            so.tif = TimeInForce(raw["tif"])
-            so.status = OrderStatus(raw["status"])
-            so.trailing_type = TrailingOffsetType(raw["trailing_type"]) if raw["trailing_type"] else None
-            so.oco = tuple(raw["oco"])
-            self._orders[so.order_id] = so
-            if not so.status.is_closed:
-                self._open.setdefault(so.symbol, []).append(so)
-        self._next_expiry = min((so.expire_ns for o in self._open.values() for so in o), default=_NEVER)
-        self._quoted = set(state["quoted"])
-        self._bid, self._ask, self._last = dict(state["bid"]), dict(state["ask"]), dict(state["last"])
-        self._ts = int(state["ts"])
-
-
-def _intrabar_rank(so: _SimOrder, open_price: float) -> int:
+def _intrabar_rank(so: SimOrder, open_price: float) -> int:
     """0: executes at the bar's open (market, limit through the open); 1: stop types; 2: other limits."""
     t = so.order_type
     if t is OrderType.MARKET or t is OrderType.MARKET_ON_OPEN or t is OrderType.MARKET_ON_CLOSE:
@@ -791,11 +534,3 @@ def _intrabar_rank(so: _SimOrder, open_price: float) -> int:
     if (so.side is BUY and open_price <= lim) or (so.side is not BUY and open_price >= lim):
         return 0
     return 2
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, tuple):
-        return list(v)
-    if isinstance(v, str):
-        return str(v)
-    return v

@@ -124,6 +124,7 @@ class TradingEngine:
         self.suppressed_orders = 0  # strategy order calls not sent while trading is HALTED
         self.strategy_error_policy = "raise"  # raise | halt | pause | keep: see workbench.engine.containment
         self.halted_strategies: set[str] = set()  # strategies halted after their handler raised
+        self.sizing: Any = None  # a graduated live session's size multiplier (workbench.engine.sizing)
         # alert outbox: delivery waits for the journal's commit when a writer defers it (live runner)
         self.defer_delivery = False
         self.after_commit: list[Callable[[], object]] = []

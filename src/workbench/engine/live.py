@@ -169,6 +169,10 @@ class LiveRunner:
         snapshots commit at once.
     connect_timeout : float
         Seconds a live adapter's execution client may take to connect at start (else the run fails).
+    wal_checkpoint_interval : float
+        Seconds between background checkpoints of a SQLite journal's write-ahead log (0: none; the
+        commit that crosses SQLite's autocheckpoint threshold then does it). See
+        :meth:`~workbench.persistence.journal.Journal.checkpoint_wal`.
     """
 
     def __init__(
@@ -190,6 +194,7 @@ class LiveRunner:
         on_progress: Callable[[LiveRunner], None] | None = None,
         strategy_error_policy: str = "halt",
         connect_timeout: float = 30.0,
+        wal_checkpoint_interval: float = 1.0,
     ) -> None:
         if journal is not None and not session_id:
             raise ValueError("a journaled LiveRunner needs a session_id")
@@ -207,6 +212,7 @@ class LiveRunner:
         self.max_blocking = max_blocking
         self.commit_interval = commit_interval
         self.connect_timeout = connect_timeout
+        self.wal_checkpoint_interval = wal_checkpoint_interval
         self._flush_handle: asyncio.TimerHandle | None = None
         self.stats = RunnerStats()
         self.state = "created"
@@ -346,7 +352,8 @@ class LiveRunner:
             if isinstance(self.feed if component == "feed" else engine.broker, LiveClient):
                 continue  # a live adapter's client journals its own connection states
             event = ev.ConnectionStatusChanged(ts_event=engine.now_ns(), component=component, connected=connected,
-                                               detail=detail if connected else "session ended")
+                                               detail=detail if connected else "session ended",
+                                               kind="data" if component == "feed" else "execution")
             if connected:
                 engine.record(event)
             elif engine.event_sink is not None:
@@ -374,6 +381,8 @@ class LiveRunner:
             self._aux = [asyncio.create_task(self._pump())]
             if self.journal is not None:
                 self._aux.append(asyncio.create_task(self._poll()))
+                if self.wal_checkpoint_interval:
+                    self._aux.append(asyncio.create_task(self._wal_checkpoints()))
             if self.snapshot_interval:
                 self._aux.append(asyncio.create_task(self._ticker()))
             await self._core()
@@ -712,6 +721,20 @@ class LiveRunner:
             self._seen_commands.add(rec.command_id)
             self._control(_Control(None, rec.name, rec.command_id, rec.source or "journal", {},
                                    error="interrupted: the session stopped while carrying it out; not run again"))
+
+    async def _wal_checkpoints(self) -> None:
+        """Checkpoint the journal's write-ahead log on a worker thread (PASSIVE: never blocks the core's
+        commits), so SQLite's automatic checkpoint does not land inside an order's commit."""
+        journal = self.journal
+        checkpoint = getattr(journal, "checkpoint_wal", None)
+        if checkpoint is None:
+            return
+        while True:
+            await asyncio.sleep(self.wal_checkpoint_interval)
+            try:
+                await asyncio.to_thread(checkpoint)
+            except Exception as exc:  # the backstop autocheckpoint still bounds the log
+                _log.warning("session %s: background WAL checkpoint failed: %s", self.session_id, exc)
 
     async def _ticker(self) -> None:
         q = self._queue

@@ -50,14 +50,24 @@ def _seq_of(order_id: str, prefix: str) -> int:
 
 
 def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
-    """Apply journaled ``events`` to a fresh ``engine`` (no broker calls, nothing re-journaled)."""
+    """Apply journaled ``events`` to a fresh ``engine`` (no broker calls, nothing re-journaled).
+
+    Risk monitors that keep state over time (start-of-day equity of the daily loss limit, the
+    equity peak of the drawdown limit) get the journaled equity samples through their
+    ``restore_equity_history(history)`` method, ``history`` being ``[(ts_ns, equity), ...]`` in
+    journal order starting with the portfolio's starting cash."""
     report = RebuildReport()
     orders = engine.orders
     pf = engine.portfolio
+    equity_history: list[tuple[int, float]] = []  # (ts_ns, equity) of the journaled AccountState events
     for e in events:
         report.events += 1
         t = type(e)
-        if t is ev.OrderInitialized:
+        if t is ev.AccountState:
+            if not equity_history:
+                equity_history.append((e.ts_event, pf.starting_cash))
+            equity_history.append((e.ts_event, e.equity))  # type: ignore[attr-defined]
+        elif t is ev.OrderInitialized:
             order = Order(e)  # type: ignore[arg-type]
             orders[order.order_id] = order
             report.order_seq = max(report.order_seq, _seq_of(order.order_id, engine.order_id_prefix))
@@ -86,12 +96,20 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
                 engine.risk.tripped.clear()  # RiskEngine.resume
         elif t is ev.RiskEvent:
             _rebuild_risk_event(engine, e)  # type: ignore[arg-type]
+        elif t is ev.SizeMultiplierChanged:
+            from workbench.engine.sizing import set_size_multiplier
+
+            set_size_multiplier(engine, e.new)  # type: ignore[attr-defined]
         elif t is ev.CommandAcknowledged and e.ok:  # type: ignore[attr-defined]
             if e.name == "pause":  # type: ignore[attr-defined]
                 engine.paused = True
             elif e.name == "resume":  # type: ignore[attr-defined]
                 engine.paused = False
     engine._open_orders = {oid: o for oid, o in orders.items() if o.status.is_open}
+    for monitor in engine.risk.monitors:  # start-of-day equity, equity peak: as if never restarted
+        restore = getattr(monitor, "restore_equity_history", None)
+        if restore is not None and equity_history:
+            restore(equity_history)
     for parent in orders.values():
         if parent.contingency is ContingencyType.OTO and parent.linked_order_ids:
             kids = [orders[c] for c in parent.linked_order_ids if c in orders]

@@ -153,8 +153,11 @@ class Strategy:
         return self._engine.portfolio.position(symbol)
 
     def position_quantity(self, symbol: str) -> float:
-        """Signed quantity held (shares)."""
-        return self._engine.portfolio.quantity(symbol)
+        """Signed quantity held (shares); at full size when the engine scales orders (``engine.sizing``)."""
+        eng = self._engine
+        if eng.sizing is not None:
+            return eng.sizing.strategy_position(eng, self.strategy_id, symbol)
+        return eng.portfolio.quantity(symbol)
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         return [o for o in self._engine.open_orders(symbol) if o.strategy_id == self.strategy_id]
@@ -208,6 +211,10 @@ class Strategy:
         eng = self._engine
         if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
+        if eng.sizing is not None:  # a graduated live session: see workbench.engine.sizing
+            quantity = eng.sizing.live_quantity(eng, self.strategy_id, symbol, side, quantity)
+            if not quantity:
+                return None  # type: ignore[return-value]
         o = eng.create_order(
             symbol, side, quantity, order_type, limit_price=limit_price, stop_price=stop_price,
             trailing_offset=trailing_offset, trailing_offset_type=trailing_offset_type, time_in_force=time_in_force,
@@ -230,12 +237,13 @@ class Strategy:
         for o in self._engine.open_orders(symbol):
             if o.strategy_id == sid:
                 pending += o.leaves_quantity if o.side is OrderSide.BUY else -o.leaves_quantity
-        return pending
+        sizing = self._engine.sizing
+        return pending if sizing is None else sizing.to_strategy(pending)
 
     def order_target_quantity(self, symbol: str, target: float, **kwargs: Any) -> Order | None:
         """Trade toward a signed position of ``target`` shares, net of open orders. None if already there."""
         eng = self._engine
-        delta = target - eng.portfolio.quantity(symbol) - self._pending_quantity(symbol)
+        delta = target - self.position_quantity(symbol) - self._pending_quantity(symbol)
         if abs(delta) < eng.instrument(symbol).lot_size:
             return None
         side = OrderSide.BUY if delta > 0 else OrderSide.SELL
@@ -279,6 +287,9 @@ class Strategy:
         eng = self._engine
         if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
+        quantity = self._sized(symbol, quantity)
+        if not quantity:
+            return None  # type: ignore[return-value]
         ids = [eng.next_order_id() for _ in range(3)]
         entry = eng.create_order(
             symbol, side, quantity, OrderType.LIMIT if entry_price is not None else OrderType.MARKET,
@@ -319,6 +330,9 @@ class Strategy:
         eng = self._engine
         if eng.warming_up or not eng.strategy_may_trade(self):
             return None  # type: ignore[return-value]
+        quantity = self._sized(symbol, quantity)
+        if not quantity:
+            return None  # type: ignore[return-value]
         a, b = eng.next_order_id(), eng.next_order_id()
         common = {"time_in_force": time_in_force, "reduce_only": reduce_only, "contingency": ContingencyType.OCO,
                   "strategy_id": self.strategy_id}
@@ -339,7 +353,15 @@ class Strategy:
             return None
         from workbench.execution import start_algorithm
 
+        quantity = self._sized(symbol, quantity)
+        if not quantity:
+            return None
         return start_algorithm(self._engine, symbol, quantity, algorithm, strategy_id=self.strategy_id, **params)
+
+    def _sized(self, symbol: str, quantity: float) -> float:
+        """``quantity`` x the engine's size multiplier in whole lots (unchanged without one)."""
+        sizing = self._engine.sizing
+        return quantity if sizing is None else sizing.scale(quantity, self._engine.instrument(symbol).lot_size)
 
     def oto(self, parent: Order, *children: Order) -> Order:
         """One-triggers-other: submit ``parent`` now and ``children`` once it has filled.

@@ -279,13 +279,15 @@ class ConnectionStatusChanged(Event):
 
     ``state`` is one of CONNECTING, CONNECTED, RECONNECTING, DISCONNECTED (live adapters, see
     :mod:`workbench.adapters.base`); ``""`` for in-process components, which only report
-    ``connected``.
+    ``connected``. ``kind`` is the connection's documented role, ``"execution"`` or ``"data"``
+    (what the broker-disconnect breaker watches, :mod:`workbench.risk.disconnect`).
     """
 
     component: str
     connected: bool
     detail: str = ""
     state: str = ""
+    kind: str = ""  # "execution" or "data" (live adapters' clients); "" for in-process components
 
 
 @dataclass(**_EV)
@@ -526,3 +528,22 @@ EVENT_TYPES += (
     ParentOrderCompleted,
     ParentOrderCanceled,
 )
+
+
+# ------------------------------------------------------------- graduation: live size multiplier (issue 14)
+@dataclass(**_EV)
+class SizeMultiplierChanged(Event):
+    """The live session's size multiplier changed (:mod:`workbench.engine.sizing`): from ``old`` to
+    ``new`` (fractions of the strategy's full size; ``old`` 0.0 at the first setting), after its
+    signals and fills agreed with its paper shadow's on ``agreement`` (0..1; None: nothing to compare)
+    of the last window; ``reason`` says which rule moved it. New orders use ``new``; a rebuild from
+    the journal restores the last one."""
+
+    old: float
+    new: float
+    agreement: float | None = None
+    reason: str = ""
+    shadow_session_id: str = ""
+
+
+EVENT_TYPES += (SizeMultiplierChanged,)

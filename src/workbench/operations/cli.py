@@ -28,8 +28,10 @@ def add_parsers(sub: Any) -> None:
                    "(default: the session's own config, else the defaults)")
     g.add_argument("--recording", default=None, help="the session's recording directory (signal agreement)")
     g.add_argument("--confirm-live", action="store_true", help="explicit opt-in: start the live session if it passes")
-    g.add_argument("--broker", default="alpaca", choices=["alpaca"], help="live broker adapter (keys from the "
-                   "environment: APCA_API_KEY_ID, APCA_API_SECRET_KEY)")
+    g.add_argument("--broker", default="alpaca", choices=["alpaca", "ibkr"], help="live broker adapter (alpaca: keys "
+                   "from the environment, APCA_API_KEY_ID, APCA_API_SECRET_KEY; ibkr: TWS / IB Gateway, live port)")
+    g.add_argument("--cadence", default="day", type=_cadence, help="when live is compared with its paper shadow "
+                   "and the size multiplier may step: 'day' (each New York trading date) or N (every N shadow signals)")
     g.set_defaults(func=run_graduate)
 
 
@@ -45,7 +47,7 @@ def run_graduate(args: argparse.Namespace) -> int:
         card, live = graduate(args.journal, args.session, criteria if isinstance(criteria, GraduationCriteria) else None,
                               confirm_live=args.confirm_live, recording=args.recording,
                               start_live=lambda sid, journal, multiplier: start_live_session(
-                                  sid, journal, multiplier, broker=args.broker))
+                                  sid, journal, multiplier, broker=args.broker, cadence=args.cadence))
     except GraduationRefused as exc:
         print(exc.scorecard)
         return 1
@@ -53,10 +55,22 @@ def run_graduate(args: argparse.Namespace) -> int:
     if live is None:
         print("eligible for live trading: run again with --confirm-live to start it")
         return 0
-    print(f"live session {live.session_id} starting on {args.broker} (journal {live.journal!r}); Ctrl-C stops it",
-          flush=True)
+    print(f"live session {live.session_id} starting on {args.broker} at {live.multiplier:g}x with its paper shadow "
+          f"{live.shadow.session_id} (journal {live.journal!r}); Ctrl-C stops both", flush=True)
     asyncio.run(_run_live(live))
     return 0
+
+
+def _cadence(text: str) -> str | int:
+    if text == "day":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--cadence must be 'day' or a number of signals >= 1, got {text!r}")
+    return value
 
 
 async def _run_live(session: Any) -> None:

@@ -19,17 +19,20 @@ Daily returns: the equity of the last account state of each New York date, relat
 previous date's (the first date relative to the starting cash).
 
 Size multiplier (:class:`SizeSchedule`): the live session starts at the first of ``steps``
-(default 10%, 25%, 50%, 100% of the strategy's size). After each live trading day its signals are
-compared with its paper shadow's (:func:`shadow_agreement`): a day at or above
-``min_shadow_agreement`` counts towards the step; after ``step_days`` such days in a row the
-multiplier moves to the next step. A day below it drops the multiplier one step (never below the
-first) and restarts the count. NaN (no signal on either side) neither counts nor resets. This is
-seed 001's gradual scaling: real money grows only while live keeps doing what paper does.
+(default 10%, 25%, 50%, 100% of the strategy's size, applied by the engine:
+:mod:`workbench.engine.sizing`). After each window (a New York trading day, or N signals) its
+decisions are compared with its paper shadow's (:mod:`workbench.operations.shadow`;
+:func:`shadow_agreement` for signals alone): a window at or above ``min_shadow_agreement`` counts
+towards the step; after ``step_days`` such windows in a row the multiplier moves to the next step.
+A window below it drops the multiplier one step (never below the first) and restarts the count.
+NaN (nothing to compare) neither counts nor resets. This is seed 001's gradual scaling: real money
+grows only while live keeps doing what paper does.
 
 :func:`graduate` refuses (:class:`GraduationRefused`, carrying the scorecard) when any criterion
 fails; when every one passes, it starts the live session only with the operator's explicit
-confirmation, through ``start_live`` (default :func:`start_live_session`: the Alpaca adapter, the
-strategy's size parameter scaled by the first step).
+confirmation, through ``start_live`` (default :func:`start_live_session`: the Alpaca or IB adapter,
+the engine's size multiplier at the first step, a paper shadow on the same stream that steers it:
+:mod:`workbench.operations.shadow`).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from workbench.model import events as ev
 
 __all__ = [
     "UNRESOLVED_KINDS", "Criterion", "GraduationCriteria", "GraduationRefused", "Scorecard", "SizeSchedule",
-    "daily_returns", "graduate", "scaled_params", "scorecard", "shadow_agreement", "start_live_session",
+    "daily_returns", "graduate", "scorecard", "shadow_agreement", "start_live_session",
 ]
 
 UNRESOLVED_KINDS = frozenset({"position_mismatch", "unmatched_fill"})
@@ -254,7 +257,7 @@ class SizeSchedule:
             reason = f"agreement {agreement:.4f} < {self.min_agreement}: down to {self.multiplier:g}"
         else:
             self.days_at_step += 1
-            reason = f"agreeing day {self.days_at_step}/{self.step_days}"
+            reason = f"agreeing window {self.days_at_step}/{self.step_days}"
             if self.days_at_step >= self.step_days and self.index < len(self.steps) - 1:
                 self.index += 1
                 self.days_at_step = 0
@@ -264,8 +267,9 @@ class SizeSchedule:
 
     def scale(self, quantity: float, lot_size: float = 1.0) -> float:
         """``quantity`` x the multiplier, rounded down to whole lots (never up: never more than intended)."""
-        lots = math.floor(abs(quantity) * self.multiplier / lot_size + 1e-9)
-        return math.copysign(lots * lot_size, quantity) if lots else 0.0
+        from workbench.engine.sizing import SizeMultiplier
+
+        return SizeMultiplier(self.multiplier).scale(quantity, lot_size)
 
     def state(self) -> dict[str, Any]:
         """JSON-able state (for the live session's checkpoint)."""
@@ -302,55 +306,74 @@ def shadow_agreement(live_events: Iterable[ev.Event], shadow_events: Iterable[ev
 
 
 # -------------------------------------------------------------------------------- graduate
-def scaled_params(params: Mapping[str, Any], multiplier: float, size_parameter: str = "quantity") -> dict[str, Any]:
-    """The strategy's parameters with its size parameter (shares) times ``multiplier``, rounded down
-    to whole shares (at least one share while the multiplier is positive).
-
-    Raises
-    ------
-    ConfigError
-        The strategy has no numeric ``size_parameter`` (the multiplier could not be applied).
-    """
-    value = params.get(size_parameter)
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise ConfigError(f"the strategy has no numeric {size_parameter!r} parameter (params: {sorted(params)}): "
-                          "the live size multiplier cannot be applied")
-    shares = math.floor(abs(value) * multiplier + 1e-9)
-    return {**params, size_parameter: type(value)(max(1, shares) if multiplier > 0 else 0)}
-
-
 def start_live_session(session_id: str, journal: Any, multiplier: float, *, broker: str = "alpaca",
-                       emulator: Any = None, live_session_id: str | None = None, **options: Any) -> Any:
-    """Build (not start) the live session of a graduated paper session on a live broker adapter.
+                       emulator: Any = None, live_session_id: str | None = None,
+                       criteria: GraduationCriteria | None = None, cadence: str | int = "day",
+                       settle_timeout: float = 10.0, **options: Any) -> Any:
+    """Build (not start) the live session of a graduated paper session, with its paper shadow.
 
-    The same strategy with the paper session's parameters, its size parameter scaled by
-    ``multiplier`` (:func:`scaled_params`), on a live account (``mode: live`` in the journal, which
-    :func:`workbench.adapters.session.broker_session` opens with ``synchronous=FULL``); the
-    operator's confirmation was given to :func:`graduate`. ``emulator``: trade against the local
-    Alpaca emulator instead (tests, rehearsals). Returns the
-    :class:`~workbench.adapters.session.BrokerSession` (``start()`` / ``await`` it).
-
-    Only Alpaca is wired here (``workbench.adapters.alpaca``); the paper shadow beside the live
-    session is not started by this function.
+    The same strategy with the paper session's parameters at full size on a live account of
+    ``broker`` (``"alpaca"``: :func:`workbench.adapters.alpaca.alpaca_session`; ``"ibkr"``:
+    :func:`workbench.adapters.ibkr.session.ibkr_session`), journaled with ``mode: live`` (SQLite
+    ``synchronous=FULL``); the engine trades ``multiplier`` x what the strategy decides
+    (:mod:`workbench.engine.sizing`, journaled as ``SizeMultiplierChanged``). Beside it a paper
+    shadow (:mod:`workbench.operations.shadow`): same strategy at full size on a simulated broker
+    with the paper session's fill and commission models, fed by the live session's data
+    subscription. Both get the paper session's risk profile (its config's ``risk`` section, else
+    the default one: :func:`workbench.session.session_risk_engine`; ``risk=`` replaces the live
+    session's). The multiplier then steps per ``criteria`` (default: the paper session's config
+    section) every ``cadence`` window. ``emulator``: trade against a local Alpaca or TWS emulator
+    instead (tests, rehearsals); ``options`` go to the broker's session builder (``alpaca=`` /
+    ``ibkr=`` settings, ``snapshot_interval``, ``risk``...). The operator's confirmation was given to
+    :func:`graduate`. Returns the :class:`~workbench.operations.shadow.GraduatedSession`
+    (``start()`` / ``await`` it: both sessions run).
 
     Raises
     ------
     ConfigError
-        An unknown ``broker``, missing keys, or a strategy without a size parameter.
+        An unknown ``broker`` or missing keys.
     """
-    if broker != "alpaca":
-        raise ConfigError(f"graduation starts live sessions on 'alpaca' only in this build, not {broker!r}")
-    from workbench.adapters.alpaca import alpaca_session
+    from workbench.operations.shadow import attach_shadow
     from workbench.session import open_journal
 
+    if broker not in ("alpaca", "ibkr"):
+        raise ConfigError(f"graduation starts live sessions on 'alpaca' or 'ibkr', not {broker!r}")
     jr = open_journal(journal)
     session = jr.session(session_id)
     saved = session.get("parameters") or {}
-    params = scaled_params(saved.get("params") or {}, multiplier)
-    return alpaca_session(saved.get("strategy") or session["strategy"], params=params, emulator=emulator, live=True,
-                          confirm_live=True, journal=jr.url, session_id=live_session_id or f"{session_id}-live",
-                          name=f"live {session['strategy']} graduated from {session_id} at {multiplier:g}x",
-                          starting_cash=float(saved.get("starting_cash", 100_000.0)), **options)
+    rules = criteria_of(session, criteria)
+    schedule = SizeSchedule.from_criteria(rules)
+    schedule.index = min(range(len(schedule.steps)), key=lambda k: abs(schedule.steps[k] - multiplier))
+    strategy = saved.get("strategy") or session["strategy"]
+    params = dict(saved.get("params") or {})
+    starting_cash = float(saved.get("starting_cash", 100_000.0))
+    live_id = live_session_id or f"{session_id}-live"
+    shadow_id = f"{live_id}-shadow"
+    common = {"emulator": emulator, "live": True, "confirm_live": True, "journal": jr.url, "session_id": live_id,
+              "name": f"live {session['strategy']} graduated from {session_id}", "starting_cash": starting_cash,
+              "parameters": {"graduated_from": session_id, "shadow_session_id": shadow_id}}
+    from workbench.session import session_risk_engine
+
+    options.setdefault("risk", session_risk_engine(saved))  # the paper session's risk profile
+    if broker == "alpaca":
+        from workbench.adapters.alpaca import alpaca_session
+
+        live = alpaca_session(strategy, params=params, **common, **options)
+    else:
+        from workbench.adapters.ibkr.session import ibkr_session
+
+        live = ibkr_session(strategy, params=params, **common, **options)
+    fill_model = commission = None
+    if saved.get("config"):
+        from workbench.config import load_config
+
+        config = load_config(saved["config"], confirm_live=True)
+        fill_model, commission = config.fill_model(), config.commission_model()
+    return attach_shadow(live, schedule, strategy=strategy, params=params, starting_cash=starting_cash,
+                         fill_model=fill_model, commission=commission, risk=session_risk_engine(saved),
+                         cadence=cadence, shadow_session_id=shadow_id,
+                         snapshot_interval=float(options.get("snapshot_interval", 1.0)),
+                         settle_timeout=settle_timeout)
 
 
 def graduate(journal: Any, session_id: str, criteria: GraduationCriteria | None = None, *, confirm_live: bool = False,

@@ -68,6 +68,12 @@ _BUMP_SEQ_FENCED = (  # the same, only while the caller's lock token still holds
     .returning(s.last_seq)
 )
 _INSERT_EVENTS = sa.insert(t.events)
+_UPDATE_STATE = (
+    sa.update(t.session_state)
+    .where(t.session_state.c.session_id == sa.bindparam("b_session_id"))
+    .values(last_seq=sa.bindparam("b_last_seq"), ts_written=sa.bindparam("b_ts_written"), state=sa.bindparam("b_state"))
+)
+_INSERT_STATE = sa.insert(t.session_state)
 _NOTIFY = sa.text("SELECT pg_notify(:channel, :session_id)")
 NOTIFY_CHANNEL = "workbench_events"
 """PostgreSQL: every append notifies this channel (payload: the session id) when it commits."""
@@ -156,6 +162,26 @@ class Journal:
             with contextlib.suppress(JournalError):
                 self.release_session(session_id)
         self._engine.dispose()
+
+    def checkpoint_wal(self) -> tuple[int, int, int] | None:
+        """Copy the SQLite write-ahead log into the database file (``PRAGMA wal_checkpoint(PASSIVE)``).
+
+        PASSIVE never waits for and never blocks the writer or readers (it copies what it can), so a
+        live session calls it from a background thread and no checkpoint lands inside an order's
+        commit (see :mod:`.database`, ``wal_autocheckpoint``). Returns SQLite's
+        ``(busy, wal_frames, checkpointed_frames)``; None for PostgreSQL or an in-memory journal.
+
+        Raises
+        ------
+        JournalError
+            A database failure.
+        """
+        if self.dialect != "sqlite" or sa.make_url(self.url).database in (None, "", ":memory:"):
+            return None
+        with translate_errors(self._where), self._engine.connect() as conn:
+            raw = conn.connection.driver_connection  # outside a transaction (no BEGIN): a checkpoint needs that
+            row = raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
 
     def _write(self) -> Any:
         conn = self._engine.connect()
@@ -377,10 +403,12 @@ class Journal:
 
     @staticmethod
     def _put_state(conn: sa.Connection, session_id: str, last_seq: int, text: str) -> None:
-        st = t.session_state
-        conn.execute(sa.delete(st).where(st.c.session_id == session_id))
-        conn.execute(sa.insert(st).values(session_id=session_id, last_seq=last_seq, ts_written=time.time_ns(),
-                                          state=text))
+        """Replace the session's checkpoint: one cached UPDATE (an INSERT the first time): it runs
+        inside every order's commit (``durable_submit``), so it must not build statements each call."""
+        values = {"b_session_id": session_id, "b_last_seq": last_seq, "b_ts_written": time.time_ns(), "b_state": text}
+        if conn.execute(_UPDATE_STATE, values).rowcount == 0:
+            conn.execute(_INSERT_STATE, {"session_id": session_id, "last_seq": last_seq,
+                                         "ts_written": values["b_ts_written"], "state": text})
 
     def load_state(self, session_id: str) -> dict[str, Any] | None:
         """The session's last runtime checkpoint (with ``last_seq``: the journal seq it matches), or None.

@@ -19,7 +19,10 @@ from workbench.calendars import session_bounds
 from workbench.clock import NS_PER_SECOND
 from workbench.engine.indicators import RollingVolatility
 from workbench.model import events as ev
+from workbench.risk.disconnect import BrokerDisconnect
 from workbench.risk.engine import BreachAction
+
+__all__ = ["Breaker", "BrokerDisconnect", "RejectStreak", "StaleData", "VolatilitySpike"]
 
 if TYPE_CHECKING:
     from workbench.engine.engine import TradingEngine
@@ -158,34 +161,6 @@ class StaleData(Breaker):
 
     def on_time_slice(self, engine: TradingEngine, risk: RiskEngine, ts_ns: int) -> None:
         self.evaluate(ts_ns)
-
-
-class BrokerDisconnect(Breaker):
-    """Fires when a ``ConnectionStatusChanged`` says a watched component disconnected (a live
-    adapter's RECONNECTING or DISCONNECTED; its first CONNECTING is not a disconnection).
-
-    ``components``: component names to watch (substring match, case-insensitive); default
-    ``("broker",)``.
-    """
-
-    name = "broker_disconnect"
-
-    def __init__(self, components: tuple[str, ...] | list[str] = ("broker",),
-                 action: BreachAction | str = BreachAction.HALT) -> None:
-        super().__init__(action)
-        self.components = tuple(c.lower() for c in components)
-
-    def attach(self, engine: TradingEngine, risk: RiskEngine) -> None:
-        super().attach(engine, risk)
-        engine.bus.subscribe("events", self._on_event)
-
-    def _on_event(self, event: ev.Event) -> None:
-        # a live adapter's first CONNECTING (adapters/base.py) is not a disconnection
-        if (type(event) is ev.ConnectionStatusChanged and not event.connected  # type: ignore[attr-defined]
-                and event.state != "CONNECTING"):  # type: ignore[attr-defined]
-            component = event.component.lower()  # type: ignore[attr-defined]
-            if any(c in component for c in self.components):
-                self.fire(f"{event.component} disconnected: {event.detail}".rstrip(": "))  # type: ignore[attr-defined]
 
 
 class RejectStreak(Breaker):

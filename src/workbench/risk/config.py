@@ -190,7 +190,12 @@ class StaleDataConfig(_Breaker):
 
 
 class DisconnectConfig(_Breaker):
-    components: list[str] = ["broker"]
+    """Broker-disconnect breaker (:mod:`workbench.risk.disconnect`): hold new orders while a watched
+    connection is down, resume after reconnect (+ reconciliation), ``action`` after the limit."""
+
+    kinds: list[Literal["execution", "data"]] = ["execution", "data"]
+    max_disconnect_seconds: float = Field(300.0, gt=0, description="outage that escalates to `action`")
+    components: list[str] = Field([], description="extra component names watched (exact)")
 
 
 class RejectStreakConfig(_Breaker):

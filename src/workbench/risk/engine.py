@@ -126,6 +126,7 @@ class RiskEngine:
         self.tripped: dict[str, str] = {}  # monitor name -> message, until resumed
         self.kill_switch_engaged = False  # until a deliberate, confirmed reset (TradingEngine.reset_kill_switch)
         self._recorders = [r for r in self.rules if hasattr(r, "on_approved")]
+        self.config: Any = None  # the RiskConfig it was built from (risk.factory), journaled so a restart rebuilds it
 
     # ------------------------------------------------------------------------------- wiring
     def attach(self, engine: TradingEngine) -> None:

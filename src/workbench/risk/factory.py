@@ -87,7 +87,8 @@ def build_monitors(config: RiskConfig, history: PriceHistory | None = None) -> l
         out.append(br.StaleData(s.max_age_seconds, s.symbols, config.exchange, s.market_hours_only,
                                 s.check_interval_seconds, s.action))
     if bc.broker_disconnect.enabled:
-        out.append(br.BrokerDisconnect(bc.broker_disconnect.components, bc.broker_disconnect.action))
+        d = bc.broker_disconnect
+        out.append(br.BrokerDisconnect(d.kinds, d.max_disconnect_seconds, d.action, d.components))
     if bc.reject_streak.enabled:
         out.append(br.RejectStreak(bc.reject_streak.count, bc.reject_streak.action))
     return out
@@ -110,7 +111,9 @@ def build_risk_engine(config: RiskConfig | Mapping[str, Any] | str | os.PathLike
     cfg = _config(config)
     needs_history = cfg.pre_trade.correlation_limit.enabled or cfg.portfolio.value_at_risk.enabled
     history = PriceHistory(cfg.portfolio.value_at_risk.window, cfg.exchange) if needs_history else None
-    return RiskEngine(build_pre_trade_rules(cfg, history), build_monitors(cfg, history))
+    engine = RiskEngine(build_pre_trade_rules(cfg, history), build_monitors(cfg, history))
+    engine.config = cfg
+    return engine
 
 
 def build_alert_manager(

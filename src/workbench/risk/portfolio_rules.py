@@ -11,6 +11,7 @@ percentages are fractions (0.02 = 2%).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
@@ -110,6 +111,20 @@ class DailyLossLimit(PortfolioRule):
         if self.boundary.crossed(ts_ns):
             self.start_equity = engine.portfolio.equity
 
+    def restore_equity_history(self, history: Sequence[tuple[int, float]]) -> None:
+        """Rebuild start-of-day equity after a restart from the journaled equity samples
+        ``(ts_ns, equity)`` in time order, the first being the session's starting equity: the same
+        session-boundary rule as :meth:`on_time_slice`, applied to the samples (``AccountState``
+        events, journaled on every fill and every snapshot interval), so a restart does not give the
+        day a fresh loss allowance."""
+        if not history:
+            return
+        self.boundary = SessionBoundary(self.boundary.exchange)
+        self.start_equity = history[0][1]
+        for ts_ns, equity in history:
+            if self.boundary.crossed(ts_ns):
+                self.start_equity = equity
+
 
 class MaxDrawdown(PortfolioRule):
     """Breach when equity is more than ``percent`` below its peak (peak seen at data timestamps)."""
@@ -138,6 +153,17 @@ class MaxDrawdown(PortfolioRule):
         if self.peak is None or equity > self.peak:
             self.peak = equity
         super().on_time_slice(engine, risk, ts_ns)
+
+    def restore_equity_history(self, history: Sequence[tuple[int, float]]) -> None:
+        """Rebuild the equity peak after a restart from the journaled equity samples
+        ``(ts_ns, equity)``, so the drawdown is measured from the session's real peak, not from the
+        equity at the restart (a peak between two samples is missed: samples are taken on every
+        fill and every snapshot interval)."""
+        equities = [equity for _, equity in history]
+        if self.peak is not None:
+            equities.append(self.peak)
+        if equities:
+            self.peak = max(equities)
 
 
 class PortfolioHeat(PortfolioRule):

@@ -11,9 +11,10 @@ Routes (every one needs ``Authorization: Bearer <token>`` except ``/healthz``, `
                                            ``wait`` s for the engine's journaled answer: 200
                                            with it, 202 while still pending, 422 for a bad one
 ``GET  /api/live/positions|orders|fills|   pages of the journal's read models for
-signals|alerts|risk_events|equity``        ``session_id`` (default: the newest running session)
+signals|alerts|risk_events|equity``        ``session_id`` (default: newest running, live first)
                                            with ``after_seq``, ``since`` (ns), ``limit``
 ``GET  /api/live/pnl|risk|health``         P&L, risk limits and trading state, health
+``GET  /api/live/shadow``                  a graduated live session beside its paper shadow
 ``WS   /ws/live-portfolio``                push of journaled events, resumable (:mod:`.live`)
 ``GET  /healthz``                          liveness: the process answers
 ``GET  /readyz``                           journal reachable; for each running session (or
@@ -147,14 +148,16 @@ def _default_session(journal: Journal, session_id: str | None) -> str:
     s = t.sessions.c
     with journal.engine.connect() as conn:
         sid = conn.execute(
-            sa.select(s.session_id).order_by((s.status == "running").desc(), s.ts_created.desc()).limit(1)
+            sa.select(s.session_id)  # a live session first: a graduated one runs beside its (newer) paper shadow
+            .order_by((s.status == "running").desc(), (s.mode == "live").desc(), s.ts_created.desc()).limit(1)
         ).scalar()
     if sid is None:
         raise HTTPException(404, "the journal has no session yet")
     return str(sid)
 
 
-_Sid = Annotated[str | None, Query(description="session id (default: the newest running session, else the newest)")]
+_Sid = Annotated[str | None, Query(description="session id (default: the newest running session, a live one "
+                                               "first, else the newest)")]
 
 
 async def _call(journal: Journal, function: Any, *args: Any, **kwargs: Any) -> Any:
@@ -253,6 +256,17 @@ def create_app(journal: Journal | str, tokens: TokenStore, *, poll_interval: flo
     async def health(request: Request, _: Annotated[str, Depends(reader)], session_id: _Sid = None) -> Any:
         journal = _journal(request)
         return await _call(journal, lambda: reads.health(journal, _default_session(journal, session_id)))
+
+    @app.get("/api/live/shadow", response_model=m.ShadowPair, summary="A live session beside its paper shadow")
+    async def shadow(request: Request, _: Annotated[str, Depends(reader)], session_id: _Sid = None) -> Any:
+        from workbench.operations.shadow_report import shadow_report
+
+        journal = _journal(request)
+        sid = _default_session(journal, session_id)
+        report = await _call(journal, lambda: shadow_report(journal, sid))
+        if report is None:
+            raise HTTPException(404, f"session {sid!r} has no paper shadow (it did not graduate to live)")
+        return report.as_dict()
 
     # ----------------------------------------------------------------------------- commands
     @app.get("/api/sessions/{session_id}/commands", response_model=list[m.CommandAck])

@@ -44,10 +44,11 @@ log = logging.getLogger(__name__)
 PORTFOLIO_TYPES: frozenset[str] = frozenset({
     "PositionOpened", "PositionChanged", "PositionClosed", "AccountState", "OrderFilled", "AlertRaised",
     "TradingStateChanged", "SessionStarted", "SessionStopped", "ConnectionStatusChanged", "CommandAcknowledged",
-    "ReconciliationCorrected",
+    "ReconciliationCorrected", "SizeMultiplierChanged",
 })
 """Event types ``/ws/live-portfolio`` streams by default: positions, P&L (account states), fills,
-alerts and state changes (trading state, session, connections, commands, reconciliation)."""
+alerts and state changes (trading state, session, connections, commands, reconciliation, the
+live size multiplier of a graduated session)."""
 
 _PAGE = 2000
 _TAIL_PAGE = 200  # rows a SQLite tail reads inline per round (a larger backlog takes several rounds)

@@ -239,3 +239,40 @@ class CommandAck(_Model):
 
 
 SessionPage.model_rebuild()
+
+
+class ShadowSide(_Model):
+    """One side of a live/paper-shadow pair (:mod:`workbench.operations.shadow_report`); currency
+    amounts (None before the first account state), positions in signed shares."""
+
+    session_id: str
+    mode: str
+    equity: float | None
+    cash: float | None
+    pnl: float | None = Field(description="equity - starting cash")
+    realized_pnl: float | None
+    unrealized_pnl: float | None
+    commissions: float | None
+    positions: dict[str, float]
+    fills: int
+    signals: int
+
+
+class SizeMultiplierChange(_Model):
+    """A journaled ``SizeMultiplierChanged`` of the live session."""
+
+    ts_event: int = Field(description="ns since epoch UTC")
+    old: float
+    new: float
+    agreement: float | None = Field(description="the window's live/shadow agreement, 0..1")
+    reason: str
+
+
+class ShadowPair(_Model):
+    """A graduated live session beside its paper shadow."""
+
+    live: ShadowSide
+    shadow: ShadowSide
+    signal_agreement: float | None = Field(description="0..1 over the whole run; None without signals")
+    multiplier: float | None = Field(description="the live size multiplier now")
+    history: list[SizeMultiplierChange]

@@ -34,6 +34,7 @@ from workbench.widgets.prices import PriceChart
 from workbench.widgets.scans import ScanPanel
 from workbench.widgets.serve import DEFAULT_JOURNAL_PATH, JOURNAL_ENV
 from workbench.widgets.sessions import session_rows, sessions_html
+from workbench.widgets.shadow import ShadowPanel
 from workbench.widgets.source import JournalView, Snapshot
 from workbench.widgets.state import StateBanner
 from workbench.widgets.status import Overview, RiskStatus, SystemHealth
@@ -157,9 +158,10 @@ class Dashboard(widgets.VBox):
         self.prices = PriceChart(view, width=660)
         self.performance = Performance(view)
         self.scans = ScanPanel(view)
+        self.shadow = ShadowPanel(view)  # shown only for a graduated live session or its paper shadow
         self.components = [self.banner, self.overview, self.chart, self.positions, self.blotter, self.signals,
                            self.risk, self.alerts, self.health, self.log_view, self.controls, self.ticket,
-                           self.prices, self.performance, self.scans]
+                           self.prices, self.performance, self.scans, self.shadow]
 
         def half(*children: Any) -> widgets.Box:
             return widgets.VBox(list(children), layout=widgets.Layout(width="50%", padding="0 8px 0 0"))
@@ -167,6 +169,7 @@ class Dashboard(widgets.VBox):
         self.body.children = (
             self.banner,
             self.overview,
+            self.shadow,
             widgets.HBox([half(self.chart), half(self.positions, self.controls)]),
             widgets.HBox([half(self.prices), half(self.risk)]),
             self.blotter,

@@ -9,7 +9,7 @@ from risk_helpers import BUY, MINUTE_NS, SELL, T0, hold, make_engine, ny_ns, pla
 from workbench.model import commands as cmd
 from workbench.model import events as ev
 from workbench.model.enums import OrderStatus, TradingState
-from workbench.risk.breakers import BrokerDisconnect, RejectStreak, StaleData, VolatilitySpike
+from workbench.risk.breakers import RejectStreak, StaleData, VolatilitySpike
 
 
 def fired(eng):
@@ -58,24 +58,6 @@ def test_stale_data_ignores_the_overnight_gap():
     assert eng.risk.state is TradingState.ACTIVE
 
 
-def test_broker_disconnect_halts_and_only_a_command_resumes():
-    eng = make_engine(monitors=[BrokerDisconnect()])
-    push_bar(eng, "SPY", 100.0, T0)
-    eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="alpaca broker", connected=False, detail="socket closed"))
-    assert eng.risk.state is TradingState.HALTED
-    assert fired(eng)[0].message == "alpaca broker disconnected: socket closed"
-    eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="alpaca broker", connected=True))
-    push_bar(eng, "SPY", 100.0, T0 + MINUTE_NS)
-    assert eng.risk.state is TradingState.HALTED  # reconnecting does not resume
-    assert place(eng, "SPY", BUY, 1).status is OrderStatus.DENIED
-    eng.execute(cmd.Resume())
-    assert eng.risk.state is TradingState.ACTIVE
-    assert place(eng, "SPY", BUY, 1).status is OrderStatus.ACCEPTED
-    # a feed disconnect is not watched by default
-    eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="feed", connected=False))
-    assert eng.risk.state is TradingState.ACTIVE
-
-
 def test_reject_streak_counts_consecutive_rejections():
     eng = make_engine(monitors=[RejectStreak(count=3, action="reduce_only")], allow_short=False)
     hold(eng, "SPY", 10, 100.0, T0)
@@ -106,16 +88,3 @@ def test_fired_breaker_stays_fired_until_resume_then_can_fire_again():
     push_bar(eng, "QQQ", 80.0, T0 + 7 * MINUTE_NS)
     push_bar(eng, "QQQ", 80.0, T0 + 8 * MINUTE_NS)  # SPY stale again (180 s)
     assert eng.risk.state is TradingState.HALTED and len(fired(eng)) == 2
-
-
-def test_broker_disconnect_ignores_a_live_adapter_s_first_connecting():
-    """adapters/base.py journals CONNECTING (connected=False) before the first connect: not a disconnection;
-    RECONNECTING after a lost connection is one."""
-    eng = make_engine(monitors=[BrokerDisconnect()])
-    push_bar(eng, "SPY", 100.0, T0)
-    eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="alpaca broker", connected=False, detail="connecting",
-                                          state="CONNECTING"))
-    assert eng.risk.state is TradingState.ACTIVE
-    eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="alpaca broker", connected=False,
-                                          detail="connection lost", state="RECONNECTING"))
-    assert eng.risk.state is TradingState.HALTED

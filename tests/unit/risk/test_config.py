@@ -24,6 +24,7 @@ def test_default_engine_rule_names():
         "trading_hours", "max_order_quantity", "max_order_notional", "price_band", "max_position_notional",
         "max_position_percent_equity", "max_open_positions", "max_gross_exposure", "max_net_exposure", "buying_power",
         "max_order_rate", "daily_loss_limit", "max_drawdown",
+        "broker_disconnect",  # also a pre-trade rule: it holds new orders while a connection is down
     ]
     assert [m.name for m in risk.monitors] == ["daily_loss_limit", "max_drawdown", "broker_disconnect", "reject_streak"]
 

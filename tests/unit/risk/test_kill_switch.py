@@ -85,10 +85,14 @@ def test_kill_switch_from_a_rule():
 
 def test_kill_switch_from_a_breaker_fired_inside_event_dispatch():
     """A disconnect recorded while the engine dispatches broker events still flattens everything."""
-    eng = make_engine(monitors=[BrokerDisconnect(action="kill")])
+    eng = make_engine(monitors=[BrokerDisconnect(action="kill", max_disconnect_seconds=60)])
     _busy_book(eng)
     eng._busy = True  # as inside a strategy callback: broker events are queued
     eng.record(ev.ConnectionStatusChanged(ts_event=T0, component="broker", connected=False))
+    # still down past the limit (a later RECONNECTING): the escalation fires the kill
+    eng.record(ev.ConnectionStatusChanged(ts_event=T0 + 61_000_000_000, component="alpaca broker", connected=False,
+                                          state="RECONNECTING", kind="execution"))
+    eng.record(ev.ConnectionStatusChanged(ts_event=T0 + 61_000_000_000, component="broker", connected=False))
     eng._busy = False
     eng._drain()
     _next_cycle(eng, 10)

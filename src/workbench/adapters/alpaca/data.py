@@ -146,9 +146,10 @@ class AlpacaDataClient(DataClient):
             key, secret = self.config.credentials()
             self._historical = StockHistoricalDataClient(key, secret, url_override=self.config.rest_data_url)
             self._historical._retry_wait = self.config.rest_retry_wait
-            from workbench.adapters.alpaca.execution import _with_timeout
+            from workbench.adapters.alpaca.execution import _with_timeout, freeze_environment
 
             _with_timeout(self._historical._session, self.config.rest_timeout)
+            freeze_environment(self._historical._session, self.config.rest_data_url)
         symbols = list(symbols)
         request = StockBarsRequest(symbol_or_symbols=symbols, timeframe=TimeFrame.Minute,
                                    start=datetime.fromtimestamp(start_ns / 1e9, UTC),

@@ -86,7 +86,7 @@ def alpaca_session(
     execution = AlpacaExecutionClient(config)
     mode = "paper" if config.paper else "live"
     parameters = {"broker": "alpaca", "alpaca": config.public(), "symbols": symbols, "speed": speed,
-                  "emulator": emulator is not None, "subscriptions": list(subscriptions)}
+                  "emulator": emulator is not None, "subscriptions": list(subscriptions), **options.pop("parameters", {})}
     return broker_session(strategy, params=params, data_client=data, execution_client=execution, clock=clock,
                           mode=mode, parameters=parameters, connect_timeout=config.connect_timeout, **options)
 

@@ -104,13 +104,16 @@ class IbkrDataClient(DataClient):
         ahead of the next bar's end; an item arriving after a later-stamped one gets that later
         ``ts_init`` (when we saw it), so the engine sees non-decreasing times.
         """
+        first = not self._last_ts
         if item.ts_init < self._last_ts:
             if type(item) is not Bar:
                 item.ts_event = self._last_ts
             item.ts_init = self._last_ts
         self._last_ts = item.ts_init
         clock = self.follow_clock
-        if clock is not None and item.ts_init > clock.timestamp_ns():
+        # the first item anchors the clock (a replaying emulator's data time may be years before the
+        # wall clock the session started on); later ones only move it forward
+        if clock is not None and (first or item.ts_init > clock.timestamp_ns()):
             clock.rebase(item.ts_init)
         super().emit(item)
 

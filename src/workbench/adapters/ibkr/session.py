@@ -106,7 +106,7 @@ def ibkr_session(
     execution = IbkrExecutionClient(connection)
     mode = "paper" if config.paper else "live"
     parameters = {"broker": "ibkr", "ibkr": config.model_dump(mode="json"), "symbols": symbols, "speed": speed,
-                  "emulator": emulator is not None}
+                  "emulator": emulator is not None, **options.pop("parameters", {})}
     return broker_session(strategy, params=params, data_client=data, execution_client=execution, clock=clock,
                           mode=mode, parameters=parameters, connect_timeout=config.connect_timeout * 3, **options)
 
@@ -140,7 +140,7 @@ async def resume_ibkr_session(
     from workbench.engine.live import LiveRunner
     from workbench.engine.reconcile import rebuild, warm_up
     from workbench.model import events as ev
-    from workbench.session import _stop_hook, make_strategy, open_journal
+    from workbench.session import _stop_hook, make_strategy, open_journal, session_risk_engine
 
     jr = open_journal(journal)
     row = jr.session(session_id)
@@ -162,7 +162,7 @@ async def resume_ibkr_session(
     data = IbkrDataClient(connection, {"bars": symbols}, follow_clock=clock)
     execution = IbkrExecutionClient(connection)
     engine = build_engine(strategy, starting_cash=float(saved.get("starting_cash", 100_000.0)), clock=clock,
-                          keep_events=False, broker=execution)
+                          keep_events=False, broker=execution, risk=session_risk_engine(saved))
     rebuild(engine, jr.events(session_id))
     state = jr.load_state(session_id) or {}
     execution.restore(state.get("broker") or {})

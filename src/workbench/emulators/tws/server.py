@@ -37,6 +37,8 @@ MIN_VERSION, MAX_VERSION = 157, 178
 _log = logging.getLogger(__name__)
 
 
+_NO_SECURITY = "No security definition has been found for the request"
+
 class _Connection:
     """One client socket: its negotiated version, client id and subscriptions."""
 
@@ -235,12 +237,18 @@ class _Connection:
             self.send(msg.commission_report(x.exec_id, x.commission))
         self.send(msg.exec_details_end(flt.req_id))
 
+    def _resolve(self, req_id: int, symbol: str, con_id: int):
+        """The venue's contract for a request, or None after sending TWS error 200 (no security definition)."""
+        contract = self.server.venue.resolve(symbol, con_id)
+        if contract is None:
+            self.send(msg.error(self.version, req_id, 200, _NO_SECURITY))
+        return contract
+
     def req_contract_details(self, f: list[str]) -> None:
         req_id = rq.int_at(f, 2, "reqId")
         spec = rq.contract_at(f, 3)
-        contract = self.server.venue.resolve(spec.symbol, spec.con_id)
+        contract = self._resolve(req_id, spec.symbol, spec.con_id)
         if contract is None:
-            self.send(msg.error(self.version, req_id, 200, "No security definition has been found for the request"))
             return
         self.send(msg.contract_details(self.version, req_id, contract))
         self.send(msg.contract_details_end(req_id))
@@ -248,10 +256,8 @@ class _Connection:
     def req_market_data(self, f: list[str]) -> None:
         request = rq.parse_market_data(f)
         venue = self.server.venue
-        contract = venue.resolve(request.contract.symbol, request.contract.con_id)
+        contract = self._resolve(request.req_id, request.contract.symbol, request.contract.con_id)
         if contract is None:
-            self.send(msg.error(self.version, request.req_id, 200,
-                                "No security definition has been found for the request"))
             return
         self.send(msg.tick_req_params(request.req_id, contract.min_tick))
         self.send(msg.market_data_type(request.req_id, 1))
@@ -265,34 +271,26 @@ class _Connection:
         self.server.market_wanted()
 
     def cancel_market_data(self, f: list[str]) -> None:
-        req_id = rq.int_at(f, 2, "reqId")
-        for ids in self.market.values():
-            if req_id in ids:
-                ids.remove(req_id)
+        _unsubscribe(self.market, rq.int_at(f, 2, "reqId"))
 
     def req_real_time_bars(self, f: list[str]) -> None:
         req_id = rq.int_at(f, 2, "reqId")
         spec = rq.contract_at(f, 3)
-        contract = self.server.venue.resolve(spec.symbol, spec.con_id)
+        contract = self._resolve(req_id, spec.symbol, spec.con_id)
         if contract is None:
-            self.send(msg.error(self.version, req_id, 200, "No security definition has been found for the request"))
             return
         self.bars.setdefault(contract.symbol, []).append(req_id)
         self.server.market_wanted()
 
     def cancel_real_time_bars(self, f: list[str]) -> None:
-        req_id = rq.int_at(f, 2, "reqId")
-        for ids in self.bars.values():
-            if req_id in ids:
-                ids.remove(req_id)
+        _unsubscribe(self.bars, rq.int_at(f, 2, "reqId"))
 
     def req_tick_by_tick(self, f: list[str]) -> None:
         req_id = rq.int_at(f, 1, "reqId")
         spec = rq.contract_at(f, 2)
         tick_type = _get(f, 14)
-        contract = self.server.venue.resolve(spec.symbol, spec.con_id)
+        contract = self._resolve(req_id, spec.symbol, spec.con_id)
         if contract is None:
-            self.send(msg.error(self.version, req_id, 200, "No security definition has been found for the request"))
             return
         self.tick_by_tick.setdefault(contract.symbol, []).append((req_id, tick_type))
 
@@ -312,7 +310,7 @@ class _Connection:
         if contract is None or server.history is None:
             self.send(msg.error(self.version, request.req_id, 162 if contract else 200,
                                 "Historical Market Data Service error message:HMDS query returned no data"
-                                if contract else "No security definition has been found for the request"))
+                                if contract else _NO_SECURITY))
             return
         try:
             start, end, bars = historical_bars(server.history, contract.symbol, request, server.venue.now_ns)
@@ -385,6 +383,13 @@ class _Connection:
         self.send(msg.real_time_bar(req_id, start, bar.open, bar.high, bar.low, bar.close, bar.volume, wap, 1))
         for k in range(5, int(seconds), 5):
             self.send(msg.real_time_bar(req_id, start + k, bar.close, bar.close, bar.close, bar.close, 0, bar.close, 0))
+
+
+def _unsubscribe(subscriptions: dict[str, list[int]], req_id: int) -> None:
+    """Drop one request id from every symbol's subscriber list (TWS cancels by request id alone)."""
+    for ids in subscriptions.values():
+        if req_id in ids:
+            ids.remove(req_id)
 
 
 def _get(f: list[str], index: int) -> str:
@@ -475,12 +480,16 @@ class TwsEmulator:
         if self.run_market:
             self.core.start_market()
 
-    async def stop(self) -> None:
+    async def stop_market(self) -> None:
+        """End the market replay (no more data, so no more fills of resting orders); connections stay."""
         if self._market_task is not None:
             self._market_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._market_task
             self._market_task = None
+
+    async def stop(self) -> None:
+        await self.stop_market()
         if self._server is not None:
             self._server.close()
             self.drop()
