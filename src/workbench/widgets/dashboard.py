@@ -124,6 +124,7 @@ class Dashboard(widgets.VBox):
         self._refreshing = False
         self.last_refresh_seconds = 0.0
         self.page_opened = threading.Event()  # set: stop following the newest session (see the class doc)
+        self._follow_once = False  # the page just opened: one last look for a newer session
         if session_id is None and os.environ.get(PREHEAT_ENV) == "True":
             threading.Thread(target=self._await_page, name="wb-await-page", daemon=True).start()
         else:
@@ -202,6 +203,7 @@ class Dashboard(widgets.VBox):
     def _await_page(self) -> None:
         try:
             wait_for_page()
+            self._follow_once = True
         except Exception:  # no Voila to ask: keep the session shown now
             log.debug("waiting for the page failed", exc_info=True)
         finally:
@@ -216,7 +218,7 @@ class Dashboard(widgets.VBox):
             self._session_ids = ids
             current = self.picker.value
             wanted = self._wanted if self._wanted in ids else (current if current in ids else (ids[0] if ids else None))
-            if self._wanted is None and ids and not self.page_opened.is_set():
+            if self._wanted is None and ids and (self._follow_once or not self.page_opened.is_set()):
                 wanted = ids[0]  # a preheated kernel before its page: the newest session
             self._refreshing, was = True, self._refreshing
             try:
@@ -271,9 +273,12 @@ class Dashboard(widgets.VBox):
             view = self._open()
             if view is None:
                 return None
-            if time.monotonic() - self._sessions_read >= self.sessions_every or view.session_id is None:
+            follow_once = self._follow_once and self.page_opened.is_set()
+            if time.monotonic() - self._sessions_read >= self.sessions_every or view.session_id is None or follow_once:
                 self._sync_sessions(view)
                 self._sessions_read = time.monotonic()
+                if follow_once:
+                    self._follow_once = False
             if self.picker.value is not None and view.session_id != self.picker.value:
                 view.session_id = self.picker.value
             if view.session_id is None:

@@ -45,12 +45,18 @@ def test_a_preheated_dashboard_follows_the_newest_session_until_its_page_opens(t
         dash.refresh()
         assert dash.session_id == "s2" and dash.picker.value == "s2"
         assert "<td data-column='quantity' class='num'>2</td>" in dash.positions.table.value
+        dash.sessions_every = 3600.0  # no periodic look at the sessions from here on
+        time.sleep(0.01)
+        ScriptedSession(journal, "s2b").trade("SPY", "BUY", 2, 100.0)  # started just before the page opens
         released.set()  # Voila hands the kernel to a page
         _wait(dash.page_opened)
+        dash.refresh()
+        assert dash.session_id == "s2b"  # one last look when the page opens
+        dash.sessions_every = 0.0
         time.sleep(0.01)
         ScriptedSession(journal, "s3").trade("SPY", "BUY", 3, 100.0)
         dash.refresh()
-        assert dash.session_id == "s2"  # the open page keeps its session
+        assert dash.session_id == "s2b"  # the open page keeps its session
         assert "s3" in [value for _, value in dash.picker.options]
         dash.close()
 
