@@ -161,3 +161,23 @@ def test_dashboard_kernels_get_at_most_two_malloc_arenas(monkeypatch, tmp_path):
     assert serve.prepare_dashboard(tmp_path / "j.sqlite").env["MALLOC_ARENA_MAX"] == "2"
     monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # the user's own setting wins
     assert serve.prepare_dashboard(tmp_path / "j.sqlite").env["MALLOC_ARENA_MAX"] == "8"
+
+
+def test_equity_read_incrementally_equals_a_full_read(tmp_path, monkeypatch):
+    """The snapshot appends only the account snapshots journaled since the last one shown; the result
+    must equal the journal's own newest-``limit`` read (``Journal.equity``), rows, values and dtypes."""
+    import pandas as pd
+
+    from workbench.widgets import source
+
+    monkeypatch.setitem(source.ROW_LIMITS, "equity", 7)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        session = ScriptedSession(journal, "s1")
+        view = source.JournalView(journal, "s1")
+        view.snapshot()  # nothing yet
+        for step in range(6):
+            for i in range(step + 1):
+                session.trade("SPY", "BUY" if i % 2 == 0 else "SELL", 10, 100.0 + step + i / 10)
+            got = view.snapshot().equity
+            pd.testing.assert_frame_equal(got, journal.equity("s1", limit=7))
+        assert len(got) == 7
