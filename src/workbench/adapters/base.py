@@ -359,9 +359,7 @@ class LiveClient:
             self._stop.set()
         for task in (self._health_task, self._task):
             if task is not None and not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+                await self._finish(task, grace=4.0)
         self._health_task = None
         with contextlib.suppress(Exception):
             await self._close()
@@ -484,9 +482,7 @@ class LiveClient:
                     wait = max(timeout - (time.monotonic() - since), 0.0)
                     if wait == 0.0:
                         self.health.silences += 1
-                        session.cancel()
-                        with contextlib.suppress(asyncio.CancelledError, Exception):
-                            await session
+                        await self._finish(session)
                         return f"silent for {timeout:g} s"
                 done, _ = await asyncio.wait({session}, timeout=wait)
                 if done:
@@ -498,9 +494,32 @@ class LiveClient:
                     return "connection closed by the broker"
         finally:
             if not session.done():
-                session.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await session
+                await self._finish(session)
+
+    async def _finish(self, task: asyncio.Future[Any], grace: float = 1.0) -> None:
+        """Cancel ``task`` and wait for its end, but never forever.
+
+        On Python 3.11 ``asyncio.wait_for`` can swallow a cancellation when the awaited operation
+        completes at the same moment (CPython gh-86296, fixed in 3.12); vendor stream loops call it
+        all the time (alpaca-py's ``_consume``: ``wait_for(ws.recv(), 5)`` in a ``while True``), so a
+        cancelled session may simply go on, and a stop or reconnect that awaits it hangs (seen: the
+        CLI not exiting after SIGINT). If the task has not ended after ``grace`` seconds, the
+        connection is closed under it (its receive fails) and it is cancelled again; after three
+        rounds it is left behind (logged), so the caller always goes on.
+        """
+        for _ in range(3):
+            if task.done():
+                break
+            task.cancel()
+            done, _pending = await asyncio.wait({task}, timeout=grace)
+            if done:
+                break
+            await self._safe_close()
+        if not task.done():
+            _log.warning("%s: a connection task did not end when cancelled; left behind", self.component)
+            return
+        if not task.cancelled():
+            task.exception()  # retrieved: already reported by the supervisor when it mattered
 
     async def _safe_close(self) -> None:
         with contextlib.suppress(Exception):
