@@ -28,6 +28,7 @@ from workbench.persistence.database import mask_url, normalize_url
 from workbench.widgets.charts import EquityChart
 from workbench.widgets.controls import Controls, OrderTicket
 from workbench.widgets.html import STYLE, HtmlPane
+from workbench.widgets.memory import release_memory
 from workbench.widgets.performance import Performance
 from workbench.widgets.prices import PriceChart
 from workbench.widgets.scans import ScanPanel
@@ -115,6 +116,7 @@ class Dashboard(widgets.VBox):
         self._shown_seq = -1
         self._shown_session: str | None = None
         self.sessions_every = 2.0
+        self.release_every = 30.0  # seconds between returns of freed memory to the OS (release_memory)
         self.session_limit = 20
         self._labels: tuple = ()
         self._deferred_due = False
@@ -122,6 +124,7 @@ class Dashboard(widgets.VBox):
         self._refreshing = False
         self.last_refresh_seconds = 0.0
         self.page_opened = threading.Event()  # set: stop following the newest session (see the class doc)
+        self._follow_once = False  # the page just opened: one last look for a newer session
         if session_id is None and os.environ.get(PREHEAT_ENV) == "True":
             threading.Thread(target=self._await_page, name="wb-await-page", daemon=True).start()
         else:
@@ -200,6 +203,7 @@ class Dashboard(widgets.VBox):
     def _await_page(self) -> None:
         try:
             wait_for_page()
+            self._follow_once = True
         except Exception:  # no Voila to ask: keep the session shown now
             log.debug("waiting for the page failed", exc_info=True)
         finally:
@@ -214,7 +218,7 @@ class Dashboard(widgets.VBox):
             self._session_ids = ids
             current = self.picker.value
             wanted = self._wanted if self._wanted in ids else (current if current in ids else (ids[0] if ids else None))
-            if self._wanted is None and ids and not self.page_opened.is_set():
+            if self._wanted is None and ids and (self._follow_once or not self.page_opened.is_set()):
                 wanted = ids[0]  # a preheated kernel before its page: the newest session
             self._refreshing, was = True, self._refreshing
             try:
@@ -269,9 +273,12 @@ class Dashboard(widgets.VBox):
             view = self._open()
             if view is None:
                 return None
-            if time.monotonic() - self._sessions_read >= self.sessions_every or view.session_id is None:
+            follow_once = self._follow_once and self.page_opened.is_set()
+            if time.monotonic() - self._sessions_read >= self.sessions_every or view.session_id is None or follow_once:
                 self._sync_sessions(view)
                 self._sessions_read = time.monotonic()
+                if follow_once:
+                    self._follow_once = False
             if self.picker.value is not None and view.session_id != self.picker.value:
                 view.session_id = self.picker.value
             if view.session_id is None:
@@ -332,13 +339,16 @@ class Dashboard(widgets.VBox):
         return self._task
 
     async def _run(self) -> None:
-        last_full = time.monotonic()
+        last_full = last_trim = time.monotonic()
         while True:
             await asyncio.sleep(min(self.poll, self.interval))
             due = time.monotonic() - last_full >= self.interval
             if due or self._journal_moved():
                 self.refresh()
                 last_full = time.monotonic()
+            if last_full - last_trim >= self.release_every:  # keeps the kernel's memory flat (widgets/memory.py)
+                release_memory()
+                last_trim = last_full
 
     def _journal_moved(self) -> bool:
         """True when the shown session has events the page has not shown yet (one indexed query)."""

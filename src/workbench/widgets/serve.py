@@ -162,6 +162,9 @@ def prepare_dashboard(journal_url: str | os.PathLike[str] | None = None, port: i
     else:
         env.pop("WORKBENCH_SESSION", None)
     env[DASHBOARD_KERNEL_ENV] = "1"
+    from workbench.widgets.memory import MALLOC_ENV
+
+    env.update({k: v for k, v in MALLOC_ENV.items() if k not in os.environ})  # the user's own setting wins
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     # the token goes through the environment (readable only by this user), never the command line (``ps``)
     env[TOKEN_ENV] = token

@@ -279,7 +279,10 @@ class JournalView:
             stale.add("commands")
         values: dict[str, Any] = {}
         for name in stale & set(_FRAMES):
-            values[name] = _FRAMES[name](j, sid)
+            if name == "equity" and cached is not None:
+                values[name] = _append_equity(j, sid, cached.equity)
+            else:
+                values[name] = _FRAMES[name](j, sid)
         if "commands" in stale:
             values["commands"] = j.commands(sid, limit=ROW_LIMITS["commands"])
             self._commands_dirty = False
@@ -478,6 +481,22 @@ def _orders(j: Journal, sid: str) -> pd.DataFrame:
 
 
 _ORDERS_QUERY = sa.select(t.orders)
+
+
+def _append_equity(journal: Journal, sid: str, shown: pd.DataFrame) -> pd.DataFrame:
+    """The newest ``ROW_LIMITS["equity"]`` account snapshots: ``shown`` plus the rows journaled after
+    its last seq (the table only grows; re-reading all 5,000 rows at every fill churned the heap)."""
+    from workbench.persistence.queries import frame
+
+    if not len(shown):
+        return _FRAMES["equity"](journal, sid)
+    e = t.equity_snapshots
+    query = sa.select(e).where(e.c.session_id == sid, e.c.seq > int(shown["seq"].iloc[-1])).order_by(e.c.seq)
+    new = frame(journal.engine, journal.display_url, query)
+    if not len(new):
+        return shown
+    both = pd.concat([shown, new], ignore_index=True)
+    return both.iloc[-ROW_LIMITS["equity"]:].reset_index(drop=True)
 
 
 _FRAMES: dict[str, Any] = {

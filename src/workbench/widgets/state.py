@@ -36,7 +36,6 @@ from typing import Any
 
 import pandas as pd
 
-from workbench.feeds.progress import replay_progress
 from workbench.widgets.base import Component
 from workbench.widgets.html import HtmlPane
 from workbench.widgets.source import Snapshot
@@ -157,6 +156,10 @@ def banner_progress(snapshot: Snapshot) -> float | None:
     end of its data; None for a session without them (live data, an older journal)."""
     parameters = snapshot.session.get("parameters")
     checkpoints = parameters.get("replay") if isinstance(parameters, dict) else None
+    if not checkpoints:
+        return None
+    from workbench.feeds.progress import replay_progress  # the feeds package loads exchange_calendars
+
     data_time = None if snapshot.data_time is None else int(snapshot.data_time.value)
     share = replay_progress(checkpoints, data_time)
     if share is not None and snapshot.session.get("status") == "stopped" and snapshot.stop_reason == "end of data":

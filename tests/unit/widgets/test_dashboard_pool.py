@@ -1,17 +1,27 @@
-"""Dashboard start-up (issue 13, render time): a dashboard in a kernel of Voila's preheated pool
-(its environment has ``VOILA_PREHEAT=True``: ``voila/voila_kernel_manager.py``) and the fast CLI path.
-The reaper's handling of the pool is tested in ``test_cockpit.py``."""
+"""Dashboard start-up and long runs (issue 13: render time, kernel memory): a dashboard in a kernel of
+Voila's preheated pool (its environment has ``VOILA_PREHEAT=True``: ``voila/voila_kernel_manager.py``),
+the fast CLI path, and returning freed memory to the OS. The reaper's handling of the pool is tested
+in ``test_cockpit.py``."""
 
 from __future__ import annotations
 
+import asyncio
+import ctypes
+import ctypes.util
+import itertools
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
+
+import pytest
 
 from workbench.persistence import Journal
 from workbench.widgets import dashboard as dashboard_module
+from workbench.widgets import serve
 from workbench.widgets.dashboard import Dashboard
+from workbench.widgets.memory import release_memory
 from workbench.widgets.testing import ScriptedSession
 
 
@@ -35,12 +45,18 @@ def test_a_preheated_dashboard_follows_the_newest_session_until_its_page_opens(t
         dash.refresh()
         assert dash.session_id == "s2" and dash.picker.value == "s2"
         assert "<td data-column='quantity' class='num'>2</td>" in dash.positions.table.value
+        dash.sessions_every = 3600.0  # no periodic look at the sessions from here on
+        time.sleep(0.01)
+        ScriptedSession(journal, "s2b").trade("SPY", "BUY", 2, 100.0)  # started just before the page opens
         released.set()  # Voila hands the kernel to a page
         _wait(dash.page_opened)
+        dash.refresh()
+        assert dash.session_id == "s2b"  # one last look when the page opens
+        dash.sessions_every = 0.0
         time.sleep(0.01)
         ScriptedSession(journal, "s3").trade("SPY", "BUY", 3, 100.0)
         dash.refresh()
-        assert dash.session_id == "s2"  # the open page keeps its session
+        assert dash.session_id == "s2b"  # the open page keeps its session
         assert "s3" in [value for _, value in dash.picker.options]
         dash.close()
 
@@ -92,3 +108,76 @@ def test_workbench_dashboard_starts_without_the_other_subcommands_imports():
     done = subprocess.run([sys.executable, "-c", _FAST_PATH], capture_output=True, text=True, timeout=120)
     assert done.stdout.split("\n")[0] == "2 []", done.stdout + done.stderr
     assert "port must be in 1..65535, got 70000" in done.stderr and "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------------------------------- memory
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc (Linux) only")
+def test_release_memory_returns_freed_heap_to_the_os():
+    """glibc keeps freed small chunks in its heap (RSS stays up) until ``malloc_trim`` returns the
+    free pages (glibc manual, "Memory Allocation Tunables"; ``man malloc_trim``). Independent
+    measure: the kernel's resident size in ``/proc/self/status``."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    libc.malloc.restype = ctypes.c_void_p
+    libc.free.argtypes = [ctypes.c_void_p]
+    libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: no automatic trim by free() in this test
+    chunks = [libc.malloc(16_000) for _ in range(6_000)]  # ~96 MB of small (heap, not mmap) chunks
+    for chunk in chunks:
+        ctypes.memset(chunk, 1, 16_000)
+    keep = chunks[-1]
+    for chunk in chunks[:-1]:
+        libc.free(chunk)
+    held = _rss_mb()
+    assert release_memory() is True
+    released = held - _rss_mb()
+    libc.free(keep)
+    assert released > 60, f"only {released:.1f} MB returned"
+
+
+async def test_the_refresh_task_releases_memory_every_release_every_seconds(tmp_path, monkeypatch):
+    calls: list[float] = []
+    monkeypatch.setattr(dashboard_module, "release_memory", lambda: calls.append(time.monotonic()) or True)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        ScriptedSession(journal, "s1").trade("SPY", "BUY", 1, 100.0)
+        dash = Dashboard(journal, interval=0.1, poll=0.05)
+        dash.release_every = 0.3
+        dash.start()
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if len(calls) >= 3:
+                break
+        dash.close()
+    assert len(calls) >= 3 and min(b - a for a, b in itertools.pairwise(calls)) >= 0.25
+
+
+def test_dashboard_kernels_get_at_most_two_malloc_arenas(monkeypatch, tmp_path):
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    assert serve.prepare_dashboard(tmp_path / "j.sqlite").env["MALLOC_ARENA_MAX"] == "2"
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "8")  # the user's own setting wins
+    assert serve.prepare_dashboard(tmp_path / "j.sqlite").env["MALLOC_ARENA_MAX"] == "8"
+
+
+def test_equity_read_incrementally_equals_a_full_read(tmp_path, monkeypatch):
+    """The snapshot appends only the account snapshots journaled since the last one shown; the result
+    must equal the journal's own newest-``limit`` read (``Journal.equity``), rows, values and dtypes."""
+    import pandas as pd
+
+    from workbench.widgets import source
+
+    monkeypatch.setitem(source.ROW_LIMITS, "equity", 7)
+    with Journal(tmp_path / "j.sqlite") as journal:
+        session = ScriptedSession(journal, "s1")
+        view = source.JournalView(journal, "s1")
+        view.snapshot()  # nothing yet
+        for step in range(6):
+            for i in range(step + 1):
+                session.trade("SPY", "BUY" if i % 2 == 0 else "SELL", 10, 100.0 + step + i / 10)
+            got = view.snapshot().equity
+            pd.testing.assert_frame_equal(got, journal.equity("s1", limit=7))
+        assert len(got) == 7
