@@ -75,6 +75,7 @@ class ShadowFeed:
         self.items = 0
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._closed = False
+        self._limit: int | None = None  # items to yield in all, once the live session has stopped
 
     def put(self, item: Any) -> None:
         if self._closed:
@@ -85,10 +86,13 @@ class ShadowFeed:
             clock.rebase(item.ts_init)
         self._queue.put_nowait(item)
 
-    def close(self) -> None:
-        """End the feed after the items already received."""
+    def close(self, after: int | None = None) -> None:
+        """End the feed after the items already received, or after the first ``after`` items in all
+        (what the live session processed before it stopped: the shadow must not trade on data its
+        live session never saw, or the two disagree after a restart)."""
         if not self._closed:
             self._closed = True
+            self._limit = after
             self._queue.put_nowait(_END)
 
     def __len__(self) -> int:
@@ -96,10 +100,12 @@ class ShadowFeed:
 
     async def __aiter__(self) -> Any:
         q = self._queue
+        yielded = 0
         while True:
             item = q.get_nowait() if not q.empty() else await q.get()
-            if item is _END:
+            if item is _END or (self._limit is not None and yielded >= self._limit):
                 return
+            yielded += 1
             yield item
 
 
@@ -346,7 +352,8 @@ class GraduatedSession(BrokerSession):
         finally:
             if waiting is not None:
                 await waiting
-            self.shadow.feed.close()
+            stats = self.runner.stats  # the shadow processes what the live session took from the feed, no more
+            self.shadow.feed.close(after=stats.data_events + stats.rejected)
             with contextlib.suppress(Exception):
                 await self.shadow.runner.start()
             with contextlib.suppress(Exception):

@@ -146,3 +146,24 @@ def test_cadence_is_checked() -> None:
         _monitor(cadence=0)
     with pytest.raises(ValueError, match="cadence"):
         _monitor(cadence="week")
+
+
+async def test_the_shadow_feed_stops_where_the_live_session_stopped() -> None:
+    """The live data client hands every item to the shadow as it emits it; when the live session
+    stops with items still queued (it never processed them), the shadow must end at the same item,
+    or it trades on data its live session never saw and the pair disagrees after a restart (seen in
+    CI: the shadow bought at 14:08 after the live session had stopped at 13:58)."""
+    from workbench.operations.shadow import ShadowFeed
+
+    items = [SimpleNamespace(ts_init=n) for n in range(1, 8)]
+    feed = ShadowFeed(None)
+    for item in items:
+        feed.put(item)
+    feed.close(after=4)  # the live runner took 4 items from its feed before it stopped
+    assert [item async for item in feed] == items[:4]
+
+    unlimited = ShadowFeed(None)
+    for item in items:
+        unlimited.put(item)
+    unlimited.close()
+    assert [item async for item in unlimited] == items
