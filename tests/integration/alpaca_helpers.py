@@ -100,6 +100,16 @@ def quiet(session: Any, emulator: AlpacaEmulator, published: int) -> bool:
     return True
 
 
+def drop_trade_updates_once_an_order_rests(emulator: AlpacaEmulator, armed: list[int]) -> Callable[[int], None]:
+    """A ``before_step`` for :func:`run_lockstep`: once an order rests at the broker (it fills on the
+    next bar), drop the trade_updates stream at its next message; the step is appended to ``armed``."""
+    def before_step(n: int) -> None:
+        if not armed and any(o.is_open for o in emulator.call(lambda: list(emulator.account.orders.values()))):
+            emulator.arm("drop_stream", stream="trading", after=0)
+            armed.append(n)
+    return before_step
+
+
 async def run_lockstep(session: Any, emulator: AlpacaEmulator, timeout: float = 30.0,
                        before_step: Callable[[int], Any] | None = None) -> None:
     """Start ``session`` on a manual emulator and publish one item at a time, each once the client has

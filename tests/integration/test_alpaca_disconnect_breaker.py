@@ -16,7 +16,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alpaca_helpers import alpaca_session_on, assert_books_equal, demo_bars, run_lockstep, start_emulator, until
+from alpaca_helpers import (
+    alpaca_session_on,
+    assert_books_equal,
+    demo_bars,
+    drop_trade_updates_once_an_order_rests,
+    run_lockstep,
+    start_emulator,
+    until,
+)
 
 from workbench.model import events as ev
 from workbench.model.enums import TradingState
@@ -36,13 +44,7 @@ async def test_trade_updates_dropped_holds_orders_then_resumes_by_itself(tmp_pat
     try:
         risk = RiskEngine(monitors=[BrokerDisconnect(max_disconnect_seconds=86_400)])
         session = alpaca_session_on(emulator, tmp_path / "j.sqlite", params=PARAMS, risk=risk)
-
-        def before_step(n: int) -> None:
-            if not armed and any(o.is_open for o in emulator.call(lambda: list(emulator.account.orders.values()))):
-                emulator.arm("drop_stream", stream="trading", after=0)
-                armed.append(n)
-
-        await run_lockstep(session, emulator, before_step=before_step)
+        await run_lockstep(session, emulator, before_step=drop_trade_updates_once_an_order_rests(emulator, armed))
         assert armed, "the strategy never had an order resting at the broker"
         events = _journal(session)
         kinds = [(type(e).__name__, getattr(e, "action", getattr(e, "state", ""))) for e in events

@@ -25,6 +25,7 @@ from alpaca_helpers import (
     alpaca_session_on,
     assert_books_equal,
     demo_bars,
+    drop_trade_updates_once_an_order_rests,
     journal_fills,
     run_lockstep,
     run_to_end,
@@ -51,14 +52,7 @@ async def test_fills_made_while_trade_updates_were_down_are_recovered_once(tmp_p
     armed: list[int] = []
     try:
         session = alpaca_session_on(emulator, tmp_path / "j.sqlite", params=PARAMS)
-
-        def before_step(n: int) -> None:
-            # once an order rests at the broker (it fills on the next bar), drop trade_updates at its next message
-            if not armed and any(o.is_open for o in emulator.call(lambda: list(emulator.account.orders.values()))):
-                emulator.arm("drop_stream", stream="trading", after=0)
-                armed.append(n)
-
-        await run_lockstep(session, emulator, before_step=before_step)
+        await run_lockstep(session, emulator, before_step=drop_trade_updates_once_an_order_rests(emulator, armed))
         assert armed, "the strategy never had an order resting at the broker"
         assert ("drop_stream", {"stream": "trading", "after": 0, "left": 0}) in emulator.core.faults.fired
         corrections = _events(session, ev.ReconciliationCorrected)
