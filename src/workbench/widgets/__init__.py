@@ -18,10 +18,16 @@ import importlib
 import os
 from typing import Any
 
-from workbench.widgets.startup import DASHBOARD_KERNEL_ENV, skip_slow_optional_imports
+from workbench.widgets.startup import (
+    DASHBOARD_KERNEL_ENV,
+    KERNEL_SKIPPED_MODULES,
+    SLOW_OPTIONAL_MODULES,
+    skip_slow_optional_imports,
+)
 
 if os.environ.get(DASHBOARD_KERNEL_ENV) == "1":
-    skip_slow_optional_imports()
+    # Voila sets $VOILA_KERNEL_ID in its kernels before the notebook runs; the server process has none
+    skip_slow_optional_imports(KERNEL_SKIPPED_MODULES if os.environ.get("VOILA_KERNEL_ID") else SLOW_OPTIONAL_MODULES)
 
 _EXPORTS = {
     "Component": "base",

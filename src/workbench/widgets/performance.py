@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 
 from workbench.portfolio.trades import round_trips
 from workbench.widgets.base import Component
-from workbench.widgets.charts import figure_view, keep_state, live_figure
+from workbench.widgets.charts import base_layout, figure_view, keep_state, live_figure
 from workbench.widgets.html import HtmlPane, money, number, table_html
 from workbench.widgets.prices import session_bars
 from workbench.widgets.source import DAY_TIMEZONE, Snapshot
@@ -144,7 +144,7 @@ class Performance(Component):
         self.trips = HtmlPane()
         self.symbols = HtmlPane()
         self.setup = HtmlPane()
-        base = go.Figure(go.Bar(x=[], y=[], name="daily P&L", marker={"color": []}))
+        base = go.Figure(go.Bar(x=[], y=[], name="daily P&L", marker={"color": []}), layout=base_layout())
         base.update_layout(height=height, width=width, margin={"l": 60, "r": 10, "t": 10, "b": 30},
                            uirevision="keep")
         base.update_xaxes(type="category", title_text=f"day ({DAY_TIMEZONE})")

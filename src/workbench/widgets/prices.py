@@ -25,7 +25,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from workbench.widgets.base import Component
-from workbench.widgets.charts import CHART_TIMEZONE, figure_view, gap_breaks, keep_state, live_figure, local_times
+from workbench.widgets.charts import CHART_TIMEZONE, base_layout, figure_view, gap_breaks, keep_state, live_figure, local_times
 from workbench.widgets.source import Snapshot
 
 __all__ = ["MAX_CANDLES", "PriceChart", "candles", "session_bars"]
@@ -101,7 +101,7 @@ class PriceChart(Component):
         self.symbol = widgets.Dropdown(options=[], description="symbol", layout=widgets.Layout(width="200px"))
         self.symbol.observe(lambda _c: self._redraw(), names="value")
         self.note = widgets.HTML("")
-        base = go.Figure()
+        base = go.Figure(layout=base_layout())
         base.add_trace(go.Candlestick(x=[], open=[], high=[], low=[], close=[], name="price"))
         base.add_trace(go.Scatter(x=[], y=[], mode="markers", name="buys",
                                   marker={"symbol": "triangle-up", "size": 10, "color": "#1a7f37"}))

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["DASHBOARD_KERNEL_ENV", "SLOW_OPTIONAL_MODULES", "skip_slow_optional_imports"]
+__all__ = ["DASHBOARD_KERNEL_ENV", "KERNEL_SKIPPED_MODULES", "SLOW_OPTIONAL_MODULES", "skip_slow_optional_imports"]
 
 DASHBOARD_KERNEL_ENV = "WORKBENCH_DASHBOARD_KERNEL"
 """Set to ``"1"`` in the environment of kernels started by ``workbench dashboard``."""
@@ -22,13 +22,19 @@ SLOW_OPTIONAL_MODULES = ("rfc3987_syntax",)
 """Optional imports of jsonschema that are slow and not needed by the dashboard."""
 
 
-def skip_slow_optional_imports() -> list[str]:
-    """Make :data:`SLOW_OPTIONAL_MODULES` raise ImportError when imported; return those blocked.
+KERNEL_SKIPPED_MODULES = (*SLOW_OPTIONAL_MODULES, "nbformat", "kaleido")
+"""Modules a dashboard kernel never imports (plotly treats both as optional); not for the Voila server,
+which reads the notebook with nbformat."""
+
+
+def skip_slow_optional_imports(modules: tuple[str, ...] = SLOW_OPTIONAL_MODULES) -> list[str]:
+    """Make ``modules`` (default :data:`SLOW_OPTIONAL_MODULES`) raise ImportError when imported;
+    return those blocked.
 
     Does nothing for a module already imported (its users are already set up).
     """
     blocked = []
-    for name in SLOW_OPTIONAL_MODULES:
+    for name in modules:
         if name not in sys.modules:
             sys.modules[name] = None  # type: ignore[assignment]  # import raises ImportError
             blocked.append(name)
