@@ -24,6 +24,8 @@ import urllib.request
 import warnings
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from live_helpers import end_process_group
 
@@ -121,6 +123,13 @@ def _page(url: str, viewport: dict | None = None):
             browser.close()
 
 
+def _replay() -> dict:
+    """Replay checkpoints (``workbench.feeds.progress``) of 100 items one minute apart, the first 40
+    before now: a scripted session (its data time is the wall clock) shows about 40% replayed."""
+    start = time.time_ns() - 40 * 60_000_000_000 - 30_000_000_000
+    return {"events": 100, "ts_init": [start + k * 60_000_000_000 for k in range(1, 101)]}
+
+
 def _banner(page, state: str, timeout: float = 10_000) -> float:
     """Wait for the banner to show ``state``; return the seconds waited."""
     started = time.monotonic()
@@ -150,7 +159,7 @@ def served(tmp_path):
     """A journal with a hand-driven session, and the dashboard serving it; yields (session, url, port, launched)."""
     path = tmp_path / "journal.sqlite"
     journal = Journal(path)
-    session = ScriptedSession(journal, mode="paper")
+    session = ScriptedSession(journal, mode="paper", parameters={"replay": _replay()})
     session.record(ev.ConnectionStatusChanged(ts_event=time.time_ns(), component="feed", connected=True,
                                               detail="replay x60"))
     session.record(ev.ConnectionStatusChanged(ts_event=time.time_ns(), component="broker", connected=True,
@@ -213,6 +222,12 @@ def test_dashboard_in_chromium(served, tmp_path):
         _banner(page, "RUNNING")
         assert _background(page, ".wb-banner") == "rgb(26, 127, 55)"
         assert page.text_content(".wb-count-fills") == "2"
+        # replay progress: the share of the checkpoints at or before the data time shown (numpy's count;
+        # the page shows the time to the second, so one more may have passed within that second)
+        checkpoints = journal.session(sid)["parameters"]["replay"]["ts_init"]
+        shown = pd.Timestamp(page.text_content(".wb-data-time").removesuffix(" UTC"), tz="UTC").value
+        consumed = int(np.searchsorted(np.asarray(checkpoints), shown, side="right"))
+        assert page.text_content(".wb-replay-progress") in (f"{consumed}%", f"{consumed + 1}%")
         _banner_shot(page, "RUNNING")
 
         # a new fill appears within 2 s

@@ -36,13 +36,16 @@ class ScriptedSession:
     mode : {"paper", "live", "backtest"}
     starting_cash : float
         Currency.
+    parameters : dict, optional
+        More session parameters to journal with it (e.g. ``replay``: the replay checkpoints of
+        :func:`workbench.feeds.progress.replay_checkpoints` the banner's progress is read from).
     """
 
     def __init__(self, journal: Journal, session_id: str | None = None, *, mode: str = "paper",
-                 starting_cash: float = 100_000.0) -> None:
+                 starting_cash: float = 100_000.0, parameters: dict | None = None) -> None:
         self.journal = journal
         self.session_id = journal.create_session(session_id, mode=mode, strategy="scripted",
-                                                 parameters={"starting_cash": starting_cash})
+                                                 parameters={**(parameters or {}), "starting_cash": starting_cash})
         journal.acquire_session(self.session_id, "workbench.widgets.testing.ScriptedSession")
         self._last_ns = 0
         self.clock = SimClock(self._now())
