@@ -33,8 +33,8 @@ from plotly.subplots import make_subplots
 from workbench.widgets.base import Component
 from workbench.widgets.source import Snapshot
 
-__all__ = ["CHART_TIMEZONE", "EquityChart", "FigurePane", "base_layout", "figure_view", "figure_widget_class",
-           "gap_breaks", "keep_state", "live_figure", "local_times"]
+__all__ = ["CHART_TIMEZONE", "EquityChart", "FigurePane", "base_layout", "extremes_downsample", "figure_view",
+           "figure_widget_class", "gap_breaks", "keep_state", "live_figure", "local_times"]
 
 CHART_TIMEZONE = "America/New_York"
 """Time zone of the charts' time axes (the exchange's); named in the axis title."""
@@ -138,6 +138,40 @@ def gap_breaks(local: np.ndarray, gap_seconds: float = GAP_SECONDS, most: int = 
     return [{"bounds": [str(pd.Timestamp(t[i] + pad)), str(pd.Timestamp(t[i + 1] - pad))]} for i in where]
 
 
+def extremes_downsample(values: np.ndarray, buckets: int) -> np.ndarray:
+    """Indices (ascending) of the points of a line chart to draw so it looks the same with at most
+    ``(2 + 2 k) * buckets`` points (``k`` series; 4 per bucket for one): M4 aggregation (Jugel et al., "M4: a visualization-oriented time series
+    data aggregation", VLDB 2014): split the points into ``buckets`` consecutive runs of (nearly)
+    equal count and keep each run's first, last, minimum and maximum.
+
+    Parameters
+    ----------
+    values : array, shape (n,) or (k, n)
+        One series, or ``k`` series drawn against the same x (the union of their picks is kept, so
+        they still share x). NaN is never picked as a minimum or maximum.
+    buckets : int
+        At least 1. With ``n <= (2 + 2 k) * buckets`` every index is returned.
+
+    Raises
+    ------
+    ValueError
+        ``buckets`` below 1.
+    """
+    if buckets < 1:
+        raise ValueError(f"buckets must be at least 1, got {buckets!r}")
+    series = np.atleast_2d(np.asarray(values, dtype=float))
+    n = series.shape[1]
+    if n <= (2 + 2 * len(series)) * buckets:
+        return np.arange(n)
+    edges = np.linspace(0, n, buckets + 1).astype(np.int64)
+    group = np.repeat(np.arange(buckets), np.diff(edges))
+    picks = [edges[:-1], edges[1:] - 1]
+    for row in series:
+        grouped = pd.Series(row).groupby(group)
+        picks += [grouped.idxmin().dropna().to_numpy(np.int64), grouped.idxmax().dropna().to_numpy(np.int64)]
+    return np.unique(np.concatenate(picks))
+
+
 _CLASSES: dict[str, type[go.FigureWidget]] = {}
 
 
@@ -158,8 +192,9 @@ class EquityChart(Component):
     """Equity (top) and P&L = realized + unrealized (bottom) from the journal's AccountState rows.
 
     The figure is created once; :meth:`update` replaces the traces' ``x``/``y`` inside one
-    ``batch_update`` when new rows arrived (at most ``ROW_LIMITS["equity"]`` points, the newest)
-    and keeps the widget state equal to it (:func:`keep_state`). P&L is green above zero and red
+    ``batch_update`` when new rows arrived (the newest ``ROW_LIMITS["equity"]`` rows; beyond
+    :attr:`max_points` of them, the M4 picks of :func:`extremes_downsample`, which draw the same
+    line at the chart's width) and keeps the widget state equal to it (:func:`keep_state`). P&L is green above zero and red
     below; times are New York time with nights and weekends cut out; amounts in the account's
     currency (named on the axis).
 
@@ -170,6 +205,9 @@ class EquityChart(Component):
     """
 
     title = "Equity and P&L"
+
+    max_points = 2000
+    """Most points per trace sent to the page (every page update resends them all)."""
 
     def __init__(self, *args: Any, height: int = 360, width: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -197,13 +235,17 @@ class EquityChart(Component):
         if key == self._shown:
             return
         self._shown = key
-        x = local_times(eq["ts_event"])
         pnl = (eq["realized_pnl"].fillna(0.0) + eq["unrealized_pnl"].fillna(0.0)).to_numpy()
+        equity = eq["equity"].to_numpy()
+        keep = extremes_downsample(np.vstack([equity, pnl]), max(1, self.max_points // 6))
+        if len(keep) < len(eq):
+            eq, equity, pnl = eq.iloc[keep], equity[keep], pnl[keep]
+        x = local_times(eq["ts_event"])
         currency = str(eq["currency"].iloc[-1]) if len(eq) and "currency" in eq else "USD"
         breaks = gap_breaks(x)
         with self.figure.batch_update():
             self.figure.data[0].x = x
-            self.figure.data[0].y = eq["equity"].to_numpy()
+            self.figure.data[0].y = equity
             self.figure.data[1].x = x
             self.figure.data[1].y = np.maximum(pnl, 0.0)
             self.figure.data[2].x = x
