@@ -140,9 +140,11 @@ def gap_breaks(local: np.ndarray, gap_seconds: float = GAP_SECONDS, most: int = 
 
 def extremes_downsample(values: np.ndarray, buckets: int) -> np.ndarray:
     """Indices (ascending) of the points of a line chart to draw so it looks the same with at most
-    ``(2 + 2 k) * buckets`` points (``k`` series; 4 per bucket for one): M4 aggregation (Jugel et al., "M4: a visualization-oriented time series
-    data aggregation", VLDB 2014): split the points into ``buckets`` consecutive runs of (nearly)
-    equal count and keep each run's first, last, minimum and maximum.
+    ``(2 + 2 k) * buckets`` points (``k`` series; 4 per bucket for one).
+
+    M4 aggregation (Jugel et al., "M4: a visualization-oriented time series data aggregation", VLDB
+    2014): split the points into ``buckets`` consecutive runs of (nearly) equal count and keep each
+    run's first, last, minimum and maximum.
 
     Parameters
     ----------
