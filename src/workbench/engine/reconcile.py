@@ -55,11 +55,14 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
     Risk monitors that keep state over time (start-of-day equity of the daily loss limit, the
     equity peak of the drawdown limit) get the journaled equity samples through their
     ``restore_equity_history(history)`` method, ``history`` being ``[(ts_ns, equity), ...]`` in
-    journal order starting with the portfolio's starting cash."""
+    journal order starting with the portfolio's starting cash. The price history of the VaR and
+    correlation limits gets its journaled closing prices (``ClosingPricesSampled``) through
+    ``restore_samples([(ts_ns, prices), ...])``."""
     report = RebuildReport()
     orders = engine.orders
     pf = engine.portfolio
     equity_history: list[tuple[int, float]] = []  # (ts_ns, equity) of the journaled AccountState events
+    closing_prices: list[tuple[int, dict[str, float]]] = []  # (ts_ns, prices) of ClosingPricesSampled
     for e in events:
         report.events += 1
         t = type(e)
@@ -96,6 +99,8 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
                 engine.risk.tripped.clear()  # RiskEngine.resume
         elif t is ev.RiskEvent:
             _rebuild_risk_event(engine, e)  # type: ignore[arg-type]
+        elif t is ev.ClosingPricesSampled:
+            closing_prices.append((e.ts_event, dict(e.prices)))  # type: ignore[attr-defined]
         elif t is ev.SizeMultiplierChanged:
             from workbench.engine.sizing import set_size_multiplier
 
@@ -110,6 +115,9 @@ def rebuild(engine: TradingEngine, events: Iterable[ev.Event]) -> RebuildReport:
         restore = getattr(monitor, "restore_equity_history", None)
         if restore is not None and equity_history:
             restore(equity_history)
+        restore_prices = getattr(monitor, "restore_samples", None)
+        if restore_prices is not None and closing_prices:
+            restore_prices(closing_prices)
     for parent in orders.values():
         if parent.contingency is ContingencyType.OTO and parent.linked_order_ids:
             kids = [orders[c] for c in parent.linked_order_ids if c in orders]

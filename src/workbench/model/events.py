@@ -547,3 +547,17 @@ class SizeMultiplierChanged(Event):
 
 
 EVENT_TYPES += (SizeMultiplierChanged,)
+
+
+# ------------------------------------------------------------- risk: closing prices for VaR / correlation
+@dataclass(**_EV)
+class ClosingPricesSampled(Event):
+    """The risk engine's price history (:class:`workbench.risk.history.PriceHistory`) took the last
+    price of every symbol at an exchange session's close: ``prices`` maps symbol -> price (currency
+    per share). The daily returns of the VaR and correlation limits come from these; a rebuild from
+    the journal restores them, so a restarted session does not start its window from nothing."""
+
+    prices: dict[str, float] = field(default_factory=dict)
+
+
+EVENT_TYPES += (ClosingPricesSampled,)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from workbench.calendars import session_close_after
+from workbench.model.events import ClosingPricesSampled
 
 if TYPE_CHECKING:
     from workbench.engine.engine import TradingEngine
@@ -88,7 +90,19 @@ class PriceHistory:
 
     def on_time_slice(self, engine: TradingEngine, risk: RiskEngine, ts_ns: int) -> None:
         if self.boundary.crossed(ts_ns):
-            self.sample(engine.portfolio.last_prices, ts_ns)
+            prices = dict(engine.portfolio.last_prices)
+            # journaled first (a rebuild restores the window: restore_samples), then applied
+            engine.record(ClosingPricesSampled(ts_event=ts_ns, prices=prices))
+            self.sample(prices, ts_ns)
+
+    def restore_samples(self, samples: Sequence[tuple[int, dict[str, float]]]) -> None:
+        """Replay journaled samples (``[(ts_ns, prices), ...]``, journal order) into an empty history,
+        as if the session had never stopped; the next sample is taken at the first close after the
+        last one. Called by :func:`workbench.engine.reconcile.rebuild`."""
+        for ts_ns, prices in samples:
+            self.sample(prices, ts_ns)
+        if samples:
+            self.boundary.close_ns = session_close_after(samples[-1][0], self.boundary.exchange)
 
     def sample(self, prices: dict[str, float], ts_ns: int) -> None:
         """Append one observation: ``prices`` (symbol -> price) at ``ts_ns``; unknown symbols get NaN."""
