@@ -148,7 +148,8 @@ def resume_broker_session(
     ``SessionStarted(resumed=True)`` is journaled, and the execution client's first connect posts
     the broker's reports: the engine reconciles them before any new data is processed (fills made
     while the process was dead are booked once, orders the broker closed are closed, each with a
-    ``ReconciliationCorrected``).
+    ``ReconciliationCorrected``). Execution algorithms (TWAP/VWAP/POV parents) that were working
+    resume right after that first reconciliation (:func:`workbench.execution.recovery.resume_after_reconciliation`).
 
     Raises
     ------
@@ -159,6 +160,7 @@ def resume_broker_session(
     """
     from workbench.engine.backtest import build_engine
     from workbench.engine.reconcile import rebuild, warm_up
+    from workbench.execution.recovery import PARENT_EVENT_TYPES, resume_after_reconciliation
 
     jr = open_journal(journal)
     row = jr.session(session_id)
@@ -171,6 +173,8 @@ def resume_broker_session(
     rebuild(engine, jr.events(session_id))
     state = jr.load_state(session_id) or {}
     engine._order_seq = max(engine._order_seq, int(state.get("order_seq", 0)))
+    # execution algorithms that were working resume once the broker's reports at connect are reconciled
+    resume_after_reconciliation(engine, jr.events(session_id, types=list(PARENT_EVENT_TYPES)))
     runner = LiveRunner(engine, data_client, journal=jr, session_id=session_id, durable_submit=True,
                         snapshot_interval=snapshot_interval, on_progress=on_progress, connect_timeout=connect_timeout)
     original_start = engine.start

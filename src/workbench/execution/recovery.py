@@ -21,7 +21,7 @@ import pandas as pd
 
 from workbench.model import events as ev
 
-__all__ = ["PARENT_EVENT_TYPES", "resume_algorithms", "working_parents"]
+__all__ = ["PARENT_EVENT_TYPES", "resume_after_reconciliation", "resume_algorithms", "working_parents"]
 
 PARENT_EVENT_TYPES = (ev.ParentOrderStarted, ev.ParentOrderChildSent, ev.ParentOrderModified,
                       ev.ParentOrderProgressed, ev.ParentOrderCompleted, ev.ParentOrderCanceled)
@@ -89,3 +89,29 @@ def resume_algorithms(engine: Any, events: Iterable[ev.Event]) -> list[Any]:
         algo._check_done()
         resumed.append(algo)
     return resumed
+
+
+def resume_after_reconciliation(engine: Any, events: Iterable[ev.Event]) -> bool:
+    """Resume the working parents of ``events`` once the broker's first reports are reconciled.
+
+    For broker sessions (Alpaca, IB): their reports arrive after the connect, through the runner's
+    queue (:meth:`workbench.adapters.base.BrokerReports.apply_to` publishes them on the
+    ``adapters.reconciled`` topic once the engine has reconciled them); only then are the children's
+    fills made while the process was down known, so only then is the rest of each parent worked.
+    Subscribe before the runner starts. Returns False (nothing subscribed) when no parent was working.
+    """
+    events = list(events)
+    if not working_parents(events):
+        return False
+    from workbench.risk.disconnect import RECONCILED_TOPIC
+
+    done = False
+
+    def on_reconciled(_reports: Any) -> None:
+        nonlocal done
+        if not done:
+            done = True
+            resume_algorithms(engine, events)
+
+    engine.bus.subscribe(RECONCILED_TOPIC, on_reconciled)
+    return True

@@ -38,8 +38,9 @@ class AlpacaDataClient(DataClient):
     subscriptions : mapping kind -> symbols, optional
         Subscribed before connecting (kinds: ``bars``, ``quotes``, ``trades``, ``updated_bars``).
     follow_clock : ReplayClock | None
-        Rebased to each item's time as it arrives, so the engine's clock follows the stream's data
-        time (a replaying emulator, or the real market at speed 1).
+        Set to the first item's time, then moved forward to each later item's time as it arrives, so
+        the engine's clock follows the stream's data time (a replaying emulator, or the real market
+        at speed 1).
     """
 
     def __init__(self, config: AlpacaConfig, subscriptions: dict[str, Iterable[str]] | None = None,
@@ -55,6 +56,7 @@ class AlpacaDataClient(DataClient):
         self.stream = StockDataStream(key, secret, raw_data=True, url_override=config.stream_data_url)
         self._historical: Any = None
         self.follow_clock = follow_clock
+        self._anchored = False  # the clock has been set to the stream's data time once
         self.parse_errors = 0
         self.last_parse_error = ""
         for kind, symbols in (subscriptions or {}).items():
@@ -119,8 +121,11 @@ class AlpacaDataClient(DataClient):
                 _log.warning("alpaca feed: skipped a malformed message (#%d): %s", self.parse_errors, exc)
             return
         clock = self.follow_clock
-        if clock is not None and item.ts_init > clock.timestamp_ns():
+        # the first item anchors the clock (a replaying emulator's data time may be years before the
+        # wall clock the session started on); later ones only move it forward
+        if clock is not None and (not self._anchored or item.ts_init > clock.timestamp_ns()):
             clock.rebase(item.ts_init)
+            self._anchored = True
         self.emit(item)
 
     # ---------------------------------------------------------------------------- historical

@@ -139,6 +139,7 @@ async def resume_ibkr_session(
     from workbench.engine.backtest import build_engine
     from workbench.engine.live import LiveRunner
     from workbench.engine.reconcile import rebuild, warm_up
+    from workbench.execution.recovery import PARENT_EVENT_TYPES, resume_after_reconciliation
     from workbench.model import events as ev
     from workbench.session import _stop_hook, make_strategy, open_journal, session_risk_engine
 
@@ -167,6 +168,8 @@ async def resume_ibkr_session(
     state = jr.load_state(session_id) or {}
     execution.restore(state.get("broker") or {})
     engine._order_seq = max(engine._order_seq, int(state.get("order_seq", 0)))
+    # execution algorithms that were working resume once IB's reports at connect are reconciled
+    resume_after_reconciliation(engine, jr.events(session_id, types=list(PARENT_EVENT_TYPES)))
     history: list[Any] = []
     if warm_up_bars:
         await connection.connect()
