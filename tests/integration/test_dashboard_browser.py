@@ -246,6 +246,17 @@ def test_dashboard_in_chromium(served, tmp_path):
         page.wait_for_function("() => document.querySelectorAll(\".wb-positions td[data-column='quantity']\")[1]"
                                ".textContent.trim() === '60'", timeout=20_000)
 
+        # the daily P&L bars: a category axis of days, also after the fill above reached the open page
+        # (plotly.js re-types an axis whose trace x is restyled: ISO days became a date axis)
+        last = journal.equity(sid)["ts_event"].iloc[-1].tz_convert("America/New_York")
+        label = f"{last:%a %Y-%m-%d}"
+        page.wait_for_function("label => [...document.querySelectorAll('.js-plotly-plot')].some(p => "
+                               "(p.data[0] || {}).type === 'bar' && (p.data[0].x || []).includes(label))",
+                               arg=label, timeout=30_000)
+        daily = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => "
+                              "(p.data[0] || {}).type === 'bar').map(p => p._fullLayout.xaxis.type)")
+        assert daily == ["category"], daily
+
         # Pause: journaled, acknowledged, and the banner says PAUSED (amber) right after
         session.heartbeat()  # a running engine beats every few seconds; commands need it
         page.get_by_role("button", name="Pause", exact=True).click()
@@ -445,6 +456,11 @@ def test_dashboard_with_a_paper_session(tmp_path):
                 assert pause["name"].tolist()[-1] == "pause" and pause["status"].tolist()[-1] == "acknowledged"
                 _wait(lambda: _page_matches_journal(page, journal, sid), 10, "page == journal")
                 page.wait_for_timeout(300)  # let the chart redraw
+                # the daily P&L bars stay on a category axis of days after the page's data updates
+                # (plotly.js re-types an axis whose trace x is restyled; ISO days would become dates)
+                daily = page.evaluate("() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => "
+                                      "(p.data[0] || {}).type === 'bar').map(p => [p._fullLayout.xaxis.type, p.data[0].x])")
+                assert daily and daily[0][0] == "category" and daily[0][1][0] == "Mon 2013-10-07", daily  # a Monday
                 docs = REPO / "docs"
                 docs.mkdir(exist_ok=True)
                 page.screenshot(path=str(docs / "dashboard.png"), full_page=True)  # the README's screenshot

@@ -32,7 +32,7 @@ from workbench.widgets.prices import session_bars
 from workbench.widgets.source import DAY_TIMEZONE, Snapshot
 from workbench.widgets.tables import FORMATS
 
-__all__ = ["Performance", "daily_pnl", "excursions", "session_round_trips", "symbol_performance"]
+__all__ = ["Performance", "daily_pnl", "day_label", "excursions", "session_round_trips", "symbol_performance"]
 
 
 def _is_long(direction: Any) -> bool:
@@ -88,6 +88,11 @@ def session_round_trips(fills: pd.DataFrame, orders: pd.DataFrame, bars: pd.Data
         exit_order.append(closing["order_id"].iloc[-1] if len(closing) else "")
     trips["exit_reason"] = [tags.get(o) or "strategy" for o in exit_order]
     return excursions(trips, bars)
+
+
+def day_label(day: str) -> str:
+    """Bar label of a ``YYYY-mm-dd`` day: weekday and date, e.g. ``"Mon 2013-10-07"``."""
+    return f"{pd.Timestamp(day):%a} {day}"
 
 
 def daily_pnl(equity: pd.DataFrame) -> pd.Series:
@@ -169,7 +174,10 @@ class Performance(Component):
             self._shown_equity = equity_key
             days = daily_pnl(snapshot.equity)
             with self.daily.batch_update():
-                self.daily.data[0].x = list(days.index)
+                # labels that are not dates ("Mon 2013-10-07"): plotly.js clears an axis' type when a
+                # trace's x is restyled (plot_api clearAxisTypes) and would auto-type ISO days as a
+                # date axis, drawing one bar on a sub-millisecond time scale
+                self.daily.data[0].x = [day_label(day) for day in days.index]
                 self.daily.data[0].y = days.to_numpy()
                 self.daily.data[0].marker.color = ["#1a7f37" if v >= 0 else "#c62828" for v in days.to_numpy()]
             keep_state(self.daily)
