@@ -31,6 +31,7 @@ from workbench.widgets.html import HtmlPane, money, number, table_html
 from workbench.widgets.prices import session_bars
 from workbench.widgets.source import DAY_TIMEZONE, Snapshot
 from workbench.widgets.tables import FORMATS
+from workbench.widgets.trip_book import RoundTripBook
 
 __all__ = ["Performance", "daily_pnl", "day_label", "excursions", "session_round_trips", "symbol_performance"]
 
@@ -134,7 +135,10 @@ def _duration(value: Any) -> str:
 class Performance(Component):
     """Round trips (newest first), daily P&L bars, per-symbol results, strategy parameters and models.
 
-    Reads every fill of the session (not only the snapshot's newest) when fills changed.
+    Round trips cover every fill of the session, read incrementally (:class:`~workbench.widgets.
+    trip_book.RoundTripBook`: only the fills since the last moment every position was flat are read
+    again); :attr:`frame` holds the newest 500 final round trips and the open-ended recent ones, the
+    per-symbol table all of them.
     """
 
     deferred = True
@@ -158,6 +162,7 @@ class Performance(Component):
         self._shown_fills: tuple = ()
         self._shown_equity: tuple = ()
         self.frame = pd.DataFrame()
+        self.book = RoundTripBook(session_round_trips)
         self.children = (self.heading, widgets.HTML("<i>round trips</i>"), self.trips,
                          widgets.HTML("<i>daily P&L</i>"), figure_view(self.daily),
                          widgets.HTML("<i>per symbol</i>"), self.symbols, self.setup)
@@ -184,8 +189,7 @@ class Performance(Component):
         self.setup.show(setup_html(snapshot.session))
 
     def _trips(self, snapshot: Snapshot) -> None:
-        fills = self.view.journal.fills(snapshot.session_id) if len(snapshot.fills) else snapshot.fills
-        trips = session_round_trips(fills, snapshot.orders, session_bars(snapshot.session))
+        trips = self.book.update(self.view.journal, snapshot.session_id, snapshot.orders, session_bars(snapshot.session))
         self.frame = trips
         shown = trips.iloc[::-1].head(self.rows)
         formats = {**FORMATS, "entry_time": FORMATS["ts_event"], "exit_time": FORMATS["ts_event"],
@@ -198,7 +202,7 @@ class Performance(Component):
             "return_percent": "return", "duration": "duration", "mae_percent": "MAE", "mfe_percent": "MFE",
             "exit_reason": "exit reason"}, formats, empty="no closed round trip yet",
             row_class=lambda r: "wb-pos" if r["pnl"] > 0 else "wb-neg" if r["pnl"] < 0 else ""))
-        per = symbol_performance(trips)
+        per = self.book.per_symbol()
         self.symbols.show(table_html(per, "symbol-performance", ("symbol", "trades", "win_rate", "pnl",
                                                                  "average_return", "best", "worst"),
                                      {"win_rate": _percent, "pnl": money, "average_return": _percent,
