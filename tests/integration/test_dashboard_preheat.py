@@ -36,8 +36,9 @@ pytestmark = [pytest.mark.slow,
 
 SLOW_POOL = """
 import sys
-if any("voila_main" in arg for arg in sys.argv):
+if any("voila_main" in arg for arg in sys.orig_argv):  # (sys.argv is still ["-m", ...] here)
     import asyncio, importlib.abc, importlib.util
+    print("slow pool: the pooled kernel starts 4 s late", file=sys.stderr, flush=True)
 
     class _SlowPool(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path, target=None):
@@ -139,6 +140,7 @@ def test_the_first_page_right_after_the_url_takes_the_starting_preheated_kernel(
             page = browser.new_page()
             _wait_for(lambda: f"open {url}" in log.read_text() or server.poll() is not None, 180, "the URL")
             assert server.poll() is None, log.read_text()
+            assert "slow pool: the pooled kernel starts 4 s late" in log.read_text()  # the hook is in place
             assert "Kernel started" not in log.read_text()
             page.goto(url)
             page.wait_for_function("() => (document.querySelector('.wb-banner-session') || {}).textContent"
