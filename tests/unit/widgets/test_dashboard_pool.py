@@ -163,6 +163,18 @@ def test_dashboard_kernels_get_at_most_two_malloc_arenas(monkeypatch, tmp_path):
     assert serve.prepare_dashboard(tmp_path / "j.sqlite").env["MALLOC_ARENA_MAX"] == "8"
 
 
+def test_dashboard_processes_use_arrows_system_pool(monkeypatch, tmp_path):
+    """Arrow reads ``ARROW_DEFAULT_MEMORY_POOL`` when it loads (Arrow's documented variable): in a
+    process started with the dashboard's environment its default pool is glibc's (``system``)."""
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
+    env = serve.prepare_dashboard(tmp_path / "j.sqlite").env
+    assert env["ARROW_DEFAULT_MEMORY_POOL"] == "system"
+    out = subprocess.run([sys.executable, "-c", "import pyarrow; print(pyarrow.default_memory_pool().backend_name)"],
+                         env=env, capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "system"
+    assert release_memory() in (True, False)  # with pyarrow loaded here too: no error
+
+
 def test_equity_read_incrementally_equals_a_full_read(tmp_path, monkeypatch):
     """The snapshot appends only the account snapshots journaled since the last one shown; the result
     must equal the journal's own newest-``limit`` read (``Journal.equity``), rows, values and dtypes."""
