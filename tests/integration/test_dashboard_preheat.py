@@ -13,6 +13,7 @@ for a page that comes before the pooled kernel has started: ``VoilaHandler.shoul
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -80,18 +81,31 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def test_a_page_takes_the_preheated_kernel_on_the_newest_session(tmp_path):
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+@contextlib.contextmanager
+def _served(tmp_path, session_id: str, env: dict[str, str]):
+    """A journal with one scripted session and ``workbench dashboard`` serving it (its output in
+    ``voila.log``); yields (journal, server process, log path, page URL); stops both after."""
     path = tmp_path / "journal.sqlite"
     journal = Journal(path)
-    ScriptedSession(journal, "sess-a").trade("SPY", "BUY", 1, 100.0)
+    ScriptedSession(journal, session_id).trade("SPY", "BUY", 1, 100.0)
     port, token = free_port(), "preheat-token-0123456789"
     log = tmp_path / "voila.log"
-    env = {**os.environ, "WORKBENCH_KERNEL_GRACE_SECONDS": "3"}
     server = subprocess.Popen([sys.executable, "-m", "workbench.cli", "dashboard", "--journal", str(path), "--port",
                                str(port), "--token", token], stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
                               start_new_session=True)
     try:
+        yield journal, server, log, f"http://127.0.0.1:{port}/?token={token}"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=60)
+        journal.close()
+
+
+def test_a_page_takes_the_preheated_kernel_on_the_newest_session(tmp_path):
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    env = {**os.environ, "WORKBENCH_KERNEL_GRACE_SECONDS": "3"}
+    with _served(tmp_path, "sess-a", env) as (journal, server, log, url):
         _wait_for(lambda: "Kernel pool of ops.ipynb is filled" in log.read_text() or server.poll() is not None,
                   180, "the preheated kernel")
         assert server.poll() is None, log.read_text()
@@ -100,7 +114,7 @@ def test_a_page_takes_the_preheated_kernel_on_the_newest_session(tmp_path):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page()
-            page.goto(f"http://127.0.0.1:{port}/?token={token}")
+            page.goto(url)
             page.wait_for_function("() => (document.querySelector('.wb-banner-session') || {}).textContent"
                                    "?.startsWith('sess-b')", timeout=120_000)
             assert "Using pre-heated kernel" in log.read_text()
@@ -110,51 +124,31 @@ def test_a_page_takes_the_preheated_kernel_on_the_newest_session(tmp_path):
             page.wait_for_timeout(2_000)  # two more refreshes
             assert page.inner_text(".wb-banner-session").startswith("sess-b")  # the open page keeps its session
             browser.close()
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
-        journal.close()
 
 
 def test_the_first_page_right_after_the_url_takes_the_starting_preheated_kernel(tmp_path):
     sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
-    path = tmp_path / "journal.sqlite"
-    journal = Journal(path)
-    ScriptedSession(journal, "sess-first").trade("SPY", "BUY", 1, 100.0)
-    port, token = free_port(), "first-page-token-0123456789"
-    url = f"http://127.0.0.1:{port}/?token={token}"
-    log = tmp_path / "voila.log"
     # the race made sure: the Voila server starts its pooled kernel 4 s late (its kernel manager's
     # ``_initialize`` waits first), so the page asks before that kernel exists
     slow = tmp_path / "slow_pool"
     slow.mkdir()
     (slow / "sitecustomize.py").write_text(SLOW_POOL)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(slow), os.environ.get("PYTHONPATH")]))}
-    server = subprocess.Popen([sys.executable, "-m", "workbench.cli", "dashboard", "--journal", str(path), "--port",
-                               str(port), "--token", token], stdout=log.open("w"), stderr=subprocess.STDOUT,
-                              start_new_session=True, env=env)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-            page = browser.new_page()
-            _wait_for(lambda: f"open {url}" in log.read_text() or server.poll() is not None, 180, "the URL")
-            assert server.poll() is None, log.read_text()
-            assert "slow pool: the pooled kernel starts 4 s late" in log.read_text()  # the hook is in place
-            assert "Kernel started" not in log.read_text()
-            page.goto(url)
-            page.wait_for_function("() => (document.querySelector('.wb-banner-session') || {}).textContent"
-                                   "?.startsWith('sess-first')", timeout=120_000)
-            text = log.read_text()
-            # served by the pooled kernel, and no other kernel started before it was taken (the pool's
-            # refill, 8 s after, comes later in the log)
-            assert "Using pre-heated kernel: " in text, text
-            before, _, after = text.partition("Using pre-heated kernel: ")
-            started = [line.split()[-1] for line in before.splitlines() if "Kernel started:" in line]
-            assert started == [after.split()[0]], text
-            browser.close()
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            server.wait(timeout=60)
-        journal.close()
+    with _served(tmp_path, "sess-first", env) as (_journal, server, log, url), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        page = browser.new_page()
+        _wait_for(lambda: f"open {url}" in log.read_text() or server.poll() is not None, 180, "the URL")
+        assert server.poll() is None, log.read_text()
+        assert "slow pool: the pooled kernel starts 4 s late" in log.read_text()  # the hook is in place
+        assert "Kernel started" not in log.read_text()
+        page.goto(url)
+        page.wait_for_function("() => (document.querySelector('.wb-banner-session') || {}).textContent"
+                               "?.startsWith('sess-first')", timeout=120_000)
+        text = log.read_text()
+        # served by the pooled kernel, and no other kernel started before it was taken (the pool's
+        # refill, 8 s after, comes later in the log)
+        assert "Using pre-heated kernel: " in text, text
+        before, _, after = text.partition("Using pre-heated kernel: ")
+        started = [line.split()[-1] for line in before.splitlines() if "Kernel started:" in line]
+        assert started == [after.split()[0]], text
+        browser.close()
